@@ -1,0 +1,76 @@
+"""Analysis results: the per-BN verdicts plus the fold steps that realise them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..ir import Graph
+from .verdict import Verdict
+
+
+@dataclass(frozen=True)
+class Transform:
+    """``x -> scale * x + shift`` along ``axis`` of a tensor (float64 vectors)."""
+
+    axis: int
+    scale: np.ndarray
+    shift: np.ndarray
+
+
+@dataclass(frozen=True)
+class FoldStep:
+    """One BN removal and every parameter edit it needs.
+
+    ``emitters`` are nodes whose *output* tensor is transformed (they write
+    ``s*y + t``); ``absorbers`` are nodes whose *input* tensor is transformed
+    (they undo it). Backward: roots = emitters, leaves = absorbers (+ the BN).
+    Forward: roots = absorbers, leaves = emitters (+ the BN).
+    """
+
+    bn: str
+    direction: str  # "backward" | "forward"
+    a: np.ndarray  # the BN's per-channel scale (float64)
+    c: np.ndarray  # the BN's per-channel shift (float64)
+    emitters: dict[str, Transform]
+    absorbers: dict[str, Transform]
+    roots: tuple[str, ...]
+    leaves: tuple[str, ...]
+
+
+@dataclass
+class Analysis:
+    """Result of analysing (and planning) one graph in one mode.
+
+    ``folded`` is the IR after every step (float64 params); ``removed`` the BN
+    ids bypassed; ``changed`` the ids of nodes whose params were edited.
+    """
+
+    mode: str
+    graph: Graph
+    folded: Graph
+    verdicts: dict[str, Verdict]
+    steps: list[FoldStep] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def removed(self) -> list[str]:
+        return [s.bn for s in self.steps]
+
+    @property
+    def changed(self) -> list[str]:
+        ids: dict[str, None] = {}
+        for s in self.steps:
+            for nid in (*s.emitters, *s.absorbers):
+                if nid != s.bn and nid not in self.removed:
+                    ids[nid] = None
+        return list(ids)
+
+    @property
+    def bn_total(self) -> int:
+        return len(self.verdicts)
+
+    @property
+    def folded_count(self) -> int:
+        return sum(v.folded for v in self.verdicts.values())

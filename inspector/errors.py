@@ -1,0 +1,27 @@
+"""One exception family. Messages say what went wrong and how to fix it."""
+
+from __future__ import annotations
+
+
+class InspectorError(Exception):
+    """Base class: every error the library raises on purpose."""
+
+
+class UnsupportedModelError(InspectorError):
+    """The model (or one of its ops) cannot be loaded or traced."""
+
+
+class UnsafeFileError(InspectorError):
+    """A file would need unsafe deserialisation (e.g. arbitrary pickles)."""
+
+
+class InvalidGraphError(InspectorError):
+    """A graph or model file is malformed (not ONNX, corrupt, cyclic...)."""
+
+
+class VerificationError(InspectorError):
+    """The folded model does not compute the same function as the original."""
+
+
+class MissingDependencyError(InspectorError):
+    """An optional package or system tool is not installed."""

@@ -1,0 +1,278 @@
+"""A tiny framework-neutral graph IR: nodes, tensors, numpy parameters.
+
+Conventions every frontend must follow (the analysis relies on them):
+
+* Tensors are named edges. ``Tensor.shape`` is the concrete shape seen with the
+  example input (batch included) or ``None`` when unknown.
+* Graph inputs are ``input`` nodes (no inputs, one output) and graph outputs are
+  ``output`` nodes (one input, no outputs). Reaching either blocks folding.
+* ``Node.inputs`` lists *data* tensors only. Constant parameters live in
+  ``Node.params`` as numpy arrays (any float dtype; folding computes in float64).
+* ``Node.param_keys`` maps a param name to the framework's storage key
+  (state-dict key, ONNX initializer name). Two nodes with the same key share
+  storage; folding never edits shared storage.
+* Layouts (all axes non-negative, channel axis given explicitly):
+
+  ========================  ==========================================  =============================
+  op                        params                                      attrs
+  ========================  ==========================================  =============================
+  conv                      weight (C_out, C_in/groups, *k), bias?       groups, stride, padding
+                                                                        (list of (begin, end) per
+                                                                        spatial dim), dilation,
+                                                                        padding_mode: zeros|reflect|
+                                                                        replicate|circular
+  conv_transpose            weight (C_in, C_out/groups, *k), bias?       groups, stride, padding,
+                                                                        output_padding, dilation
+  linear                    weight (out, in), bias?                     (input features on last axis)
+  batch_norm                gamma, beta, mean, var                      eps, axis (channel axis),
+                                                                        uses_batch_stats
+  affine                    scale (C,), shift (C,)                      axis
+  add / mul                 -                                           (elementwise, two data inputs)
+  concat                    -                                           axis
+  split                     -                                           axis, sizes (one per output)
+  slice                     -                                           axis, start, end, step
+  pool_max / pool_avg       -                                           kernel, stride, padding,
+                                                                        count_include_pad, global_pool
+  reshape                   -                                           (uses input/output shapes)
+  transpose                 -                                           perm
+  pad                       -                                           mode: constant|reflect|
+                                                                        replicate|circular, pads
+                                                                        [(begin, end) per axis],
+                                                                        value
+  resize                    -                                           mode: nearest|linear
+  identity                  -                                           -
+  activation                -                                           kind (relu, silu, ...)
+  norm                      -                                           kind (layer_norm, ...)
+  other                     -                                           op_type (original op name)
+  ========================  ==========================================  =============================
+
+  ``add`` / ``mul`` with a constant operand are ``affine`` when the constant is
+  per-channel; otherwise ``other``. ``mul`` always means data-dependent.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+
+#: Ops that can absorb a per-channel affine map into constant parameters.
+EXPRESSIVE_OPS = frozenset({"conv", "conv_transpose", "linear", "batch_norm", "affine"})
+#: Ops the analysis may walk through, each under its own rule.
+TRANSPARENT_OPS = frozenset(
+    {
+        "identity",
+        "add",
+        "concat",
+        "split",
+        "slice",
+        "pool_max",
+        "pool_avg",
+        "reshape",
+        "transpose",
+        "pad",
+        "resize",
+    }
+)
+#: Ops that always block folding.
+BLOCKING_OPS = frozenset({"activation", "mul", "norm", "other", "input", "output"})
+OP_KINDS = EXPRESSIVE_OPS | TRANSPARENT_OPS | BLOCKING_OPS
+#: Ops that count as a batch-normalization layer (candidates for removal).
+#: An ``affine`` node counts only with ``attrs["bn_like"]`` (a decomposed BN).
+BN_OPS = frozenset({"batch_norm", "affine"})
+
+
+def is_bn(node: "Node") -> bool:
+    """True for a batch-norm layer or a BN-like affine op (a removal candidate)."""
+    return node.op == "batch_norm" or (node.op == "affine" and bool(node.attrs.get("bn_like")))
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """A named edge; ``shape`` is concrete (example input) or None if unknown."""
+
+    name: str
+    shape: tuple[int, ...] | None = None
+    dtype: str = "float32"
+
+
+@dataclass
+class Node:
+    """One operation. ``id`` is stable and unique; ``name`` is for display."""
+
+    id: str
+    op: str
+    inputs: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    name: str = ""
+    attrs: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, np.ndarray] = field(default_factory=dict)
+    param_keys: dict[str, str] = field(default_factory=dict)
+    #: Module path (torch) or ONNX node name, used to group nodes for display.
+    scope: str = ""
+
+    def __post_init__(self) -> None:
+        if self.op not in OP_KINDS:
+            raise ValueError(f"unknown op kind {self.op!r}; use 'other' with attrs['op_type']")
+        if not self.name:
+            self.name = self.id
+
+    @property
+    def label(self) -> str:
+        """Short human label: the original name and the op type."""
+        kind = self.attrs.get("op_type") or self.attrs.get("kind") or self.op
+        return f"{self.name} ({kind})"
+
+
+@dataclass
+class Graph:
+    """A DAG of nodes in topological order plus its tensors.
+
+    Build one with :meth:`from_nodes`; treat it as immutable and use
+    :meth:`copy` / :meth:`with_node` to derive new graphs.
+    """
+
+    nodes: list[Node]
+    tensors: dict[str, Tensor]
+    name: str = "model"
+    #: Framework name ("torch", "onnx", "synthetic") and the model dtype.
+    framework: str = "synthetic"
+    dtype: str = "float32"
+    _producer: dict[str, str] = field(default_factory=dict, repr=False)
+    _consumers: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    _by_id: dict[str, Node] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._reindex()
+
+    @classmethod
+    def from_nodes(
+        cls,
+        nodes: Iterable[Node],
+        shapes: dict[str, tuple[int, ...] | None] | None = None,
+        **kwargs: Any,
+    ) -> "Graph":
+        """Build a graph; tensors are created from node inputs/outputs."""
+        nodes = list(nodes)
+        shapes = shapes or {}
+        tensors: dict[str, Tensor] = {}
+        for n in nodes:
+            for t in (*n.inputs, *n.outputs):
+                if t not in tensors:
+                    shape = shapes.get(t)
+                    tensors[t] = Tensor(t, tuple(shape) if shape is not None else None)
+        return cls(nodes=_toposort(nodes), tensors=tensors, **kwargs)
+
+    def _reindex(self) -> None:
+        self._by_id = {}
+        self._producer = {}
+        self._consumers = {t: [] for t in self.tensors}
+        for n in self.nodes:
+            if n.id in self._by_id:
+                raise ValueError(f"duplicate node id {n.id!r}")
+            self._by_id[n.id] = n
+            for t in n.outputs:
+                if t in self._producer:
+                    raise ValueError(f"tensor {t!r} has two producers")
+                self._producer[t] = n.id
+            for t in n.inputs:
+                self._consumers.setdefault(t, []).append(n.id)
+
+    # -- queries -----------------------------------------------------------
+    def node(self, node_id: str) -> Node:
+        return self._by_id[node_id]
+
+    def has_node(self, node_id: str) -> bool:
+        return node_id in self._by_id
+
+    def producer(self, tensor: str) -> Node | None:
+        nid = self._producer.get(tensor)
+        return self._by_id[nid] if nid is not None else None
+
+    def consumers(self, tensor: str) -> list[Node]:
+        return [self._by_id[i] for i in self._consumers.get(tensor, [])]
+
+    def shape(self, tensor: str) -> tuple[int, ...] | None:
+        t = self.tensors.get(tensor)
+        return t.shape if t is not None else None
+
+    def predecessors(self, node: Node) -> list[Node]:
+        return [p for t in node.inputs if (p := self.producer(t)) is not None]
+
+    def successors(self, node: Node) -> list[Node]:
+        return [c for t in node.outputs for c in self.consumers(t)]
+
+    def bn_nodes(self) -> list[Node]:
+        return [n for n in self.nodes if is_bn(n)]
+
+    def find(self, text: str) -> Node:
+        """Node whose id or name equals ``text`` (KeyError if none)."""
+        if text in self._by_id:
+            return self._by_id[text]
+        for n in self.nodes:
+            if n.name == text:
+                return n
+        raise KeyError(text)
+
+    def __iter__(self) -> Iterator[Node]:
+        return iter(self.nodes)
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    # -- derivation (never mutate a graph others may hold) -----------------
+    def copy(self) -> "Graph":
+        """Deep copy (parameters included)."""
+        return Graph(
+            nodes=[copy.deepcopy(n) for n in self.nodes],
+            tensors=dict(self.tensors),
+            name=self.name,
+            framework=self.framework,
+            dtype=self.dtype,
+        )
+
+    def with_nodes(self, replaced: dict[str, Node]) -> "Graph":
+        """A new graph where nodes with the given ids are replaced (shallow)."""
+        nodes = [replaced.get(n.id, n) for n in self.nodes]
+        return Graph(
+            nodes=nodes, tensors=dict(self.tensors), name=self.name,
+            framework=self.framework, dtype=self.dtype,
+        )
+
+
+def bypass(node: Node) -> Node:
+    """The node turned into an identity (how a folded BN stays in the IR)."""
+    return replace(node, op="identity", params={}, param_keys={},
+                   attrs={"folded_from": node.op, **node.attrs}, inputs=node.inputs[:1])
+
+
+def _toposort(nodes: list[Node]) -> list[Node]:
+    """Stable topological order (Kahn); raises on cycles."""
+    producer = {t: n.id for n in nodes for t in n.outputs}
+    indeg = {n.id: 0 for n in nodes}
+    users: dict[str, list[str]] = {n.id: [] for n in nodes}
+    for n in nodes:
+        for t in n.inputs:
+            p = producer.get(t)
+            if p is not None:
+                indeg[n.id] += 1
+                users[p].append(n.id)
+    by_id = {n.id: n for n in nodes}
+    order_index = {n.id: i for i, n in enumerate(nodes)}
+    import heapq
+
+    ready = [(order_index[i], i) for i, d in indeg.items() if d == 0]
+    heapq.heapify(ready)
+    out: list[Node] = []
+    while ready:
+        _, nid = heapq.heappop(ready)
+        out.append(by_id[nid])
+        for u in users[nid]:
+            indeg[u] -= 1
+            if indeg[u] == 0:
+                heapq.heappush(ready, (order_index[u], u))
+    if len(out) != len(nodes):
+        raise ValueError("graph has a cycle")
+    return out

@@ -1,0 +1,82 @@
+"""LoadedModel: what a frontend returns, and the contract every frontend meets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol, Sequence
+
+import numpy as np
+
+from .ir import Graph
+
+
+@dataclass
+class InputSpec:
+    """One model input: name, concrete example shape and numpy dtype name."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str = "float32"
+
+
+@dataclass
+class LoadedModel:
+    """A model ready for analysis.
+
+    Attributes:
+        name: display name (file stem, ``sample:NAME`` ...).
+        graph: the IR; never mutated.
+        framework: "torch" or "onnx".
+        model: the framework object (``nn.Module``, ``ExportedProgram`` or
+            ``onnx.ModelProto``). Never mutated: write-back works on copies.
+        inputs: example input specs used for tracing, verification and timing.
+        frontend: the frontend module that loaded it (has ``write_back``,
+            ``run``, ``save``).
+        notes: warnings gathered while loading (e.g. fallbacks).
+    """
+
+    name: str
+    graph: Graph
+    framework: str
+    model: Any
+    inputs: list[InputSpec]
+    frontend: "Frontend"
+    notes: list[str] = field(default_factory=list)
+    #: Frontend-private data (node id -> module path, ONNX node maps ...).
+    aux: dict[str, Any] = field(default_factory=dict)
+
+    def random_inputs(self, seed: int = 0, batch: int | None = None) -> list[np.ndarray]:
+        """Seeded random inputs matching ``inputs`` (optionally re-batched)."""
+        rng = np.random.default_rng(seed)
+        out = []
+        for spec in self.inputs:
+            shape = spec.shape if batch is None else (batch, *spec.shape[1:])
+            out.append(rng.standard_normal(shape).astype(spec.dtype))
+        return out
+
+
+class Frontend(Protocol):
+    """Adapter for one framework (see ``inspector/frontends``)."""
+
+    name: str
+    extensions: tuple[str, ...]
+
+    def write_back(
+        self, loaded: LoadedModel, folded: Graph, removed: Sequence[str], changed: Sequence[str]
+    ) -> Any:
+        """Return a new framework model: for every node id in ``changed`` write
+        ``folded.node(id).params`` (float64; cast to the model dtype; a ``bias``
+        with no entry in ``param_keys`` is new and must be created), and bypass
+        the BN nodes whose ids are in ``removed``. ``loaded.model`` is untouched."""
+
+    def run(self, model: Any, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Run a framework model (original or folded) on numpy inputs."""
+
+    def save(self, model: Any, path: str, loaded: LoadedModel) -> None:
+        """Save a (folded) model; the format follows the path suffix."""
+
+    def remove_all_bn(self, loaded: LoadedModel) -> Any:
+        """The no-BN floor: every BN replaced by identity (not equivalent)."""
+
+
+RunFn = Callable[[Sequence[np.ndarray]], list[np.ndarray]]
