@@ -53,8 +53,9 @@ Conventions every frontend must follow (the analysis relies on them):
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -84,7 +85,7 @@ OP_KINDS = EXPRESSIVE_OPS | TRANSPARENT_OPS | BLOCKING_OPS
 BN_OPS = frozenset({"batch_norm", "affine"})
 
 
-def is_bn(node: "Node") -> bool:
+def is_bn(node: Node) -> bool:
     """True for a batch-norm layer or a BN-like affine op (a removal candidate)."""
     return node.op == "batch_norm" or (node.op == "affine" and bool(node.attrs.get("bn_like")))
 
@@ -153,7 +154,7 @@ class Graph:
         nodes: Iterable[Node],
         shapes: dict[str, tuple[int, ...] | None] | None = None,
         **kwargs: Any,
-    ) -> "Graph":
+    ) -> Graph:
         """Build a graph; tensors are created from node inputs/outputs."""
         nodes = list(nodes)
         shapes = shapes or {}
@@ -223,7 +224,7 @@ class Graph:
         return len(self.nodes)
 
     # -- derivation (never mutate a graph others may hold) -----------------
-    def copy(self) -> "Graph":
+    def copy(self) -> Graph:
         """Deep copy (parameters included)."""
         return Graph(
             nodes=[copy.deepcopy(n) for n in self.nodes],
@@ -233,7 +234,7 @@ class Graph:
             dtype=self.dtype,
         )
 
-    def with_nodes(self, replaced: dict[str, Node]) -> "Graph":
+    def with_nodes(self, replaced: dict[str, Node]) -> Graph:
         """A new graph where nodes with the given ids are replaced (shallow)."""
         nodes = [replaced.get(n.id, n) for n in self.nodes]
         return Graph(

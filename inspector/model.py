@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -40,7 +41,7 @@ class LoadedModel:
     framework: str
     model: Any
     inputs: list[InputSpec]
-    frontend: "Frontend"
+    frontend: Frontend
     notes: list[str] = field(default_factory=list)
     #: Frontend-private data (node id -> module path, ONNX node maps ...).
     aux: dict[str, Any] = field(default_factory=dict)

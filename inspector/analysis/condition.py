@@ -1,0 +1,258 @@
+"""The folding condition: propagate a BN's affine map to a fixed point.
+
+This generalises the paper's roots/leaves closure to per-channel precision.
+Removing BN ``B`` (``B(y) = a*y + c``) requires a transform on one tensor:
+
+* backward: B's input must become ``a*y + c`` (then B is an identity);
+* forward: B's output now carries B's input, i.e. ``(z - c) / a``.
+
+From there each transformed tensor must be *realised* by its producer
+(an expressive producer "emits" it by editing its weights; a transparent op
+passes a requirement to its inputs) and *accepted* by every consumer (an
+expressive consumer "absorbs" it; a transparent op passes it on). Emitters
+and absorbers are the paper's roots and leaves. Any blocking node, graph
+boundary, inexact rule or conflicting requirement stops the fold with a
+:class:`Blocked` verdict naming the node.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+
+import numpy as np
+
+from ..ir import Graph, Node, is_bn
+from .result import FoldStep, Transform
+from .transparency import RULES, is_identity
+from .verdict import Blocked, Reason
+
+_BLOCK_REASONS = {
+    "activation": (Reason.NONLINEARITY, "non-linearity"),
+    "mul": (Reason.DATA_DEPENDENT_MUL, "data-dependent multiply"),
+    "norm": (Reason.NORMALIZATION, "data-dependent normalisation"),
+    "other": (Reason.UNKNOWN_OP, "unsupported op"),
+}
+
+
+def bn_affine(node: Node) -> tuple[np.ndarray, np.ndarray]:
+    """``(a, c)`` with ``BN(x) = a*x + c`` per channel, in float64.
+
+    a = gamma / sqrt(var + eps), c = beta - a * mean.
+    """
+    p = node.params
+    if node.op == "affine":
+        return p["scale"].astype(np.float64), p["shift"].astype(np.float64)
+    a = p["gamma"].astype(np.float64) / np.sqrt(p["var"].astype(np.float64) + node.attrs.get("eps", 1e-5))
+    return a, p["beta"].astype(np.float64) - a * p["mean"].astype(np.float64)
+
+
+def shared_key_counts(graph: Graph) -> Counter:
+    """How many nodes use each parameter storage key."""
+    return Counter(k for n in graph.nodes for k in set(n.param_keys.values()))
+
+
+def shares_params(node: Node, counts: Counter) -> bool:
+    return any(counts[k] > 1 for k in set(node.param_keys.values()))
+
+
+def channel_axis(graph: Graph, node: Node, tensor: str) -> int:
+    """The axis of ``tensor`` that ``node`` treats as channels/features."""
+    if node.op == "linear":
+        shape = graph.shape(tensor)
+        return len(shape) - 1 if shape else 1
+    return int(node.attrs.get("axis", 1))
+
+
+def check_candidate(graph: Graph, bn: Node, counts: Counter) -> Blocked | None:
+    """Checks on the BN itself, common to every mode and direction."""
+    if bn.attrs.get("uses_batch_stats"):
+        return Blocked(Reason.BATCH_STATS, "uses batch statistics at inference", bn.id)
+    if shares_params(bn, counts):
+        return Blocked(Reason.SHARED_PARAMS, f"`{bn.name}` shares its parameters with another call", bn.id)
+    return None
+
+
+def find_fold(graph: Graph, bn_id: str, direction: str, counts: Counter | None = None) -> FoldStep | Blocked:
+    """Try to fold BN ``bn_id`` in ``direction`` ("backward" | "forward")."""
+    counts = counts if counts is not None else shared_key_counts(graph)
+    bn = graph.node(bn_id)
+    blocked = check_candidate(graph, bn, counts)
+    if blocked:
+        return blocked
+    return _Propagation(graph, bn, direction, counts).run()
+
+
+class _Propagation:
+    def __init__(self, graph: Graph, bn: Node, direction: str, counts: Counter) -> None:
+        self.g, self.bn, self.direction, self.counts = graph, bn, direction, counts
+        self.req: dict[str, Transform] = {}
+        self.emitters: dict[str, Transform] = {}
+        self.absorbers: dict[str, Transform] = {}
+        self.queue: deque[str] = deque()
+
+    def run(self) -> FoldStep | Blocked:
+        bn, (a, c) = self.bn, bn_affine(self.bn)
+        axis = channel_axis(self.g, bn, bn.inputs[0])
+        x, z = bn.inputs[0], bn.outputs[0]
+        n = len(a)
+        if self.direction == "backward":
+            start, fixed = (x, Transform(axis, a, c)), z
+        else:
+            if np.any(a == 0):
+                k = int(np.sum(a == 0))
+                return Blocked(Reason.ZERO_SCALE, f"zero scale on {k} channel(s) cannot be undone", bn.id)
+            start, fixed = (z, Transform(axis, 1.0 / a, -c / a)), x
+        self.req[fixed] = Transform(axis, np.ones(n), np.zeros(n))  # B's other side never changes
+        self._assign(*start)
+        while self.queue:
+            blocked = self._process(self.queue.popleft())
+            if blocked:
+                return blocked
+        return self._step(a, c)
+
+    # -- bookkeeping --------------------------------------------------------
+    def _assign(self, tensor: str, t: Transform) -> Blocked | None:
+        old = self.req.get(tensor)
+        if old is None:
+            self.req[tensor] = t
+            if not is_identity(t):
+                self.queue.append(tensor)
+            return None
+        if old.axis != t.axis or not (_close(old.scale, t.scale) and _close(old.shift, t.shift)):
+            where = self.g.producer(tensor)
+            name = where.name if where else tensor
+            return Blocked(Reason.CONFLICT, f"conflicting maps meet at `{name}`", where.id if where else None)
+        return None
+
+    def _process(self, tensor: str) -> Blocked | None:
+        t = self.req[tensor]
+        producer = self.g.producer(tensor)
+        if producer is not None and producer.id != self.bn.id:
+            blocked = self._realise(producer, tensor, t)
+            if blocked:
+                return blocked
+        for consumer in self.g.consumers(tensor):
+            if consumer.id == self.bn.id:
+                continue
+            blocked = self._accept(consumer, tensor, t)
+            if blocked:
+                return blocked
+        return None
+
+    # -- the two sides of a transformed tensor --------------------------------
+    def _realise(self, node: Node, tensor: str, t: Transform) -> Blocked | None:
+        if node.op in RULES:
+            return self._solve(node)
+        if _is_expressive(node):
+            if node.id in self.absorbers:
+                return _overlap(node)
+            return self._check_layer(node, tensor, t) or self._record(self.emitters, node, t)
+        if node.op == "input":
+            return Blocked(Reason.BOUNDARY, f"reaches the graph input `{node.name}`", node.id)
+        return _blocking(node)
+
+    def _accept(self, node: Node, tensor: str, t: Transform) -> Blocked | None:
+        if node.op in RULES:
+            return self._solve(node)
+        if _is_expressive(node):
+            if node.id in self.emitters:
+                return _overlap(node)
+            return (
+                self._check_layer(node, tensor, t)
+                or _check_absorb(node, t)
+                or self._record(self.absorbers, node, t)
+            )
+        if node.op == "output":
+            return Blocked(Reason.BOUNDARY, f"reaches the graph output `{node.name}`", node.id)
+        return _blocking(node)
+
+    def _solve(self, node: Node) -> Blocked | None:
+        known = {t: self.req[t] for t in (*node.inputs, *node.outputs) if t in self.req}
+        solved = RULES[node.op](self.g, node, known)
+        if isinstance(solved, Blocked):
+            return solved
+        for name, tr in solved.items():
+            blocked = self._assign(name, tr)
+            if blocked:
+                return blocked
+        return None
+
+    def _check_layer(self, node: Node, tensor: str, t: Transform) -> Blocked | None:
+        if node.attrs.get("uses_batch_stats"):
+            return Blocked(Reason.BATCH_STATS, f"reaches `{node.name}` which uses batch statistics", node.id)
+        if shares_params(node, self.counts):
+            return Blocked(
+                Reason.SHARED_PARAMS, f"`{node.name}` shares its parameters with another layer or call", node.id
+            )
+        if t.axis != channel_axis(self.g, node, tensor):
+            return Blocked(
+                Reason.CHANNEL_MAPPING,
+                f"the map reaches `{node.name}` on axis {t.axis}, not its channel axis",
+                node.id,
+            )
+        return None
+
+    @staticmethod
+    def _record(table: dict[str, Transform], node: Node, t: Transform) -> None:
+        table[node.id] = t
+
+    def _step(self, a: np.ndarray, c: np.ndarray) -> FoldStep:
+        emit, absorb = tuple(self.emitters), tuple(self.absorbers)
+        if self.direction == "backward":
+            roots, leaves = emit, (*absorb, self.bn.id)
+        else:
+            roots, leaves = absorb, (*emit, self.bn.id)
+        return FoldStep(self.bn.id, self.direction, a, c, dict(self.emitters), dict(self.absorbers), roots, leaves)
+
+
+def _is_expressive(node: Node) -> bool:
+    return node.op in ("conv", "conv_transpose", "linear", "batch_norm", "affine")
+
+
+def _check_absorb(node: Node, t: Transform) -> Blocked | None:
+    """Exactness of undoing ``s*x + t`` at a consumer's input."""
+    zero = int(np.sum(t.scale == 0))
+    if zero:
+        return Blocked(
+            Reason.ZERO_SCALE, f"zero scale on {zero} channel(s) cannot be undone by `{node.name}`", node.id
+        )
+    if not np.any(t.shift != 0):
+        return None
+    if node.op == "conv" and node.attrs.get("padding_mode", "zeros") == "zeros":
+        pads = [p for pair in node.attrs.get("padding", ()) for p in pair]
+        if any(pads):
+            return Blocked(
+                Reason.ZERO_PADDING,
+                f"reaches `{node.name}` which zero-pads (padding={_fmt_pad(node)}) while the shift is non-zero",
+                node.id,
+            )
+    if node.op == "conv_transpose":
+        return Blocked(
+            Reason.ZERO_PADDING,
+            f"reaches transposed conv `{node.name}`, whose borders break a non-zero shift",
+            node.id,
+        )
+    return None
+
+
+def _fmt_pad(node: Node) -> str:
+    pads = node.attrs.get("padding", ())
+    flat = {p for pair in pads for p in pair}
+    return str(flat.pop()) if len(flat) == 1 else str([tuple(p) for p in pads])
+
+
+def _blocking(node: Node) -> Blocked:
+    code, what = _BLOCK_REASONS.get(node.op, (Reason.UNKNOWN_OP, "unsupported op"))
+    kind = node.attrs.get("kind") or node.attrs.get("op_type") or node.op
+    return Blocked(code, f"reaches {what} `{node.name}` ({kind})", node.id)
+
+
+def _overlap(node: Node) -> Blocked:
+    return Blocked(Reason.OVERLAP, f"roots and leaves overlap at `{node.name}`", node.id)
+
+
+def _close(x: np.ndarray, y: np.ndarray) -> bool:
+    return x.shape == y.shape and bool(np.allclose(x, y, rtol=1e-9, atol=1e-12))
+
+
+__all__ = ["bn_affine", "find_fold", "check_candidate", "channel_axis", "shared_key_counts", "is_bn"]

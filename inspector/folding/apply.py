@@ -1,0 +1,52 @@
+"""Apply a FoldStep to an IR graph: a new graph, the input graph untouched."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..analysis.result import FoldStep, Transform
+from ..ir import Graph, Node, bypass
+from . import rules
+
+
+def emit(node: Node, t: Transform) -> dict:
+    """Parameters with which ``node`` outputs ``s*y + t``."""
+    p, s, sh = node.params, t.scale, t.shift
+    if node.op in ("conv", "linear"):
+        return rules.emit_conv(p, s, sh)
+    if node.op == "conv_transpose":
+        return rules.emit_conv_transpose(p, s, sh, int(node.attrs.get("groups", 1)))
+    if node.op == "batch_norm":
+        return rules.emit_batch_norm(p, s, sh)
+    if node.op == "affine":
+        return rules.emit_affine(p, s, sh)
+    raise ValueError(f"{node.op} cannot emit a transform")
+
+
+def absorb(node: Node, t: Transform) -> dict:
+    """Parameters with which ``node`` undoes ``s*x + t`` on its input."""
+    p, s, sh = node.params, t.scale, t.shift
+    if node.op == "conv":
+        return rules.absorb_conv(p, s, sh, int(node.attrs.get("groups", 1)))
+    if node.op == "linear":
+        return rules.absorb_linear(p, s, sh)
+    if node.op == "conv_transpose":
+        return rules.absorb_conv_transpose(p, s, sh)
+    if node.op == "batch_norm":
+        return rules.absorb_batch_norm(p, s, sh)
+    if node.op == "affine":
+        return rules.absorb_affine(p, s, sh)
+    raise ValueError(f"{node.op} cannot absorb a transform")
+
+
+def apply_step(graph: Graph, step: FoldStep) -> Graph:
+    """The graph after ``step``: emitters/absorbers edited, the BN bypassed."""
+    new: dict[str, Node] = {}
+    for nid, t in step.emitters.items():
+        node = graph.node(nid)
+        new[nid] = replace(node, params=emit(node, t))
+    for nid, t in step.absorbers.items():
+        node = new.get(nid, graph.node(nid))
+        new[nid] = replace(node, params=absorb(node, t))
+    new[step.bn] = bypass(graph.node(step.bn))
+    return graph.with_nodes(new)

@@ -1,0 +1,125 @@
+"""Analyse → fold → re-analyse until no BN folds (DESIGN §3.5).
+
+``analyze(graph, mode)`` returns the verdict of every BN together with the
+fold steps and the folded IR. Each fold changes the graph (a BN that could
+absorb a map becomes an identity), so the condition is re-checked on the
+current graph after each fold, in passes, until a pass folds nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from ..analysis.adjacent import find_adjacent
+from ..analysis.condition import find_fold, shared_key_counts
+from ..analysis.result import Analysis, FoldStep
+from ..analysis.verdict import Blocked, Reason, Verdict
+from ..ir import Graph
+from .apply import apply_step
+
+MODES = ("adjacent", "optimal")
+
+# When both directions fail, report the more specific reason.
+_PRIORITY = [
+    Reason.BATCH_STATS, Reason.SHARED_PARAMS, Reason.ZERO_PADDING, Reason.NEGATIVE_SCALE,
+    Reason.ZERO_SCALE, Reason.DATA_DEPENDENT_MUL, Reason.OVERLAP, Reason.CONFLICT,
+    Reason.CHANNEL_MAPPING, Reason.NORMALIZATION, Reason.UNKNOWN_OP, Reason.NOT_ADJACENT,
+    Reason.NONLINEARITY, Reason.BOUNDARY, Reason.VERIFICATION_FAILED,
+]
+
+
+def try_fold(graph: Graph, bn_id: str, mode: str = "optimal", counts=None) -> FoldStep | list[Blocked]:
+    """One BN on the current graph: a FoldStep, or the Blocked verdict per direction tried."""
+    counts = counts if counts is not None else shared_key_counts(graph)
+    if mode == "adjacent":
+        r = find_adjacent(graph, bn_id, counts)
+        return r if isinstance(r, FoldStep) else [r]
+    if mode != "optimal":
+        raise ValueError(f"unknown mode {mode!r}; use one of {MODES}")
+    failures = []
+    for direction in ("backward", "forward"):
+        r = find_fold(graph, bn_id, direction, counts)
+        if isinstance(r, FoldStep):
+            return r
+        failures.append(r)
+        if r.code in (Reason.BATCH_STATS,) or (r.code == Reason.SHARED_PARAMS and r.node == bn_id):
+            break  # a property of the BN itself: the other direction fails the same way
+    return failures
+
+
+def fold_one(graph: Graph, bn_id: str, mode: str = "optimal") -> Graph | None:
+    """The graph with ``bn_id`` folded, or None if it cannot fold now."""
+    r = try_fold(graph, bn_id, mode)
+    return apply_step(graph, r) if isinstance(r, FoldStep) else None
+
+
+def analyze(graph: Graph, mode: str = "optimal", exclude: Iterable[str] = ()) -> Analysis:
+    """Verdicts for every BN of ``graph`` in ``mode``, folding to a fixed point.
+
+    ``exclude``: BN ids never to fold (used to roll back a fold whose
+    verification failed). The input graph is never mutated.
+    """
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}; use one of {MODES}")
+    start = time.perf_counter()
+    excluded = set(exclude)
+    bn_ids = [n.id for n in graph.bn_nodes()]
+    current, steps = graph, []
+    failures: dict[str, list[Blocked]] = {}
+    pending = [b for b in bn_ids if b not in excluded]
+    progress = True
+    while progress and pending:
+        progress = False
+        counts = shared_key_counts(current)
+        for bn_id in list(pending):
+            r = try_fold(current, bn_id, mode, counts)
+            if isinstance(r, FoldStep):
+                current = apply_step(current, r)
+                steps.append(r)
+                pending.remove(bn_id)
+                failures.pop(bn_id, None)
+                progress = True
+            else:
+                failures[bn_id] = r
+    verdicts = {}
+    order = {s.bn: i for i, s in enumerate(steps)}
+    step_of = {s.bn: s for s in steps}
+    for bn_id in bn_ids:
+        node = graph.node(bn_id)
+        if bn_id in step_of:
+            s = step_of[bn_id]
+            verdicts[bn_id] = Verdict(
+                bn_id, node.name, "folded", s.direction, s.roots, s.leaves,
+                reason=_folded_sentence(graph, s), order=order[bn_id],
+            )
+        elif bn_id in excluded:
+            verdicts[bn_id] = Verdict(
+                bn_id, node.name, "not_foldable", reason_code=Reason.VERIFICATION_FAILED,
+                reason="the fold did not verify numerically and was rolled back",
+            )
+        else:
+            verdicts[bn_id] = _failed_verdict(graph, bn_id, failures.get(bn_id, []))
+    return Analysis(mode, graph, current, verdicts, steps, time.perf_counter() - start)
+
+
+def _folded_sentence(graph: Graph, step: FoldStep) -> str:
+    names = ", ".join(f"`{graph.node(r).name}`" for r in step.roots) or "nothing"
+    others = [graph.node(n).name for n in step.leaves if n != step.bn]
+    tail = f"; leaves {', '.join(f'`{n}`' for n in others)} undo the map" if others else ""
+    return f"folds {step.direction} into {names}{tail}"
+
+
+def _failed_verdict(graph: Graph, bn_id: str, failures: list[Blocked]) -> Verdict:
+    node = graph.node(bn_id)
+    if not failures:
+        return Verdict(bn_id, node.name, "not_foldable", reason_code=Reason.CONFLICT, reason="not folded")
+    main = min(failures, key=lambda b: _PRIORITY.index(b.code))
+    if len(failures) == 2:
+        sentence = f"backward: {failures[0].sentence}; forward: {failures[1].sentence}"
+    else:
+        sentence = failures[0].sentence
+    return Verdict(
+        bn_id, node.name, "not_foldable", reason_code=main.code, reason=sentence,
+        blocking_node=main.node, details={"blocked": [(b.code.value, b.sentence, b.node) for b in failures]},
+    )
