@@ -1,0 +1,7 @@
+"""``python -m inspector`` runs the ``bnfold`` command line."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

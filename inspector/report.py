@@ -1,0 +1,84 @@
+"""The JSON report: one stable schema for the CLI, the app and the benchmarks."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .analysis.result import Analysis
+from .ir import Graph
+from .verification.compare import Verification
+
+SCHEMA_VERSION = 1
+
+
+def compare_modes(graph: Graph) -> dict[str, Analysis]:
+    """Both modes' analyses of one graph (``adjacent`` and ``optimal``)."""
+    from .folding.driver import analyze
+
+    return {mode: analyze(graph, mode) for mode in ("adjacent", "optimal")}
+
+
+def build_report(
+    name: str,
+    analyses: dict[str, Analysis],
+    *,
+    mode: str = "optimal",
+    verification: Verification | None = None,
+    timings: dict[str, float] | None = None,
+    framework: str | None = None,
+) -> dict[str, Any]:
+    """The report dict. ``layers`` follow ``mode``; ``adjacent`` says whether the
+    adjacent mode folds the same BN. Node ids are translated to display names."""
+    main = analyses[mode]
+    graph = main.graph
+    adjacent = analyses.get("adjacent")
+
+    def names(ids) -> list[str]:
+        return [graph.node(i).name for i in ids]
+
+    layers = []
+    for bn_id, v in main.verdicts.items():
+        layers.append({
+            "name": v.name,
+            "id": bn_id,
+            "status": v.status,
+            "adjacent": bool(adjacent and adjacent.verdicts[bn_id].folded),
+            "direction": v.direction,
+            "roots": names(v.roots),
+            "leaves": names(v.leaves),
+            "reason_code": v.reason_code.value if v.reason_code else None,
+            "reason": v.reason,
+            "blocking_node": graph.node(v.blocking_node).name if v.blocking_node else None,
+            "order": v.order,
+        })
+    ver = verification.as_dict() if verification else {
+        "max_abs_error": None, "max_rel_error": None, "tolerance": None, "passed": None, "trials": 0,
+    }
+    return {
+        "schema": SCHEMA_VERSION,
+        "model": name,
+        "framework": framework or graph.framework,
+        "mode": mode,
+        "nodes": len(graph),
+        "bn_total": main.bn_total,
+        "modes": {
+            m: {"folded": a.folded_count, "remaining": a.bn_total - a.folded_count, "analyze_s": a.seconds}
+            for m, a in analyses.items()
+        },
+        "layers": layers,
+        "verification": ver,
+        "timings": {"analyze_s": sum(a.seconds for a in analyses.values()), "fold_s": None, **(timings or {})},
+    }
+
+
+def to_json(report: dict[str, Any]) -> str:
+    return json.dumps(report, indent=2, default=_default)
+
+
+def _default(obj: Any) -> Any:
+    if hasattr(obj, "item"):
+        return obj.item()
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    return str(obj)
