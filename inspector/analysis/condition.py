@@ -89,6 +89,7 @@ class _Propagation:
         self.emitters: dict[str, Transform] = {}
         self.absorbers: dict[str, Transform] = {}
         self.queue: deque[str] = deque()
+        self.solved_with: dict[str, int] = {}  # node id -> known tensors when last solved
 
     def run(self) -> FoldStep | Blocked:
         bn, (a, c) = self.bn, bn_affine(self.bn)
@@ -167,14 +168,20 @@ class _Propagation:
         return _blocking(node)
 
     def _solve(self, node: Node) -> Blocked | None:
-        known = {t: self.req[t] for t in (*node.inputs, *node.outputs) if t in self.req}
+        tensors = (*node.inputs, *node.outputs)
+        known = {t: self.req[t] for t in tensors if t in self.req}
+        if self.solved_with.get(node.id) == len(known):
+            return None  # nothing new since this node was last solved
         solved = RULES[node.op](self.g, node, known)
         if isinstance(solved, Blocked):
             return solved
         for name, tr in solved.items():
+            if known.get(name) is tr:
+                continue  # unchanged requirement handed back by the rule
             blocked = self._assign(name, tr)
             if blocked:
                 return blocked
+        self.solved_with[node.id] = sum(t in self.req for t in tensors)
         return None
 
     def _check_layer(self, node: Node, tensor: str, t: Transform) -> Blocked | None:
@@ -252,7 +259,12 @@ def _overlap(node: Node) -> Blocked:
 
 
 def _close(x: np.ndarray, y: np.ndarray) -> bool:
-    return x.shape == y.shape and bool(np.allclose(x, y, rtol=1e-9, atol=1e-12))
+    if x is y:
+        return True
+    if x.shape != y.shape:
+        return False
+    diff = np.abs(x - y)
+    return bool((diff <= 1e-12 + 1e-9 * np.abs(y)).all())
 
 
 __all__ = ["bn_affine", "find_fold", "check_candidate", "channel_axis", "shared_key_counts", "is_bn"]
