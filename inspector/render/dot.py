@@ -1,0 +1,295 @@
+"""``to_dot``: the annotated graph as DOT text (for st.graphviz_chart or ``dot``).
+
+Every IR node keeps its id as the DOT node name and as the SVG ``id``; BNs get
+``class="bn status-<status> [reason-<code>]"`` and a tooltip with the reason
+sentence. Views: whole graph, collapsed by module scope, or the N-hop focus
+around one node; a selected BN shows its roots and leaves with dashed edges
+(the paper's Figure 2) and the node that blocks it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+
+from ..analysis.result import Analysis
+from ..ir import Graph, Node
+from .dotfmt import attrs, q_id, q_title
+from .status import (
+    ADJACENT_ONLY,
+    BOTH,
+    FOLDED,
+    NOT_FOLDABLE,
+    OPTIMAL_ONLY,
+    UNANALYSED,
+    BNStatus,
+    compute_statuses,
+    legend_items,
+)
+from .styles import box_statement, legend_statement, node_statement, stub_statement
+from .views import Grouping, group_nodes, matches, neighbourhood, suggest_depth
+
+RANKDIRS = ("TB", "LR", "BT", "RL")
+#: Above this many drawn units, cap Graphviz's crossing minimisation and network
+#: simplex (an uncollapsed DenseNet-121 takes minutes in ``dot`` otherwise).
+LARGE_VIEW = 150
+_FONT = "Helvetica"
+
+
+def to_dot(
+    graph: Graph,
+    optimal: Analysis,
+    adjacent: Analysis | None = None,
+    *,
+    rankdir: str = "TB",
+    selected: str | None = None,
+    collapse: bool | int = False,
+    expand: Iterable[str] = (),
+    focus: str | None = None,
+    hops: int = 2,
+    search: str | None = None,
+    title: str | None = None,
+    legend: bool = True,
+) -> str:
+    """DOT text of ``graph`` annotated with the BN verdicts of both modes.
+
+    Args:
+        graph: the IR to draw (usually ``optimal.graph``).
+        optimal / adjacent: the analyses; without ``adjacent`` BNs are only
+            "folded" or "not foldable".
+        rankdir: ``TB``, ``LR``, ``BT`` or ``RL``.
+        selected: a node id; for a BN its roots/leaves get dashed links and the
+            blocking node is marked. Their scopes are kept expanded.
+        collapse: False, True (automatic depth) or a scope depth ``d``.
+        expand: scope prefixes drawn open (as clusters) in a collapsed view.
+        focus: a node id; only nodes within ``hops`` undirected hops are drawn,
+            with ``…`` stubs where edges leave the view (overrides ``collapse``).
+        search: case-insensitive text matched against name, id and op type.
+        title: model name for the caption (default ``graph.name``).
+        legend: draw the status legend.
+
+    Example: ``to_dot(g, analyze(g, "optimal"), analyze(g, "adjacent"), collapse=2)``.
+    """
+    if rankdir not in RANKDIRS:
+        raise ValueError(f"rankdir must be one of {RANKDIRS}, got {rankdir!r}")
+    for what, nid in (("selected", selected), ("focus", focus)):
+        if nid is not None and not graph.has_node(nid):
+            raise ValueError(f"{what}={nid!r} is not a node id of graph {graph.name!r}")
+    statuses = compute_statuses(graph, optimal, adjacent)
+    roles = _roles(graph, statuses, selected, search)
+    if focus is not None:
+        shown = neighbourhood(graph, focus, max(hops, 0)) | {
+            n for n, r in roles.items() if r - {"match"}}
+        nodes = [n for n in graph.nodes if n.id in shown]
+        grouping = Grouping({n.id: None for n in nodes}, {n.id: () for n in nodes})
+        note = f"focus: {max(hops, 0)} hops around {graph.node(focus).name}"
+    elif collapse is not False and collapse != 0:
+        depth = suggest_depth(graph) if collapse is True else int(collapse)
+        keep = [n for n, r in roles.items() if r - {"match"}]
+        nodes = list(graph.nodes)
+        grouping = group_nodes(nodes, depth, expand, force=keep)
+        note = f"collapsed at scope depth {depth}"
+    else:
+        nodes = list(graph.nodes)
+        grouping = Grouping({n.id: None for n in nodes}, {n.id: () for n in nodes})
+        note = ""
+    caption = caption_text(title or graph.name, statuses, adjacent is not None)
+    out = [
+        f"digraph {q_title(caption)} {{",
+        "  graph " + attrs(
+            id="bnfold-graph", rankdir=rankdir, bgcolor="#FFFFFF", fontname=_FONT,
+            fontcolor="#222222", fontsize="16", labelloc="t", labeljust="l",
+            label=caption + (f"\n{note}" if note else ""), nodesep="0.25", ranksep="0.35",
+        ),
+        "  node " + attrs(fontname=_FONT, fontsize="11", height="0.35", margin="0.1,0.04"),
+        "  edge " + attrs(color="#666666", arrowsize="0.6", fontname=_FONT, fontsize="9"),
+    ]
+    taken = {n.id for n in graph.nodes}
+    unit = _unit_names(grouping, taken)
+    if grouping.unit_count() > LARGE_VIEW:
+        out.append("  graph " + attrs(nslimit="0.2", mclimit="0.3"))
+    out += _body(nodes, grouping, unit, statuses, roles)
+    out += _edges(graph, nodes, unit)
+    if focus is not None:
+        out += _stubs(graph, nodes, taken)
+    if selected is not None and selected in statuses:
+        out += _fold_links(graph, statuses[selected], unit)
+    if legend:
+        out += _legend(statuses, adjacent is not None, taken, rankdir)
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def caption_text(model: str, statuses: dict[str, BNStatus], with_adjacent: bool) -> str:
+    """E.g. ``resnet18 — 20 BN: 20 folded by adjacent, 20 by optimal, 0 not foldable``."""
+    c = Counter(s.status for s in statuses.values())
+    text = f"{model} — {len(statuses)} BN: "
+    if with_adjacent:
+        text += (f"{c[BOTH] + c[ADJACENT_ONLY]} folded by adjacent, "
+                 f"{c[BOTH] + c[OPTIMAL_ONLY]} by optimal, {c[NOT_FOLDABLE]} not foldable")
+    else:
+        text += f"{c[FOLDED]} folded by optimal, {c[NOT_FOLDABLE]} not foldable"
+    if c[UNANALYSED]:
+        text += f", {c[UNANALYSED]} not analysed"
+    return text
+
+
+def _roles(
+    graph: Graph, statuses: dict[str, BNStatus], selected: str | None, search: str | None
+) -> dict[str, set[str]]:
+    roles: dict[str, set[str]] = defaultdict(set)
+    if search:
+        for n in graph.nodes:
+            if matches(n, search):
+                roles[n.id].add("match")
+    if selected is None:
+        return roles
+    roles[selected].add("selected")
+    verdict = statuses[selected].verdict if selected in statuses else None
+    if verdict is not None:
+        for r in verdict.roots:
+            if graph.has_node(r):
+                roles[r].add("root")
+        for leaf in verdict.leaves:
+            if graph.has_node(leaf) and leaf != selected:
+                roles[leaf].add("leaf")
+        if verdict.blocking_node and graph.has_node(verdict.blocking_node):
+            roles[verdict.blocking_node].add("blocking")
+    return roles
+
+
+def _fresh(base: str, taken: set[str]) -> str:
+    name = base
+    while name in taken:
+        name += "#"
+    taken.add(name)
+    return name
+
+
+def _unit_names(grouping: Grouping, taken: set[str]) -> dict[str, str]:
+    """Node id -> DOT name of the unit that draws it (itself or its box)."""
+    boxes = {p: _fresh(f"group:{p}", taken) for p in grouping.members()}
+    return {nid: boxes[p] if p is not None else nid for nid, p in grouping.box.items()}
+
+
+def _body(
+    nodes: list[Node], grouping: Grouping, unit: dict[str, str],
+    statuses: dict[str, BNStatus], roles: dict[str, set[str]],
+) -> list[str]:
+    """Node and box statements, nested in clusters for opened scopes."""
+    by_path: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    members = grouping.members()
+    done: set[str] = set()
+    for n in nodes:
+        path = grouping.clusters[n.id]
+        prefix = grouping.box[n.id]
+        if prefix is None:
+            stmt = node_statement(n.id, n, statuses.get(n.id), roles.get(n.id, set()))
+        elif prefix not in done:
+            done.add(prefix)
+            hits = sum("match" in roles.get(m, ()) for m in members[prefix])
+            stmt = box_statement(unit[n.id], prefix, members[prefix], statuses, hits)
+        else:
+            continue
+        by_path[path].append(stmt)
+        for i in range(len(path)):
+            by_path.setdefault(path[:i], [])
+    return _emit_clusters(by_path, ())
+
+
+def _emit_clusters(by_path: dict[tuple[str, ...], list[str]], path: tuple[str, ...]) -> list[str]:
+    pad = "  " * (len(path) + 1)
+    out = [pad + s for s in by_path.get(path, [])]
+    children = [p for p in by_path if len(p) == len(path) + 1 and p[: len(path)] == path]
+    for child in children:
+        prefix = child[-1]
+        out.append(f"{pad}subgraph {q_id('cluster:' + prefix)} {{")
+        out.append(pad + "  graph " + attrs(
+            id=f"cluster:{prefix}", class_="group-open", label=prefix, tooltip=prefix,
+            style="rounded,dashed", color="#888888", fontcolor="#444444", fontsize="11",
+        ))
+        out += _emit_clusters(by_path, child)
+        out.append(pad + "}")
+    return out
+
+
+def _edges(graph: Graph, nodes: list[Node], unit: dict[str, str]) -> list[str]:
+    """Data edges between drawn units, one per ordered pair."""
+    seen: dict[tuple[str, str], list[str]] = {}
+    for n in nodes:
+        u = unit[n.id]
+        for t in n.outputs:
+            for c in graph.consumers(t):
+                v = unit.get(c.id)
+                if v is None or v == u:
+                    continue
+                seen.setdefault((u, v), []).append(t)
+    out = []
+    for (u, v), tensors in seen.items():
+        shape = graph.shape(tensors[0])
+        tip = tensors[0] + (f" {tuple(shape)}" if shape is not None else "")
+        if len(tensors) > 1:
+            tip = f"{len(tensors)} tensors, e.g. {tip}"
+        out.append(f"  {q_id(u)} -> {q_id(v)} " + attrs(
+            id=f"edge:{u}->{v}", class_="data", tooltip=tip))
+    return out
+
+
+def _stubs(graph: Graph, nodes: list[Node], taken: set[str]) -> list[str]:
+    """``…`` nodes for edges that leave a focus view."""
+    shown = {n.id for n in nodes}
+    out = []
+    for n in nodes:
+        ins = {p.id for p in graph.predecessors(n)} - shown
+        outs = {s.id for s in graph.successors(n)} - shown
+        for hidden, upstream in ((ins, True), (outs, False)):
+            if not hidden:
+                continue
+            stub = _fresh(f"stub:{'in' if upstream else 'out'}:{n.id}", taken)
+            out.append("  " + stub_statement(stub, len(hidden), upstream))
+            a, b = (stub, n.id) if upstream else (n.id, stub)
+            out.append(f"  {q_id(a)} -> {q_id(b)} " + attrs(
+                id=f"edge:{a}->{b}", class_="stub-edge", style="dotted", color="#AAAAAA"))
+    return out
+
+
+def _fold_links(graph: Graph, status: BNStatus, unit: dict[str, str]) -> list[str]:
+    """Dashed, non-constraining edges from the selected BN to its roots and leaves."""
+    v = status.verdict
+    if v is None:
+        return []
+    src = unit.get(status.bn, status.bn)
+    out = []
+    for role, ids in (("root", v.roots), ("leaf", v.leaves)):
+        for nid in ids:
+            if nid == status.bn or nid not in unit:
+                continue
+            dst = unit[nid]
+            out.append(f"  {q_id(src)} -> {q_id(dst)} " + attrs(
+                id=f"fold:{role}:{status.bn}->{nid}", class_=f"fold-link {role}-link",
+                style="dashed", constraint="false", color="#000000", penwidth="1.5",
+                arrowhead="none" if role == "leaf" else "normal",
+                tooltip=f"{role}: {graph.node(nid).name}",
+            ))
+    return out
+
+
+def _legend(
+    statuses: dict[str, BNStatus], with_adjacent: bool, taken: set[str], rankdir: str
+) -> list[str]:
+    """The status legend: one row per colour, in reading order."""
+    counts = Counter(s.color_key for s in statuses.values())
+    items = legend_items({k for k, c in counts.items() if c}, with_adjacent=with_adjacent)
+    names = [_fresh(f"legend:{it.key}", taken) for it in items]
+    out = [f"  subgraph {q_id(_fresh('cluster:legend', taken))} {{", "    graph " + attrs(
+        id="legend", class_="legend", label="BN status", style="rounded", color="#BBBBBB",
+        fontcolor="#222222", fontsize="11",
+    ), "    { rank=same; " + " ".join(q_id(n) for n in names) + " }"]
+    order = names[::-1] if rankdir in ("LR", "RL") else names  # dot stacks LR upwards
+    out += [f"    {q_id(a)} -> {q_id(b)} [style=invis]" for a, b in zip(order, order[1:])]
+    out += ["    " + legend_statement(n, it, counts[it.key]) for n, it in zip(names, items)]
+    out.append("  }")
+    return out
+
+
+
