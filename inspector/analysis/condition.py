@@ -82,6 +82,24 @@ def find_fold(graph: Graph, bn_id: str, direction: str, counts: Counter | None =
     return _Propagation(graph, bn, direction, counts).run()
 
 
+def fold_region(graph: Graph, bn_id: str, counts: Counter | None = None) -> set[str]:
+    """Ids of every node the BN's map reaches in either direction (fold or not).
+
+    Two BNs whose regions overlap compete: folding one can change whether the
+    other folds, so the driver searches over their order.
+    """
+    counts = counts if counts is not None else shared_key_counts(graph)
+    bn = graph.node(bn_id)
+    region = {bn_id}
+    if check_candidate(graph, bn, counts):
+        return region
+    for direction in ("backward", "forward"):
+        prop = _Propagation(graph, bn, direction, counts)
+        prop.run()
+        region |= prop.visited
+    return region
+
+
 class _Propagation:
     def __init__(self, graph: Graph, bn: Node, direction: str, counts: Counter) -> None:
         self.g, self.bn, self.direction, self.counts = graph, bn, direction, counts
@@ -90,6 +108,7 @@ class _Propagation:
         self.absorbers: dict[str, Transform] = {}
         self.queue: deque[str] = deque()
         self.solved_with: dict[str, int] = {}  # node id -> known tensors when last solved
+        self.visited: set[str] = {bn.id}  # every node the map reached (its region)
 
     def run(self) -> FoldStep | Blocked:
         bn, (a, c) = self.bn, bn_affine(self.bn)
@@ -142,6 +161,7 @@ class _Propagation:
 
     # -- the two sides of a transformed tensor --------------------------------
     def _realise(self, node: Node, tensor: str, t: Transform) -> Blocked | None:
+        self.visited.add(node.id)
         if node.op in RULES:
             return self._solve(node)
         if _is_expressive(node):
@@ -153,6 +173,7 @@ class _Propagation:
         return _blocking(node)
 
     def _accept(self, node: Node, tensor: str, t: Transform) -> Blocked | None:
+        self.visited.add(node.id)
         if node.op in RULES:
             return self._solve(node)
         if _is_expressive(node):

@@ -126,6 +126,10 @@ def solve_add(graph: Graph, node: Node, known: Known) -> Solved | Blocked:
             return {x: tx, z: Transform(tx.axis, tx.scale, 2 * tx.shift)}
         tz = known[z]
         return {x: Transform(tz.axis, tz.scale, tz.shift / 2), z: tz}
+    scales = [known[t].scale for t in (x, y, z) if t in known]
+    if any(sc.shape != scales[0].shape or not np.allclose(sc, scales[0], rtol=1e-9, atol=1e-12)
+           for sc in scales[1:]):
+        return Blocked(Reason.CONFLICT, f"operands of `{node.name}` would need different scales", node.id)
     out: Solved = {}
     if z in known:
         tz = known[z]
@@ -221,7 +225,7 @@ def solve_concat(graph: Graph, node: Node, known: Known) -> Solved | Blocked:
     if any(s is None for s in sizes):
         return _mapping_blocked(node, "unknown operand sizes")
     if y in known:
-        return {y: ref, **_split_vector(ref, ins, sizes)}
+        return _checked(node, {y: ref, **_split_vector(ref, ins, sizes)})
     parts = [known.get(i) or Transform(axis, np.ones(s), np.zeros(s)) for i, s in zip(ins, sizes)]
     out = {i: p for i, p in zip(ins, parts)}
     out[y] = Transform(
@@ -231,11 +235,30 @@ def solve_concat(graph: Graph, node: Node, known: Known) -> Solved | Blocked:
 
 
 def _split_vector(t: Transform, names: list[str], sizes: list[int]) -> Solved:
+    """Slices of ``t`` per operand. An operand used twice (``cat([c, c])``)
+    must get equal slices; otherwise the result is marked for ``_checked``."""
     out, start = {}, 0
     for name, size in zip(names, sizes):
-        out[name] = Transform(t.axis, t.scale[start : start + size], t.shift[start : start + size])
+        part = Transform(t.axis, t.scale[start : start + size], t.shift[start : start + size])
+        if name in out and not _same(out[name], part):
+            out[_DISAGREE] = part
+        out[name] = part
         start += size
     return out
+
+
+_DISAGREE = "\0disagree"  # marker key: an operand used twice needs two different maps
+
+
+def _same(a: Transform, b: Transform) -> bool:
+    return a.axis == b.axis and np.allclose(a.scale, b.scale, rtol=1e-9, atol=1e-12) and \
+        np.allclose(a.shift, b.shift, rtol=1e-9, atol=1e-12)
+
+
+def _checked(node: Node, solved: Solved) -> Solved | Blocked:
+    if _DISAGREE in solved:
+        return Blocked(Reason.CONFLICT, f"`{node.name}` uses one tensor twice with different maps", node.id)
+    return solved
 
 
 def solve_split(graph: Graph, node: Node, known: Known) -> Solved | Blocked:

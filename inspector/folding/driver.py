@@ -12,10 +12,10 @@ import time
 from collections.abc import Iterable
 
 from ..analysis.adjacent import find_adjacent
-from ..analysis.condition import find_fold, shared_key_counts
+from ..analysis.condition import find_fold, fold_region, shared_key_counts
 from ..analysis.result import Analysis, FoldStep
 from ..analysis.verdict import Blocked, Reason, Verdict
-from ..ir import Graph
+from ..ir import Graph, is_bn
 from .apply import apply_step
 
 MODES = ("adjacent", "optimal")
@@ -31,6 +31,8 @@ _PRIORITY = [
 
 def try_fold(graph: Graph, bn_id: str, mode: str = "optimal", counts=None) -> FoldStep | list[Blocked]:
     """One BN on the current graph: a FoldStep, or the Blocked verdict per direction tried."""
+    if not graph.has_node(bn_id) or not is_bn(graph.node(bn_id)):
+        return [Blocked(Reason.CONFLICT, "already folded", bn_id)]
     counts = counts if counts is not None else shared_key_counts(graph)
     if mode == "adjacent":
         r = find_adjacent(graph, bn_id, counts)
@@ -57,6 +59,9 @@ def fold_one(graph: Graph, bn_id: str, mode: str = "optimal") -> Graph | None:
 def analyze(graph: Graph, mode: str = "optimal", exclude: Iterable[str] = ()) -> Analysis:
     """Verdicts for every BN of ``graph`` in ``mode``, folding to a fixed point.
 
+    In ``optimal`` mode BNs whose regions overlap (they compete: folding one
+    may block another) are grouped, and for groups of up to ``SEARCH_LIMIT``
+    BNs every fold order is searched for the one removing the most BNs.
     ``exclude``: BN ids never to fold (used to roll back a fold whose
     verification failed). The input graph is never mutated.
     """
@@ -65,9 +70,21 @@ def analyze(graph: Graph, mode: str = "optimal", exclude: Iterable[str] = ()) ->
     start = time.perf_counter()
     excluded = set(exclude)
     bn_ids = [n.id for n in graph.bn_nodes()]
+    candidates = [b for b in bn_ids if b not in excluded]
+    groups = competing_groups(graph, candidates) if mode == "optimal" else [[b] for b in candidates]
     current, steps = graph, []
     failures: dict[str, list[Blocked]] = {}
-    pending = [b for b in bn_ids if b not in excluded]
+    for group in groups:
+        if 1 < len(group) <= SEARCH_LIMIT:
+            sequence = best_sequence(current, group, mode)
+        else:
+            sequence = []
+        for step in sequence:
+            current = apply_step(current, step)
+            steps.append(step)
+    # Greedy passes to a fixed point over whatever is left (large groups, and
+    # BNs that an earlier fold made foldable).
+    pending = [b for b in candidates if b not in {s.bn for s in steps}]
     progress = True
     while progress and pending:
         progress = False
@@ -80,8 +97,72 @@ def analyze(graph: Graph, mode: str = "optimal", exclude: Iterable[str] = ()) ->
                 pending.remove(bn_id)
                 failures.pop(bn_id, None)
                 progress = True
+                counts = shared_key_counts(current)
             else:
                 failures[bn_id] = r
+    return Analysis(mode, graph, current, _verdicts(graph, bn_ids, steps, failures, excluded), steps,
+                    time.perf_counter() - start)
+
+
+#: Largest group of competing BNs whose fold orders are searched exhaustively.
+SEARCH_LIMIT = 8
+#: Fold attempts allowed per group search before settling for the best found.
+SEARCH_BUDGET = 400
+
+
+def competing_groups(graph: Graph, bn_ids: list[str]) -> list[list[str]]:
+    """BNs grouped by overlapping regions (union-find), in graph order."""
+    counts = shared_key_counts(graph)
+    parent = {b: b for b in bn_ids}
+
+    def root(b: str) -> str:
+        while parent[b] != b:
+            parent[b] = parent[parent[b]]
+            b = parent[b]
+        return b
+
+    owner: dict[str, str] = {}
+    for b in bn_ids:
+        for nid in fold_region(graph, b, counts):
+            if nid in owner:
+                parent[root(b)] = root(owner[nid])
+            else:
+                owner[nid] = b
+    groups: dict[str, list[str]] = {}
+    for b in bn_ids:
+        groups.setdefault(root(b), []).append(b)
+    return list(groups.values())
+
+
+def best_sequence(graph: Graph, group: list[str], mode: str) -> list[FoldStep]:
+    """The fold order within ``group`` that removes the most BNs (memoised DFS,
+    bounded by ``SEARCH_BUDGET`` fold attempts)."""
+    memo: dict[frozenset, list[FoldStep]] = {}
+    budget = [SEARCH_BUDGET]
+
+    def dfs(g: Graph, removed: frozenset) -> list[FoldStep]:
+        if removed in memo:
+            return memo[removed]
+        best: list[FoldStep] = []
+        for b in group:
+            if b in removed or budget[0] <= 0:
+                continue
+            budget[0] -= 1
+            r = try_fold(g, b, mode)
+            if not isinstance(r, FoldStep):
+                continue
+            seq = [r, *dfs(apply_step(g, r), removed | {b})]
+            if len(seq) > len(best):
+                best = seq
+                if len(best) == len(group) - len(removed):
+                    break  # cannot do better
+        memo[removed] = best
+        return best
+
+    return dfs(graph, frozenset())
+
+
+def _verdicts(graph, bn_ids, steps, failures, excluded) -> dict[str, Verdict]:
     verdicts = {}
     order = {s.bn: i for i, s in enumerate(steps)}
     step_of = {s.bn: s for s in steps}
@@ -100,7 +181,7 @@ def analyze(graph: Graph, mode: str = "optimal", exclude: Iterable[str] = ()) ->
             )
         else:
             verdicts[bn_id] = _failed_verdict(graph, bn_id, failures.get(bn_id, []))
-    return Analysis(mode, graph, current, verdicts, steps, time.perf_counter() - start)
+    return verdicts
 
 
 def _folded_sentence(graph: Graph, step: FoldStep) -> str:
