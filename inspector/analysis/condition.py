@@ -186,7 +186,16 @@ class _Propagation:
             )
         if node.op == "output":
             return Blocked(Reason.BOUNDARY, f"reaches the graph output `{node.name}`", node.id)
-        return _blocking(node)
+        blocked = _blocking(node)
+        before = self.g.producer(tensor)
+        if before is not None and before.attrs.get("folded_from"):
+            blocked = Blocked(
+                blocked.code,
+                f"{blocked.sentence}, which follows `{before.name}`, a BN folded first that read "
+                "the same tensors (only one BN of such a group can fold)",
+                blocked.node,
+            )
+        return blocked
 
     def _solve(self, node: Node) -> Blocked | None:
         tensors = (*node.inputs, *node.outputs)
