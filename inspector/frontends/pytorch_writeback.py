@@ -1,0 +1,304 @@
+"""Write a folded IR back into a PyTorch model (always on a copy).
+
+Two strategies, chosen per call:
+
+* **module surgery** (``nn.Module`` input, the common case): deep-copy the
+  user's module, copy every changed parameter into its state-dict entry (in the
+  model dtype), create missing ``bias`` / BN affine parameters on their owning
+  ``Conv*`` / ``Linear`` / ``_BatchNorm`` module, and swap each removed BN
+  module for ``nn.Identity`` (timm ``BatchNormAct2d`` for
+  ``nn.Sequential(drop, act)``). The result keeps the user's classes.
+* **graph surgery** (``.pt2`` input, functional ``F.batch_norm``, parameters
+  that are computed constants, a BN module called several times but not removed
+  at every call): work on a copy of the captured ``GraphModule``
+  (``ExportedProgram.module()`` or the ``symbolic_trace`` fallback), rewire the
+  users of each removed BN to its input and point rewritten ops at fresh
+  attributes. The result is a ``GraphModule`` that ``torch.export`` can
+  re-export (this is how a folded ``.pt2`` is saved).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import UnsupportedModelError
+from ..ir import Graph
+from ..model import LoadedModel
+from .pytorch_capture import op_name
+from .pytorch_ops import BATCH_NORMS
+
+_ARG_POS = {
+    **{k: {"weight": 1, "bias": 2} for k in ("conv1d", "conv2d", "conv3d", "convolution",
+                                            "_convolution", "conv_transpose1d",
+                                            "conv_transpose2d", "conv_transpose3d", "linear")},
+    **{k: {"gamma": 1, "beta": 2, "mean": 3, "var": 4} for k in BATCH_NORMS},
+}
+
+
+@dataclass
+class _Write:
+    node: str
+    param: str
+    value: np.ndarray
+    key: str | None
+    transform: str
+
+
+def collect_writes(loaded: LoadedModel, folded: Graph, changed: Sequence[str]) -> list[_Write]:
+    """The params of ``changed`` nodes that differ from the loaded graph."""
+    transforms = loaded.aux.get("transforms", {})
+    out = []
+    for nid in changed:
+        orig, new = loaded.graph.node(nid), folded.node(nid)
+        for pname, value in new.params.items():
+            old = orig.params.get(pname)
+            if old is not None and old.shape == np.shape(value) and np.array_equal(old, value):
+                continue
+            key = orig.param_keys.get(pname) or new.param_keys.get(pname)
+            out.append(_Write(nid, pname, np.asarray(value, np.float64), key,
+                              transforms.get(nid, {}).get(pname, "")))
+    return out
+
+
+def _to_storage(value: np.ndarray, transform: str, shape: torch.Size) -> np.ndarray:
+    value = {"T": lambda v: v.T, "neg": np.negative, "inv": np.reciprocal}.get(
+        transform, lambda v: v)(value)
+    return np.ascontiguousarray(value).reshape(tuple(shape))
+
+
+def _state_tensor(model: nn.Module, key: str) -> torch.Tensor | None:
+    owner, _, leaf = key.rpartition(".")
+    try:
+        value = getattr(model.get_submodule(owner), leaf)
+    except AttributeError:
+        return None
+    return value if isinstance(value, torch.Tensor) else None
+
+
+def _owner(loaded: LoadedModel, model: nn.Module, nid: str) -> nn.Module | None:
+    rec = loaded.aux.get("modules", {}).get(nid)
+    if rec is None:
+        return None
+    try:
+        return model.get_submodule(rec["fqn"])
+    except AttributeError:
+        return None
+
+
+def _can_create(module: nn.Module | None, param: str) -> bool:
+    if param == "bias":
+        if isinstance(module, (nn.modules.conv._ConvNd, nn.Linear)):
+            return module.bias is None
+    if param in ("gamma", "beta") and isinstance(module, nn.modules.batchnorm._BatchNorm):
+        return module.weight is None
+    return False
+
+
+def _create(module: nn.Module, w: _Write) -> None:
+    if w.param == "bias" and not isinstance(module, nn.modules.batchnorm._BatchNorm):
+        module.bias = nn.Parameter(torch.as_tensor(w.value, dtype=module.weight.dtype))
+        return
+    if module.weight is None:  # BN with affine=False: give it affine parameters
+        n = module.num_features
+        module.weight = nn.Parameter(torch.ones(n, dtype=module.running_mean.dtype))
+        module.bias = nn.Parameter(torch.zeros(n, dtype=module.running_mean.dtype))
+        module.affine = True
+    target = module.weight if w.param == "gamma" else module.bias
+    with torch.no_grad():
+        target.copy_(torch.as_tensor(w.value, dtype=target.dtype))
+
+
+def _assign(model: nn.Module, w: _Write) -> bool:
+    """Copy a write into existing storage; False if there is none."""
+    if not w.key or w.key.startswith("const:"):
+        return False
+    t = _state_tensor(model, w.key)
+    if t is None or t.numel() != w.value.size:
+        return False
+    with torch.no_grad():
+        t.copy_(torch.as_tensor(_to_storage(w.value, w.transform, t.shape), dtype=t.dtype))
+    return True
+
+
+def _bn_replacement(loaded: LoadedModel, model: nn.Module, nid: str,
+                    removed: set[str]) -> nn.Module | None:
+    """Module replacing a removed BN module, or None when module surgery cannot."""
+    rec = loaded.aux.get("modules", {}).get(nid)
+    module = _owner(loaded, model, nid)
+    if rec is None or module is None or loaded.graph.node(nid).op != "batch_norm":
+        return None
+    calls = [i for i, r in loaded.aux["modules"].items() if r["fqn"] == rec["fqn"]]
+    if not set(calls) <= removed or len(calls) != loaded.aux["calls"].get(rec["fqn"], 0):
+        return None
+    is_bn = isinstance(module, nn.modules.batchnorm._BatchNorm) or "FrozenBatchNorm" in type(
+        module).__name__
+    if not is_bn or rec.get("size", 1) != 1:  # a subclass doing more than BN: keep it
+        return None
+    children = set(dict(module.named_children()))
+    if children == {"drop", "act"}:
+        return nn.Sequential(module.drop, module.act)  # timm BatchNormAct2d & co
+    return None if children else nn.Identity()
+
+
+def _has_storage(model: nn.Module, w: _Write) -> bool:
+    t = _state_tensor(model, w.key) if w.key and not w.key.startswith("const:") else None
+    return t is not None and t.numel() == w.value.size
+
+
+def _module_surgery_ok(loaded: LoadedModel, writes: list[_Write], removed: set[str]) -> bool:
+    model = loaded.model
+    if not isinstance(model, nn.Module) or loaded.aux.get("capture") not in ("export", "fx"):
+        return False
+    for w in writes:
+        if not _has_storage(model, w) and not _can_create(_owner(loaded, model, w.node), w.param):
+            return False
+    return all(_bn_replacement(loaded, model, nid, removed) is not None for nid in removed)
+
+
+def _module_surgery(loaded: LoadedModel, writes: list[_Write], removed: set[str]) -> nn.Module:
+    model = copy.deepcopy(loaded.model).eval()
+    for w in writes:
+        if not _assign(model, w):
+            _create(_owner(loaded, model, w.node), w)
+    replacements = {loaded.aux["modules"][nid]["fqn"]: _bn_replacement(loaded, model, nid, removed)
+                    for nid in removed}
+    for fqn, replacement in replacements.items():
+        if not fqn:
+            return replacement
+        parent, _, child = fqn.rpartition(".")
+        setattr(model.get_submodule(parent), child, replacement)
+    return model
+
+
+# -- graph surgery -------------------------------------------------------------
+class _GraphEditor:
+    def __init__(self, loaded: LoadedModel) -> None:
+        aux = loaded.aux
+        base = aux["program"].module() if aux.get("capture") == "export" else aux["fx_module"]
+        self.gm = copy.deepcopy(base)
+        self.loaded = loaded
+        self.dtype = getattr(torch, loaded.graph.dtype, torch.float32)
+        self.fx = {n.name: n for n in self.gm.graph.nodes}
+        # ``ExportedProgram.module()`` may rename placeholders: match inputs by position.
+        placeholders = [n for n in self.gm.graph.nodes if n.op == "placeholder"]
+        graph_inputs = [n.id for n in loaded.graph.nodes if n.op == "input"]
+        if len(placeholders) == len(graph_inputs):
+            self.fx.update(zip(graph_inputs, placeholders))
+        self.count = 0
+        self.bypassed: dict[str, str] = {}
+
+    def attr(self, value: np.ndarray, before: torch.fx.Node) -> torch.fx.Node:
+        self.count += 1
+        name = f"_bnfold_{self.count}"
+        while hasattr(self.gm, name):
+            name += "_"
+        self.gm.register_buffer(name, torch.as_tensor(np.ascontiguousarray(value), dtype=self.dtype))
+        with self.gm.graph.inserting_before(before):
+            return self.gm.graph.get_attr(name)
+
+    def rewrite(self, nid: str, writes: list[_Write]) -> None:
+        fxn = self.node(nid)
+        ir = self.loaded.graph.node(nid)
+        if fxn.op == "call_module":
+            module = self.gm.get_submodule(fxn.target)
+            if not all(_can_create(module, w.param) for w in writes):
+                raise self.error(nid)
+            for w in writes:
+                _create(module, w)
+            return
+        pos = _ARG_POS.get(op_name(fxn.target))
+        if pos is not None and all(w.param in pos for w in writes):
+            args = list(fxn.args)
+            for w in writes:
+                args += [None] * (pos[w.param] + 1 - len(args))
+                args[pos[w.param]] = self.attr(w.value, fxn)
+            fxn.args = tuple(args)
+            return
+        params = {**ir.params, **{w.param: w.value for w in writes}}
+        x = self.node(ir.inputs[0])
+        aten = torch.ops.aten
+        with self.gm.graph.inserting_after(fxn):
+            if ir.op == "linear":
+                bias = params.get("bias")
+                new = self.gm.graph.call_function(aten.linear.default, (
+                    x, self.attr(params["weight"], fxn),
+                    self.attr(bias, fxn) if bias is not None else None))
+            elif ir.op == "affine":
+                rank = len(self.loaded.graph.shape(ir.inputs[0]))
+                shape = (-1,) + (1,) * (rank - 2)
+                scale = self.attr(params["scale"].reshape(shape), fxn)
+                shift = self.attr(params["shift"].reshape(shape), fxn)
+                mul = self.gm.graph.call_function(aten.mul.Tensor, (x, scale))
+                with self.gm.graph.inserting_after(mul):
+                    new = self.gm.graph.call_function(aten.add.Tensor, (mul, shift))
+            else:
+                raise self.error(nid)
+        fxn.replace_all_uses_with(new, delete_user_cb=lambda u: u is not new)
+
+    def bypass(self, nid: str) -> None:
+        """Users of the BN's output read its input (through earlier bypasses)."""
+        ir = self.loaded.graph.node(nid)
+        src = ir.inputs[0]
+        while src in self.bypassed:
+            src = self.bypassed[src]
+        self.node(ir.outputs[0]).replace_all_uses_with(self.node(src))
+        self.bypassed[ir.outputs[0]] = src
+
+    def node(self, name: str) -> torch.fx.Node:
+        if name not in self.fx:
+            raise UnsupportedModelError(
+                f"{self.loaded.name}: node {name!r} is not in the captured graph module. "
+                "To fix this, reload the model and fold again.")
+        return self.fx[name]
+
+    def error(self, nid: str) -> UnsupportedModelError:
+        return UnsupportedModelError(
+            f"cannot write folded parameters of {self.loaded.graph.node(nid).label} back "
+            "into the PyTorch model. To fix this, register the parameter on a module "
+            "(nn.Parameter / buffer) instead of computing it in forward().")
+
+    def finish(self) -> torch.fx.GraphModule:
+        self.gm.graph.eliminate_dead_code()
+        self.gm.graph.lint()
+        self.gm.recompile()
+        self.gm.training = False
+        return self.gm
+
+
+def _graph_surgery(loaded: LoadedModel, writes: list[_Write], removed: set[str]) -> nn.Module:
+    if "program" not in loaded.aux and "fx_module" not in loaded.aux:
+        raise UnsupportedModelError(f"{loaded.name}: no captured graph to edit.")
+    ed = _GraphEditor(loaded)
+    pending: dict[str, list[_Write]] = {}
+    for w in writes:
+        if not _assign(ed.gm, w):
+            pending.setdefault(w.node, []).append(w)
+    for nid, ws in pending.items():
+        ed.rewrite(nid, ws)
+    for node in loaded.graph.nodes:  # topological order, so chains of BNs resolve
+        if node.id in removed:
+            ed.bypass(node.id)
+    return ed.finish()
+
+
+def write_back(loaded: LoadedModel, folded: Graph, removed: Sequence[str],
+               changed: Sequence[str]) -> nn.Module:
+    """New model with ``changed`` params written and ``removed`` BNs bypassed."""
+    writes = collect_writes(loaded, folded, changed)
+    removed_set = set(removed)
+    if _module_surgery_ok(loaded, writes, removed_set):
+        return _module_surgery(loaded, writes, removed_set)
+    return _graph_surgery(loaded, writes, removed_set)
+
+
+def remove_all_bn(loaded: LoadedModel) -> Any:
+    """The no-BN floor: every batch-norm node bypassed (not equivalent)."""
+    ids = [n.id for n in loaded.graph.nodes if n.op == "batch_norm"]
+    return write_back(loaded, loaded.graph, ids, [])

@@ -1,0 +1,110 @@
+"""Build a model from a spec string: ``timm:NAME``, ``torchvision:NAME`` or
+``package.module:callable``. Weights are random (never downloaded) and BN
+statistics are randomised so that folding is really exercised.
+
+    >>> loaded = resolve_spec("torchvision:resnet18")   # input (1, 3, 224, 224)
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from typing import Any
+
+from ..errors import MissingDependencyError, UnsupportedModelError
+from ..model import LoadedModel
+from .bn_stats import randomize_bn
+
+
+def _import(package: str) -> Any:
+    try:
+        return importlib.import_module(package)
+    except ImportError as e:
+        raise MissingDependencyError(
+            f"{package} is not installed. To fix this, run `pip install {package}`.") from e
+
+
+def _unknown(kind: str, model: str, names: list[str]) -> UnsupportedModelError:
+    close = difflib.get_close_matches(model, names, n=5, cutoff=0.5)
+    hint = f" Close matches: {', '.join(close)}." if close else ""
+    return UnsupportedModelError(f"unknown {kind} model {model!r}.{hint}")
+
+
+def _timm(model: str) -> tuple[Any, tuple[int, ...]]:
+    timm = _import("timm")
+    names = timm.list_models()
+    if model not in names:
+        raise _unknown("timm", model, names)
+    net = timm.create_model(model, pretrained=False)
+    size = tuple(net.pretrained_cfg.get("input_size", (3, 224, 224)))
+    return net, (1, *size)
+
+
+def _torchvision(model: str) -> tuple[Any, tuple[int, ...]]:
+    tv = _import("torchvision")
+    names = tv.models.list_models()
+    if model not in names:
+        raise _unknown("torchvision", model, names)
+    kwargs = {"init_weights": True} if model in ("inception_v3", "googlenet") else {}
+    net = tv.models.get_model(model, weights=None, **kwargs)
+    side = 299 if model == "inception_v3" else 224
+    return net, (1, 3, side, side)
+
+
+def _callable(spec: str) -> tuple[Any, tuple[int, ...] | None]:
+    path, _, attr = spec.partition(":")
+    try:
+        module = importlib.import_module(path)
+    except ImportError as e:
+        raise UnsupportedModelError(
+            f"cannot import {path!r} for model spec {spec!r} ({e}). To fix this, check the "
+            "module path (package.module:callable) and that it is on PYTHONPATH.") from e
+    fn = getattr(module, attr, None)
+    if not callable(fn):
+        names = [n for n in dir(module) if not n.startswith("_")]
+        raise _unknown(f"{path}", attr, names)
+    import torch
+
+    net = fn()
+    if not isinstance(net, torch.nn.Module):
+        raise UnsupportedModelError(f"{spec} returned {type(net).__name__}, not an nn.Module.")
+    shape = next((getattr(o, "input_shape", None) or getattr(o, "INPUT_SHAPE", None)
+                  for o in (net, fn, module) if getattr(o, "input_shape", None)
+                  or getattr(o, "INPUT_SHAPE", None)), None)
+    return net, tuple(shape) if shape is not None else None
+
+
+def resolve_spec(spec: str, input_shape: tuple[int, ...] | None = None,
+                 seed: int = 0) -> LoadedModel:
+    """Load ``timm:NAME`` / ``torchvision:NAME`` / ``package.module:callable``.
+
+    Args:
+        spec: the model spec.
+        input_shape: overrides the model's default input size (batch included).
+        seed: seed of the randomised BN statistics.
+
+    Raises:
+        MissingDependencyError: timm / torchvision is not installed.
+        UnsupportedModelError: unknown model name (close matches listed), bad
+            callable, or no input shape known for a callable.
+    """
+    from . import pytorch
+
+    kind, sep, rest = spec.partition(":")
+    if not sep or not rest:
+        raise UnsupportedModelError(
+            f"bad model spec {spec!r}. To fix this, use timm:NAME, torchvision:NAME or "
+            "package.module:callable.")
+    if kind == "timm":
+        net, default = _timm(rest)
+    elif kind == "torchvision":
+        net, default = _torchvision(rest)
+    else:
+        net, default = _callable(spec)
+    shape = tuple(input_shape) if input_shape is not None else default
+    if shape is None:
+        raise UnsupportedModelError(
+            f"{spec} does not declare an input shape. To fix this, pass --input-shape "
+            "(e.g. 1,3,224,224) or give the callable an `input_shape` attribute.")
+    randomize_bn(net, seed)
+    return pytorch.load_module(net, input_shape=shape, name=spec)
