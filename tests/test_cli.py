@@ -1,0 +1,139 @@
+"""The bnfold command line: commands, JSON schema, outputs and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+from torch import nn
+
+from inspector.cli import main
+from sample_models import list_samples, onnx_path
+
+
+class Untraceable(nn.Module):
+    """Data-dependent Python control flow defeats both export and symbolic_trace."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 1)
+
+    def forward(self, x):
+        if x.sum() > 0:
+            return self.conv(x)
+        return x.numpy()
+
+
+def make_untraceable() -> nn.Module:
+    return Untraceable()
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_samples_lists_every_bundled_name(capsys):
+    code, out, _ = run_cli(capsys, "samples")
+    assert code == 0
+    assert out.split() == [s.name for s in list_samples()]
+
+
+def test_analyze_json_to_stdout_is_pure_json_with_stable_keys(capsys):
+    code, out, err = run_cli(capsys, "analyze", "sample:leaf_conv", "--json", "-")
+    assert code == 0
+    report = json.loads(out)
+    assert {"model", "bn_total", "modes", "layers", "verification", "timings"} <= set(report)
+    assert report["modes"]["adjacent"] == {**report["modes"]["adjacent"], "folded": 0, "remaining": 1}
+    assert report["modes"]["optimal"]["folded"] == 1
+    layer = report["layers"][0]
+    assert {"name", "status", "adjacent", "direction", "roots", "leaves", "reason_code", "reason"} <= set(layer)
+    assert layer["roots"] == ["conv"] and layer["adjacent"] is False
+    assert {"analyze_s", "fold_s"} <= set(report["timings"])
+    assert "loading" in err
+
+
+def test_analyze_adjacent_mode_reports_adjacent_layers(capsys):
+    code, out, _ = run_cli(capsys, "analyze", "sample:leaf_conv", "--mode", "adjacent", "--json", "-")
+    layer = json.loads(out)["layers"][0]
+    assert code == 0 and layer["status"] == "not_foldable" and layer["reason_code"] == "not_adjacent"
+
+
+def test_analyze_writes_json_file_and_prints_summary(capsys, tmp_path):
+    target = tmp_path / "r.json"
+    code, out, _ = run_cli(capsys, "analyze", str(onnx_path("maxpool_negative")), "--json", str(target))
+    assert code == 0 and "negative_scale" in out
+    assert json.loads(target.read_text())["layers"][0]["reason_code"] == "negative_scale"
+
+
+def test_fold_onnx_input_to_onnx_runs_with_fewer_bns(capsys, tmp_path):
+    out_path = tmp_path / "folded.onnx"
+    code, out, _ = run_cli(capsys, "fold", str(onnx_path("add_two_roots")), "-o", str(out_path), "--json", "-")
+    report = json.loads(out)
+    assert code == 0 and report["verification"]["passed"]
+    model = onnx.load(str(out_path))
+    onnx.checker.check_model(model)
+    assert not [n for n in model.graph.node if n.op_type == "BatchNormalization"]
+    feed = {model.graph.input[0].name: np.random.default_rng(0).standard_normal((1, 4, 8, 8), dtype=np.float32)}
+    assert ort.InferenceSession(str(out_path)).run(None, feed)[0].shape[0] == 1
+
+
+def test_fold_torch_input_to_pt2_loads_back(capsys, tmp_path):
+    out_path = tmp_path / "folded.pt2"
+    code, out, _ = run_cli(capsys, "fold", "sample:conv_bn_relu", "-o", str(out_path), "--json", "-")
+    assert code == 0 and json.loads(out)["verification"]["max_rel_error"] <= 1e-5
+    program = torch.export.load(str(out_path))
+    targets = {str(n.target) for n in program.graph.nodes}
+    assert not any("batch_norm" in t for t in targets)
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["analyze", "missing.onnx"], "file not found"),
+        (["analyze", "sample:no_such_sample"], "no_such_sample"),
+        (["analyze", "timm:no_such_model_xyz"], "no_such_model_xyz"),
+        (["analyze", "tests.test_cli:make_untraceable", "--input-shape", "1,3,4,4"], "cannot capture"),
+        (["fold", "sample:conv_bn_relu", "-o", "out.txt"], ".onnx or .pt2"),
+    ],
+)
+def test_bad_input_gives_one_line_error_and_nonzero_exit(capsys, argv, fragment):
+    code, _, err = run_cli(capsys, *argv)
+    assert code != 0
+    lines = [line for line in err.splitlines() if line.startswith("bnfold: error:")]
+    assert len(lines) == 1 and fragment in lines[0]
+    assert "Traceback" not in err
+
+
+def test_not_an_onnx_file_is_rejected(capsys, tmp_path):
+    bad = tmp_path / "bad.onnx"
+    bad.write_text("this is not a protobuf")
+    code, _, err = run_cli(capsys, "analyze", str(bad))
+    assert code != 0 and "bnfold: error:" in err and "Traceback" not in err
+
+
+def test_truncated_onnx_file_is_rejected(capsys, tmp_path):
+    bad = tmp_path / "cut.onnx"
+    bad.write_bytes(onnx_path("resnet").read_bytes()[:5000])
+    code, _, err = run_cli(capsys, "analyze", str(bad))
+    assert code != 0 and "bnfold: error:" in err and "Traceback" not in err
+
+
+def test_pt2_output_needs_a_pytorch_input(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "fold", str(onnx_path("conv_bn_relu")), "-o", str(tmp_path / "x.pt2"))
+    assert code != 0 and "PyTorch input" in err
+
+
+def test_python_dash_m_entry_point_reports_errors_without_traceback(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "inspector", "analyze", str(tmp_path / "nope.onnx")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith("bnfold: error: file not found")
+    assert "Traceback" not in proc.stderr

@@ -1,0 +1,87 @@
+"""fold(): write-back, verification, and rollback of a fold that does not verify."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from inspector.errors import VerificationError
+from inspector.folding.pipeline import fold
+from inspector.model import InputSpec, LoadedModel
+from inspector.verification.numpy_exec import run_graph
+from tests.graph_factory import GraphBuilder
+
+
+class NumpyFrontend:
+    """A frontend whose 'framework model' is the IR itself, run in float64.
+
+    ``corrupt`` names a BN: any write-back that removes it also perturbs a bias,
+    standing in for a wrong fold rule.
+    """
+
+    name = "numpy"
+    extensions = ()
+
+    def __init__(self, corrupt: str | None = None) -> None:
+        self.corrupt = corrupt
+        self.write_backs = 0
+
+    def write_back(self, loaded, folded, removed, changed):
+        self.write_backs += 1
+        if self.corrupt in removed:
+            node = next(n for n in folded if n.op == "conv")
+            bias = node.params["bias"] + 1.0
+            folded = folded.with_nodes({node.id: replace(node, params={**node.params, "bias": bias})})
+        return folded
+
+    def run(self, model, inputs):
+        return run_graph(model, list(inputs))
+
+
+def two_block_model(corrupt: str | None = None) -> LoadedModel:
+    b = GraphBuilder(seed=5)
+    x = b.input((1, 3, 6, 6))
+    y = b.relu(b.bn(b.conv(x, 4)))
+    b.output(b.relu(b.bn(b.conv(y, 4))))
+    graph = b.build()
+    return LoadedModel("two_blocks", graph, "numpy", graph, [InputSpec("x", (1, 3, 6, 6), "float64")],
+                       NumpyFrontend(corrupt))
+
+
+def test_fold_returns_verified_model():
+    result = fold(two_block_model(), "optimal")
+    assert result.verification.passed and result.verification.max_rel_error < 1e-12
+    assert result.analysis.folded_count == 2 and result.rolled_back == []
+
+
+def test_fold_leaves_the_original_untouched():
+    loaded = two_block_model()
+    before = {n.id: {k: v.copy() for k, v in n.params.items()} for n in loaded.graph}
+    fold(loaded, "optimal")
+    for n in loaded.graph:
+        for k, v in n.params.items():
+            np.testing.assert_array_equal(v, before[n.id][k])
+
+
+def test_a_fold_that_does_not_verify_is_rolled_back():
+    result = fold(two_block_model(corrupt="bn2"), "optimal")
+    assert result.rolled_back == ["bn2"]
+    assert result.verification.passed
+    verdict = result.analysis.verdicts["bn2"]
+    assert verdict.status == "not_foldable" and verdict.reason_code.value == "verification_failed"
+    assert result.analysis.verdicts["bn1"].folded
+
+
+def test_unisolable_failure_raises_instead_of_returning_a_wrong_model():
+    loaded = two_block_model(corrupt="bn1")
+    loaded.frontend.corrupt = "bn1"
+    with pytest.raises(VerificationError):
+        fold(loaded, "optimal", max_rollbacks=0)
+
+
+def test_progress_is_reported_to_the_callback():
+    seen = []
+    fold(two_block_model(), "adjacent", progress=lambda msg, frac: seen.append(frac))
+    assert seen[0] == 0.0 and seen[-1] == 1.0 and seen == sorted(seen)
