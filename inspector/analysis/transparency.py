@@ -66,7 +66,7 @@ def solve_pool_max(graph: Graph, node: Node, known: Known) -> Solved | Blocked:
     t = next(iter(solved.values()))
     if t.axis != 1:
         return _mapping_blocked(node, "the map is not on the channel axis")
-    bad = int(np.sum(t.scale <= 0))
+    bad = int(np.sum(t.scale < 0))  # s = 0 is fine: max(0*x + t) = t
     if bad:
         return Blocked(
             Reason.NEGATIVE_SCALE,
