@@ -1,0 +1,1 @@
+"""Streamlit app: pages, sidebar and panels over the library (imported by app.py)."""

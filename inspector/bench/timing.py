@@ -1,0 +1,281 @@
+"""Latency of model variants with PyTorch eager or onnxruntime.
+
+The variants are the original model, the ``adjacent``- and ``optimal``-folded
+models and the no-BN *floor* (every BN replaced by identity: not equivalent to
+the original, but the fastest any folding can be). Runs are interleaved: each
+repeat runs every variant once, in a rotated order, so that clock or thermal
+drift hits all variants alike. Warm-up runs are never recorded.
+
+Example::
+
+    variants = build_variants(loaded, compare_modes(loaded.graph))
+    times = time_variants(loaded, variants, backend="onnxruntime", batch=1, repeats=20, warmup=3)
+    print(summarize(times))
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from ..analysis.result import Analysis
+from ..errors import InspectorError, MissingDependencyError, UnsupportedModelError
+from ..model import InputSpec, LoadedModel
+
+BACKENDS = ("torch", "onnxruntime")
+#: Display labels; the floor is not an equivalent model and says so.
+VARIANT_LABELS = {
+    "original": "original",
+    "adjacent": "adjacent-folded",
+    "optimal": "optimal-folded",
+    "floor": "no-BN floor (not equivalent)",
+}
+#: onnxruntime graph optimisation levels. ORT's own optimiser already fuses
+#: Conv+BN (the ``adjacent`` rule) from level "basic" on, so "disabled" shows
+#: what the folded model itself gains.
+ORT_LEVELS = ("disabled", "basic", "extended", "all")
+
+Progress = Callable[[str, float], None]
+Runner = Callable[[], Any]
+
+
+def build_variants(
+    loaded: LoadedModel,
+    analyses: Mapping[str, Analysis] | None = None,
+    *,
+    folded: Mapping[str, Any] | None = None,
+    floor: bool = True,
+) -> dict[str, Any]:
+    """``original``, ``adjacent``, ``optimal`` (verified folds) and ``floor`` models.
+
+    Args:
+        loaded: the model; never mutated.
+        analyses: per-mode analyses to reuse (e.g. from ``compare_modes``).
+        folded: already folded framework models per mode (skips re-folding).
+        floor: include the no-BN floor (``frontend.remove_all_bn``).
+    """
+    from ..folding.pipeline import fold
+
+    analyses = analyses or {}
+    folded = folded or {}
+    variants: dict[str, Any] = {"original": loaded.model}
+    for mode in ("adjacent", "optimal"):
+        if mode in folded:
+            variants[mode] = folded[mode]
+        else:
+            variants[mode] = fold(loaded, mode, analysis=analyses.get(mode)).model
+    if floor:
+        variants["floor"] = loaded.frontend.remove_all_bn(loaded)
+    return variants
+
+
+def input_specs(loaded: LoadedModel, batch: int = 1, size: int | None = None) -> list[InputSpec]:
+    """``loaded.inputs`` with the batch dimension set and, if ``size`` is given,
+    every spatial dimension (axes 2.. of a rank >= 3 input) set to ``size``."""
+    if batch < 1 or (size is not None and size < 1):
+        raise InspectorError("batch and input size must be positive integers")
+    specs = []
+    for spec in loaded.inputs:
+        shape = list(spec.shape)
+        if shape:
+            shape[0] = batch
+        if size is not None and len(shape) >= 3:
+            shape[2:] = [size] * (len(shape) - 2)
+        specs.append(InputSpec(spec.name, tuple(shape), spec.dtype))
+    return specs
+
+
+def input_arrays(loaded: LoadedModel, batch: int = 1, size: int | None = None, seed: int = 0) -> list[np.ndarray]:
+    """Seeded random inputs of the timing shape."""
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(s.shape).astype(s.dtype) for s in input_specs(loaded, batch, size)]
+
+
+def time_variants(
+    loaded: LoadedModel,
+    variants: Mapping[str, Any],
+    *,
+    backend: str = "onnxruntime",
+    batch: int = 1,
+    size: int | None = None,
+    repeats: int = 20,
+    warmup: int = 3,
+    number: int = 1,
+    threads: int | None = None,
+    ort_level: str = "disabled",
+    progress: Progress | None = None,
+) -> dict[str, list[float]]:
+    """Seconds per forward pass of every variant, ``repeats`` samples each.
+
+    Each sample is the mean of ``number`` consecutive calls. ``threads`` sets
+    the intra-op threads of the backend (torch's setting is restored after the
+    run; None keeps the library default). Raises
+    :class:`InspectorError` for an unsupported backend/model pair or a shape
+    the model does not accept.
+    """
+    if backend not in BACKENDS:
+        raise InspectorError(f"unknown backend {backend!r}; use one of {BACKENDS}")
+    if repeats < 1 or warmup < 0 or number < 1:
+        raise InspectorError("repeats and number must be >= 1 and warmup >= 0")
+    say = progress or (lambda msg, frac: None)
+    inputs = input_arrays(loaded, batch, size)
+    say("preparing runtimes", 0.0)
+    if backend == "torch":
+        runners = _torch_runners(loaded, variants, inputs)
+        with _torch_threads(threads):
+            return _measure(runners, repeats, warmup, number, say)
+    runners = _ort_runners(loaded, variants, inputs, batch, size, threads, ort_level)
+    return _measure(runners, repeats, warmup, number, say)
+
+
+def _measure(runners: dict[str, Runner], repeats: int, warmup: int, number: int,
+             say: Progress) -> dict[str, list[float]]:
+    """Warm up, then ``repeats`` interleaved rounds (rotated order each round)."""
+    names = list(runners)
+    total = warmup + repeats
+    for i in range(warmup):
+        for name in names:
+            _call(runners[name], name)
+        say(f"warm-up {i + 1}/{warmup}", (i + 1) / total)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for i in range(repeats):
+        order = names[i % len(names):] + names[: i % len(names)]
+        for name in order:
+            run = runners[name]
+            t0 = time.perf_counter()
+            for _ in range(number):
+                _call(run, name)
+            times[name].append((time.perf_counter() - t0) / number)
+        say(f"run {i + 1}/{repeats}", (warmup + i + 1) / total)
+    return times
+
+
+def summarize(times: Mapping[str, Sequence[float]]) -> dict[str, dict[str, float]]:
+    """Per variant: median, p10, p90, mean, min (seconds), n, and the median's
+    ratio to the floor's and to the original's median (None when absent)."""
+    stats: dict[str, dict[str, Any]] = {}
+    for name, values in times.items():
+        arr = np.asarray(values, dtype=np.float64)
+        stats[name] = {
+            "median": float(np.median(arr)),
+            "p10": float(np.percentile(arr, 10)),
+            "p90": float(np.percentile(arr, 90)),
+            "mean": float(arr.mean()),
+            "min": float(arr.min()),
+            "n": int(arr.size),
+        }
+    for ref in ("floor", "original"):
+        base = stats.get(ref, {}).get("median")
+        for s in stats.values():
+            s[f"ratio_to_{ref}"] = s["median"] / base if base else None
+    return stats
+
+
+# -- runtimes ----------------------------------------------------------------
+def _call(run: Runner, name: str) -> None:
+    try:
+        run()
+    except InspectorError:
+        raise
+    except Exception as e:  # runtime errors (shape mismatch ...) become one line
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise InspectorError(
+            f"running the {name} model failed: {first[:300]}. To fix this, keep the model's "
+            "own batch size / input size (some exported models have fixed shapes)."
+        ) from e
+
+
+@contextmanager
+def _torch_threads(threads: int | None) -> Iterator[None]:
+    """Temporarily set torch's intra-op thread count (restored afterwards)."""
+    if not threads:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _torch_runners(loaded: LoadedModel, variants: Mapping[str, Any], inputs) -> dict[str, Runner]:
+    if loaded.framework != "torch":
+        raise UnsupportedModelError(
+            "the PyTorch eager backend times PyTorch models only; this model is ONNX. "
+            "To fix this, choose the onnxruntime backend."
+        )
+    import torch
+
+    tensors = [torch.from_numpy(x) for x in inputs]
+    runners = {}
+    for name, model in variants.items():
+        module = model
+        if not isinstance(model, torch.nn.Module) and hasattr(model, "module"):
+            module = model.module()  # torch.export ExportedProgram
+
+        def run(module=module) -> Any:
+            with torch.inference_mode():
+                return module(*tensors)
+
+        runners[name] = run
+    return runners
+
+
+def _ort_runners(loaded, variants, inputs, batch, size, threads, ort_level) -> dict[str, Runner]:
+    try:
+        import onnxruntime as ort
+    except ImportError as e:  # pragma: no cover - a hard dependency
+        raise MissingDependencyError("onnxruntime is not installed. To fix this, pip install onnxruntime.") from e
+    if ort_level not in ORT_LEVELS:
+        raise InspectorError(f"unknown onnxruntime level {ort_level!r}; use one of {ORT_LEVELS}")
+    level = {
+        "disabled": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+        "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+        "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+        "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+    }[ort_level]
+    shaped = replace(loaded, inputs=input_specs(loaded, batch, size))
+    runners = {}
+    for name, model in variants.items():
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = level
+        opts.log_severity_level = 3
+        if threads:
+            opts.intra_op_num_threads = int(threads)
+        try:
+            sess = ort.InferenceSession(onnx_bytes(shaped, model), opts, providers=["CPUExecutionProvider"])
+        except InspectorError:
+            raise
+        except Exception as e:
+            raise InspectorError(f"onnxruntime cannot load the {name} model: {str(e)[:300]}") from e
+        feeds = {i.name: x for i, x in zip(sess.get_inputs(), inputs)}
+
+        def run(sess=sess, feeds=feeds) -> Any:
+            return sess.run(None, feeds)
+
+        runners[name] = run
+    return runners
+
+
+def onnx_bytes(loaded: LoadedModel, model: Any) -> bytes:
+    """Serialized ONNX of ``model`` (ONNX models as is; PyTorch models exported
+    with ``loaded.frontend.save`` using ``loaded.inputs`` as example shapes)."""
+    if hasattr(model, "SerializeToString"):
+        return model.SerializeToString()
+    if isinstance(model, (bytes, bytearray)):
+        return bytes(model)
+    with tempfile.TemporaryDirectory(prefix="bnfold-bench-") as tmp:
+        path = os.path.join(tmp, "model.onnx")
+        loaded.frontend.save(model, path, loaded)
+        with open(path, "rb") as f:
+            return f.read()

@@ -1,0 +1,112 @@
+"""BN selection (selectbox, table, graph click), the BN table and the detail panel."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from ..render.status import STATUS_COLORS
+from . import state
+from .charts import affine_figure
+from .explain import STATUS_WORDS, affine_summary, bn_rows, explain
+
+TABLE_COLUMNS = ["name", "status", "direction", "roots", "leaves", "reason"]
+#: Markdown icons per status (Streamlit's own icon font, coloured).
+STATUS_ICONS = {"both": ":green[:material/check_circle:]",
+                "optimal_only": ":blue[:material/add_circle:]",
+                "not_foldable": ":orange[:material/block:]",
+                "folded": ":green[:material/check_circle:]"}
+
+
+def status_badge(status) -> str:
+    """A markdown badge for a BN status: coloured icon plus words."""
+    return f"{STATUS_ICONS.get(status.status, ':gray[:material/help:]')} " \
+        f"{STATUS_WORDS.get(status.status, status.status)}"
+
+
+def on_graph_node(ctx: state.ModelContext, view_key: str):
+    """Callback factory: a clicked BN becomes the selection; a box expands."""
+    from .graph_view import expand_group
+
+    def handle(node_id: str) -> None:
+        if expand_group(view_key, node_id):
+            return
+        if node_id in ctx.statuses:
+            state.select_bn(ctx, node_id)
+        elif ctx.graph.has_node(node_id):
+            st.session_state[f"{view_key}:clicked_node"] = node_id
+
+    return handle
+
+
+def selector(ctx: state.ModelContext) -> str | None:
+    """The "Selected BN" selectbox (type to search); returns the BN id."""
+    ids = list(ctx.statuses)
+    key = state.selection_key(ctx)
+    if st.session_state.get(key) not in ids:
+        st.session_state[key] = None
+
+    def fmt(bn_id: str) -> str:
+        s = ctx.statuses[bn_id]
+        return f"{ctx.graph.node(bn_id).name}  —  {STATUS_WORDS.get(s.status, s.status)}"
+
+    return st.selectbox("Selected BN (type to search)", ids, key=key, format_func=fmt,
+                        placeholder=f"choose one of {len(ids)} BNs…")
+
+
+def bn_table(ctx: state.ModelContext) -> None:
+    """The BN table, filterable by status; selecting a row selects the BN."""
+    rows = bn_rows(ctx.graph, ctx.statuses)
+    if not rows:
+        st.info("This model has no batch-norm layers.")
+        return
+    df = pd.DataFrame(rows)
+    present = list(dict.fromkeys(df["status"]))
+    chosen = st.pills("Filter by status", present, selection_mode="multi", default=present,
+                      key=f"bn_filter::{ctx.key}")
+    view = df[df["status"].isin(chosen or [])].reset_index(drop=True)
+    ids_key = f"bn_table_ids::{ctx.key}"
+    st.session_state[ids_key] = list(view["id"])
+    table_key = f"bn_table::{ctx.key}"
+
+    def on_select() -> None:
+        sel = st.session_state.get(table_key)
+        rows_sel = list(getattr(getattr(sel, "selection", None), "rows", []) or
+                        ((sel or {}).get("selection", {}).get("rows", []) if isinstance(sel, dict) else []))
+        ids = st.session_state.get(ids_key, [])
+        if rows_sel and rows_sel[0] < len(ids):
+            state.select_bn(ctx, ids[rows_sel[0]])
+
+    st.dataframe(
+        view[TABLE_COLUMNS], key=table_key, on_select=on_select, selection_mode="single-row",
+        hide_index=True, width="stretch", height=min(38 + 35 * len(view), 420),
+        column_config={"reason": st.column_config.TextColumn("reason", width="medium"),
+                       "name": st.column_config.TextColumn("name", width="medium")},
+    )
+    st.caption(f"{len(view)} of {len(df)} BNs shown · click a row to select it")
+
+
+def detail_panel(ctx: state.ModelContext, bn_id: str | None) -> None:
+    """Plain-words explanation of the selected BN, its roots/leaves and its map."""
+    if bn_id is None:
+        st.info("Select a BN (table row, selectbox or a click on the graph) to see why it "
+                "folds or not. Its roots and leaves are then outlined on the graph with dashed "
+                "links, and the node that blocks it is outlined in red.")
+        return
+    s = ctx.statuses[bn_id]
+    node = ctx.graph.node(bn_id)
+    colors = STATUS_COLORS[s.color_key]
+    st.markdown(f"#### `{node.name}`")
+    st.markdown(f"{status_badge(s)} · colour `{colors.fill}` · op "
+                f"`{node.attrs.get('op_type') or node.op}` · scope `{node.scope or '—'}`")
+    adjacent = ctx.adjacent.verdicts.get(bn_id)
+    for paragraph in explain(ctx.graph, s, adjacent):
+        st.markdown(paragraph)
+    info = affine_summary(ctx.graph, bn_id)
+    if info is not None and info["channels"]:
+        lo, hi = info["a_range"]
+        st.caption(f"{info['channels']} channels · a in [{lo:.3g}, {hi:.3g}] · "
+                   f"{info['negative']} negative, {info['zero']} zero")
+        with st.expander("Per-channel map BN(x) = a·x + c", expanded=False):
+            st.plotly_chart(affine_figure(info["a"], info["c"], node.name), width="stretch",
+                            key=f"affine::{ctx.key}::{bn_id}")

@@ -1,0 +1,96 @@
+"""Plotly figures: the BN map (a, c), weight norms, relative changes, timings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ..bench.timing import VARIANT_LABELS
+
+_COLORS = {"original": "#7F7F7F", "adjacent": "#009E73", "optimal": "#0072B2",
+           "floor": "#D55E00"}
+_LAYOUT = {"margin": {"l": 50, "r": 20, "t": 50, "b": 40}, "template": "plotly_white"}
+
+
+def _label(name: str) -> str:
+    """Variant label for an axis: the parenthesised part on its own line."""
+    return VARIANT_LABELS.get(name, name).replace(" (", "<br>(")
+
+
+def affine_figure(a: np.ndarray, c: np.ndarray, title: str) -> go.Figure:
+    """Per-channel scale a_k and shift c_k; negative scales in red."""
+    k = np.arange(a.size)
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
+                        subplot_titles=("scale a = γ / √(var + ε)", "shift c = β − a·mean"))
+    colors = ["#D55E00" if v < 0 else ("#999999" if v == 0 else "#0072B2") for v in a]
+    fig.add_trace(go.Bar(x=k, y=a, marker_color=colors, name="a",
+                         hovertemplate="channel %{x}<br>a = %{y:.4g}<extra></extra>"), 1, 1)
+    fig.add_trace(go.Bar(x=k, y=c, marker_color="#009E73", name="c",
+                         hovertemplate="channel %{x}<br>c = %{y:.4g}<extra></extra>"), 2, 1)
+    fig.update_layout(title=title, showlegend=False, height=360, **_LAYOUT)
+    fig.update_xaxes(title_text="channel k", row=2, col=1)
+    return fig
+
+
+def norms_figure(before: np.ndarray, after: np.ndarray, title: str) -> go.Figure:
+    """Weight norm per output channel before and after folding."""
+    k = np.arange(before.size)
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=k, y=before, name="before", marker_color="#999999"))
+    fig.add_trace(go.Bar(x=k, y=after, name="after", marker_color="#0072B2"))
+    fig.update_layout(title=title, barmode="group", height=320, xaxis_title="output channel",
+                      yaxis_title="‖W[k]‖₂", **_LAYOUT)
+    return fig
+
+
+def rel_change_figure(values: np.ndarray, owners: Sequence[str]) -> go.Figure:
+    """Distribution of per-channel relative weight changes (log10), per layer."""
+    fig = go.Figure()
+    safe = np.log10(np.maximum(values, 1e-16))
+    layers = list(dict.fromkeys(owners))
+    owners_arr = np.asarray(owners)
+    if len(layers) <= 12:
+        for name in layers:
+            fig.add_trace(go.Histogram(x=safe[owners_arr == name], name=name, opacity=0.75,
+                                       nbinsx=40))
+        fig.update_layout(barmode="stack")
+    else:
+        fig.add_trace(go.Histogram(x=safe, name="all layers", nbinsx=60, marker_color="#0072B2"))
+    fig.update_layout(title="Relative change per output channel ‖W′[k] − W[k]‖ / ‖W[k]‖",
+                      xaxis_title="log10(relative change)", yaxis_title="channels", height=340,
+                      **_LAYOUT)
+    return fig
+
+
+def timing_bar_figure(summary: Mapping[str, Mapping[str, float]], title: str) -> go.Figure:
+    """Median latency per variant with a p10–p90 error bar."""
+    names = list(summary)
+    med = np.array([summary[n]["median"] for n in names]) * 1e3
+    lo = med - np.array([summary[n]["p10"] for n in names]) * 1e3
+    hi = np.array([summary[n]["p90"] for n in names]) * 1e3 - med
+    fig = go.Figure(go.Bar(
+        x=[_label(n) for n in names], y=med,
+        marker_color=[_COLORS.get(n, "#444444") for n in names],
+        error_y={"type": "data", "symmetric": False, "array": hi, "arrayminus": lo},
+        hovertemplate="%{x}<br>median %{y:.3f} ms<extra></extra>",
+    ))
+    fig.update_layout(title=title, yaxis_title="latency (ms), median with p10–p90", height=380,
+                      **_LAYOUT)
+    fig.update_xaxes(tickangle=0)
+    return fig
+
+
+def timing_box_figure(times: Mapping[str, Sequence[float]], title: str) -> go.Figure:
+    """Every recorded run as a box with all points."""
+    fig = go.Figure()
+    for name, values in times.items():
+        fig.add_trace(go.Box(y=np.asarray(values) * 1e3, name=_label(name),
+                             boxpoints="all", jitter=0.4, pointpos=0,
+                             marker_color=_COLORS.get(name, "#444444")))
+    fig.update_layout(title=title, yaxis_title="latency (ms)", showlegend=False, height=380,
+                      **_LAYOUT)
+    fig.update_xaxes(tickangle=0)
+    return fig

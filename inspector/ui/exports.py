@@ -1,0 +1,76 @@
+"""Download payloads: annotated SVG, JSON report, folded model files.
+
+Each builder is called lazily by ``st.download_button(data=callable)``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Any
+
+import streamlit as st
+
+from ..folding.pipeline import FoldResult
+from ..render import dot_available, render_svg, to_dot
+from ..render.svg import DOT_MISSING
+from ..render.views import MAX_PLAIN_NODES
+from ..report import build_report, to_json
+from .state import ModelContext
+
+MIME = {".onnx": "application/octet-stream", ".pt2": "application/octet-stream",
+        ".svg": "image/svg+xml", ".json": "application/json", ".dot": "text/vnd.graphviz"}
+
+
+def export_dot(ctx: ModelContext, selected: str | None = None) -> str:
+    """DOT of the export view: whole graph, collapsed when large."""
+    collapse = len(ctx.graph) >= MAX_PLAIN_NODES
+    return to_dot(ctx.graph, ctx.optimal, ctx.adjacent, collapse=collapse, selected=selected,
+                  title=ctx.name, rankdir="TB")
+
+
+def svg_bytes(dot: str) -> bytes:
+    return render_svg(dot).encode("utf-8")
+
+
+def report_json(ctx: ModelContext, result: FoldResult | None = None) -> bytes:
+    """The JSON report (with the fold's verification when ``result`` is given)."""
+    analyses = dict(ctx.analyses)
+    mode = "optimal"
+    kwargs: dict[str, Any] = {}
+    if result is not None:
+        mode = result.mode
+        analyses[mode] = result.analysis
+        kwargs = {"verification": result.verification, "timings": result.timings}
+    report = build_report(ctx.name, analyses, mode=mode, framework=ctx.loaded.framework, **kwargs)
+    if result is not None:
+        report["rolled_back"] = list(result.rolled_back)
+    return to_json(report).encode("utf-8")
+
+
+def model_bytes(ctx: ModelContext, model: Any, suffix: str) -> bytes:
+    """A (folded) framework model saved by its frontend as ``suffix`` bytes."""
+    with tempfile.TemporaryDirectory(prefix="bnfold-export-") as tmp:
+        path = os.path.join(tmp, f"model{suffix}")
+        ctx.loaded.frontend.save(model, path, ctx.loaded)
+        with open(path, "rb") as f:
+            return f.read()
+
+
+def model_formats(ctx: ModelContext) -> list[str]:
+    """Download formats: ``.onnx`` for ONNX inputs, ``.pt2`` and ``.onnx`` for PyTorch."""
+    return [".pt2", ".onnx"] if ctx.loaded.framework == "torch" else [".onnx"]
+
+
+def svg_download(ctx: ModelContext, dot: str, *, key: str, label: str = "Download annotated SVG",
+                 name: str | None = None) -> None:
+    """An SVG download button, or a DOT download plus how to enable SVG."""
+    if dot_available():
+        st.download_button(label, data=lambda: svg_bytes(dot), file_name=name or f"{ctx.slug}.svg",
+                           mime=MIME[".svg"], key=key, icon=":material/download:",
+                           on_click="ignore")
+    else:
+        st.download_button("Download DOT (SVG export needs Graphviz)", data=dot.encode("utf-8"),
+                           file_name=f"{ctx.slug}.dot", mime=MIME[".dot"], key=key,
+                           on_click="ignore")
+        st.caption(DOT_MISSING)

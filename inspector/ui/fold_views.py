@@ -1,0 +1,94 @@
+"""Fold page panels: per-layer weight changes and the before/after graph."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from ..folding.pipeline import FoldResult
+from ..render import to_dot
+from . import graph_view, state
+from .charts import affine_figure, norms_figure, rel_change_figure
+from .diffs import all_rel_changes, diff_rows, layer_diffs
+from .errors import safe_call
+
+
+def _diffs(ctx: state.ModelContext, result: FoldResult) -> list:
+    key = f"diffs::{ctx.key}::{result.mode}"
+    cached = st.session_state.get(key)
+    if cached is None or cached[0] is not result:
+        cached = (result, layer_diffs(result.analysis))
+        st.session_state[key] = cached
+    return cached[1]
+
+
+@st.fragment
+def weight_changes(ctx: state.ModelContext, result: FoldResult) -> None:
+    """Which layers changed and why, the BN maps (a, c), norms and relative changes."""
+    a = result.analysis
+    if not a.steps:
+        st.info("No BN was folded in this mode, so no weight changed.")
+        return
+    diffs = _diffs(ctx, result)
+    st.markdown(f"**{len(diffs)} layers changed** — each is a *root* (absorbs the BN's map) or "
+                "a *leaf* (undoes it so the function stays the same) of one or more folds.")
+    st.dataframe(pd.DataFrame(diff_rows(diffs)), hide_index=True, width="stretch",
+                 height=min(38 + 35 * len(diffs), 320),
+                 column_config={"max rel. change": st.column_config.NumberColumn(format="%.3e"),
+                                "median rel. change": st.column_config.NumberColumn(format="%.3e"),
+                                "why": st.column_config.TextColumn(width="large")})
+    left, right = st.columns(2)
+    with left:
+        names = {s.bn: ctx.graph.node(s.bn).name for s in a.steps}
+        bn = st.selectbox("Folded BN", list(names), format_func=names.get, key=f"fold_bn_pick::{ctx.key}::{result.mode}")
+        step = next(s for s in a.steps if s.bn == bn)
+        st.plotly_chart(affine_figure(step.a, step.c, f"{names[bn]} — folded {step.direction}"),
+                        width="stretch", key="fold_affine_chart")
+        roots = ", ".join(ctx.graph.node(r).name for r in step.roots)
+        st.caption(f"Roots: {roots or '—'} · leaves: "
+                   f"{', '.join(ctx.graph.node(x).name for x in step.leaves if x != bn) or '—'}")
+    with right:
+        by_id = {d.id: d for d in diffs if d.norm_before.size}
+        if by_id:
+            lid = st.selectbox("Changed layer", list(by_id), key=f"fold_layer_pick::{ctx.key}::{result.mode}",
+                               format_func=lambda i: f"{by_id[i].name} ({by_id[i].op})")
+            d = by_id[lid]
+            st.plotly_chart(norms_figure(d.norm_before, d.norm_after, f"{d.name}: weight norm "
+                                         "per output channel"), width="stretch",
+                            key="fold_norms_chart")
+            st.caption("Why: " + ("; ".join(d.roles) or "edited"))
+    values, owners = all_rel_changes(diffs)
+    if values.size:
+        st.plotly_chart(rel_change_figure(values, owners), width="stretch", key="fold_rel_chart")
+
+
+@st.fragment
+def before_after(ctx: state.ModelContext, result: FoldResult) -> None:
+    """The neighbourhood of one BN before and after folding, side by side."""
+    a = result.analysis
+    folded_ids = [s.bn for s in a.steps] or list(ctx.statuses)
+    if not folded_ids:
+        st.info("No BN in this model.")
+        return
+    c1, c2, c3 = st.columns([2, 1, 1])
+    center = c1.selectbox("Region around", folded_ids, key=f"ba_center::{ctx.key}::{result.mode}",
+                          format_func=lambda i: ctx.graph.node(i).name)
+    hops = c2.slider("Hops", 1, 6, 2, key="ba_hops")
+    rankdir = graph_view.LAYOUTS[c3.segmented_control(
+        "Layout", list(graph_view.LAYOUTS), default="Top-down", key="ba_layout",
+        required=True) or "Top-down"]
+    before = safe_call("Drawing the original graph", to_dot, ctx.graph, ctx.optimal, ctx.adjacent,
+                       focus=center, hops=hops, selected=center, rankdir=rankdir,
+                       title=f"{ctx.name} — before", legend=False)
+    after = safe_call("Drawing the folded graph", to_dot, a.folded, a, None, focus=center,
+                      hops=hops, rankdir=rankdir, legend=False,
+                      title=f"{ctx.name} — after {result.mode} folding")
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Before** — dashed links: the selected BN's roots and leaves")
+        if before:
+            graph_view.show_graph(before, key="ba_before", height=520)
+    with right:
+        st.markdown("**After** — folded BNs are identities (dropped from the saved model)")
+        if after:
+            graph_view.show_graph(after, key="ba_after", height=520)

@@ -1,0 +1,111 @@
+"""Fold: apply folding, verify it, show the weight changes, download the results."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from inspector.folding.pipeline import FoldResult
+from inspector.ui import exports, state
+from inspector.ui.errors import safe_call
+from inspector.ui.fold_views import before_after, weight_changes
+
+MODES = {"optimal": "optimal — necessary and sufficient condition",
+         "adjacent": "adjacent — what fx fuse / onnxruntime do"}
+
+
+def apply_controls(ctx: state.ModelContext) -> str:
+    """Mode choice and the Apply button; returns the chosen mode."""
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    mode = c1.segmented_control("Mode", list(MODES), format_func=lambda m: MODES[m],
+                                default="optimal", key="fold_mode", required=True) or "optimal"
+    if c2.button("Apply folding", type="primary", key="fold_apply", width="stretch"):
+        bar = st.progress(0.0, text="starting…")
+
+        def progress(msg: str, frac: float) -> None:
+            bar.progress(min(max(frac, 0.0), 1.0), text=msg)
+
+        result = safe_call(f"Folding ({mode})", state.run_fold, ctx, mode, progress)
+        bar.empty()
+        if result is not None:
+            st.toast(f"Folded {len(result.analysis.removed)} BN ({mode}); verification "
+                     f"{'passed' if result.verification.passed else 'FAILED'}")
+    return mode
+
+
+def summary(ctx: state.ModelContext, result: FoldResult) -> None:
+    """Before/after counts and the verification verdict."""
+    a = result.analysis
+    removed = len(a.removed)
+    bn0, n0 = len(ctx.statuses), len(ctx.graph)
+    cols = st.columns(4)
+    cols[0].metric("BN layers", f"{bn0} → {bn0 - removed}", delta=f"-{removed}" if removed else None,
+                   delta_color="inverse" if removed else "off")
+    cols[1].metric("Nodes", f"{n0} → {n0 - removed}",
+                   help="folded BNs become identities and are removed from the saved model")
+    v = result.verification
+    cols[2].metric("Max abs error", f"{v.max_abs_error:.2e}")
+    cols[3].metric("Max rel error", f"{v.max_rel_error:.2e}", help=f"tolerance {v.tolerance:.0e}")
+    if v.passed:
+        st.success(f"**Verification passed** — the folded model computes the same function "
+                   f"(max relative error {v.max_rel_error:.2e} ≤ {v.tolerance:.0e}, "
+                   f"{v.trials} random input sets).", icon=":material/check_circle:")
+    else:
+        st.error(f"**Verification FAILED** — max relative error {v.max_rel_error:.2e} > "
+                 f"{v.tolerance:.0e}.", icon=":material/error:")
+    if result.rolled_back:
+        names = ", ".join(ctx.graph.node(b).name for b in result.rolled_back)
+        st.warning(f"Rolled back {len(result.rolled_back)} fold(s) that did not verify: {names}")
+    t = result.timings
+    st.caption(f"{removed} BN folded in mode `{result.mode}` · analysis {t.get('analyze_s', 0):.2f} s"
+               f" · write-back and verification {t.get('fold_s', 0):.2f} s")
+
+
+def downloads(ctx: state.ModelContext, result: FoldResult) -> None:
+    """Folded model(s), JSON report, annotated SVG."""
+    cols = st.columns(4)
+    for col, suffix in zip(cols, exports.model_formats(ctx)):
+        with col:
+            st.download_button(
+                f"Folded model ({suffix})",
+                data=lambda suffix=suffix: exports.model_bytes(ctx, result.model, suffix),
+                file_name=f"{ctx.slug}-folded-{result.mode}{suffix}", mime=exports.MIME[suffix],
+                key=f"dl_model{suffix}", icon=":material/download:", on_click="ignore",
+            )
+    with cols[2]:
+        st.download_button("JSON report", data=lambda: exports.report_json(ctx, result),
+                           file_name=f"{ctx.slug}-report.json", mime=exports.MIME[".json"],
+                           key="dl_report", icon=":material/download:", on_click="ignore")
+    with cols[3]:
+        dot = safe_call("Building the SVG", exports.export_dot, ctx)
+        if dot is not None:
+            exports.svg_download(ctx, dot, key="dl_svg", label="Annotated SVG")
+    if ctx.loaded.framework == "onnx":
+        st.caption("ONNX input: the folded model is written as ONNX.")
+
+
+def render() -> None:
+    ctx = state.current()
+    st.title(":material/join_inner: Fold")
+    if ctx is None:
+        st.info("Pick a model in the sidebar first.")
+        return
+    st.caption(f"**{ctx.name}** — fold the BNs, verify the result numerically and see "
+               "exactly which weights changed.")
+    mode = apply_controls(ctx)
+    result = state.get_fold(ctx, mode)
+    if result is None:
+        n = ctx.analyses[mode].folded_count
+        st.info(f"Mode `{mode}` would fold {n} of {len(ctx.statuses)} BN. Press **Apply folding**.")
+        return
+    summary(ctx, result)
+    tabs = st.tabs(["Weight changes", "Before / after graph", "Downloads"])
+    with tabs[0]:
+        weight_changes(ctx, result)
+    with tabs[1]:
+        before_after(ctx, result)
+    with tabs[2]:
+        downloads(ctx, result)
+
+
+if __name__ == "__main__":
+    render()

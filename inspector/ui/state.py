@@ -1,0 +1,167 @@
+"""Cached models and analyses, and the per-session selection and folds.
+
+Cached objects (``st.cache_resource``) are shared by every session: they are
+never mutated. Folded models live in ``st.session_state`` only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from ..analysis.result import Analysis
+from ..errors import InspectorError, UnsafeFileError
+from ..folding.pipeline import FoldResult
+from ..ir import Graph
+from ..model import LoadedModel
+
+#: Session-state keys.
+CTX = "bnfold_ctx"
+FOLDS = "bnfold_folds"
+#: Largest accepted upload, in MB (also passed to ``st.file_uploader``).
+MAX_UPLOAD_MB = 300
+UPLOAD_TYPES = ("onnx", "pt2")
+
+
+@dataclass(frozen=True)
+class ModelContext:
+    """The model the session works on, with both modes' analyses and statuses."""
+
+    key: str
+    loaded: LoadedModel
+    analyses: dict[str, Analysis]
+    statuses: dict[str, Any]  # BN id -> render.status.BNStatus
+
+    @property
+    def graph(self) -> Graph:
+        return self.loaded.graph
+
+    @property
+    def name(self) -> str:
+        return self.loaded.name
+
+    @property
+    def optimal(self) -> Analysis:
+        return self.analyses["optimal"]
+
+    @property
+    def adjacent(self) -> Analysis:
+        return self.analyses["adjacent"]
+
+    @property
+    def slug(self) -> str:
+        """A file-name-safe short name of the model."""
+        base = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in self.name)
+        return base.strip("_")[:60] or "model"
+
+
+def content_key(prefix: str, data: bytes, filename: str) -> str:
+    """Cache key of an upload: its content hash plus the (display) file name."""
+    return f"{prefix}:{hashlib.sha256(data).hexdigest()[:20]}:{filename}"
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _load_spec(key: str) -> LoadedModel:
+    from ..frontends import load
+
+    return load(key)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _load_upload(key: str, _data: bytes, filename: str) -> LoadedModel:
+    """Load uploaded bytes (the key carries the content hash)."""
+    suffix = os.path.splitext(filename)[1].lower()
+    if suffix == ".onnx":
+        from ..frontends import load
+
+        return load(_data, name=filename)
+    if suffix == ".pt2":
+        from ..frontends import load
+
+        # torch.export.load needs a path; the frontend never unpickles arbitrary objects.
+        with tempfile.TemporaryDirectory(prefix="bnfold-upload-") as tmp:
+            path = os.path.join(tmp, "model.pt2")
+            with open(path, "wb") as f:
+                f.write(_data)
+            loaded = load(path)
+        loaded.name = filename
+        return loaded
+    raise UnsafeFileError(
+        f"{filename}: only .onnx and .pt2 (torch.export) files are accepted. To fix this, "
+        "export the model with torch.export.save or torch.onnx.export."
+    )
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _analyse(key: str, _loaded: LoadedModel) -> tuple[dict[str, Analysis], dict[str, Any]]:
+    from ..render.status import compute_statuses
+    from ..report import compare_modes
+
+    analyses = compare_modes(_loaded.graph)
+    statuses = compute_statuses(_loaded.graph, analyses["optimal"], analyses["adjacent"])
+    return analyses, statuses
+
+
+def open_model(key: str, data: bytes | None = None, filename: str | None = None) -> ModelContext:
+    """Load (cached) and analyse (cached) a model; raises InspectorError."""
+    if data is not None:
+        if len(data) > MAX_UPLOAD_MB * 1024 * 1024:
+            raise InspectorError(f"{filename} is larger than {MAX_UPLOAD_MB} MB")
+        loaded = _load_upload(key, data, filename or "upload")
+    else:
+        loaded = _load_spec(key)
+    analyses, statuses = _analyse(key, loaded)
+    return ModelContext(key, loaded, analyses, statuses)
+
+
+def set_context(ctx: ModelContext | None) -> None:
+    st.session_state[CTX] = ctx
+
+
+def current() -> ModelContext | None:
+    """The model chosen in the sidebar this run (None if loading failed)."""
+    return st.session_state.get(CTX)
+
+
+# -- selection ---------------------------------------------------------------
+def selection_key(ctx: ModelContext) -> str:
+    """Widget key of the selected-BN selectbox (one per model)."""
+    return f"sel_bn::{ctx.key}"
+
+
+def selected_bn(ctx: ModelContext) -> str | None:
+    value = st.session_state.get(selection_key(ctx))
+    return value if value in ctx.statuses else None
+
+
+def select_bn(ctx: ModelContext, bn_id: str | None) -> None:
+    """Set the selection (only call from callbacks or before the selectbox exists)."""
+    if bn_id is None or bn_id in ctx.statuses:
+        st.session_state[selection_key(ctx)] = bn_id
+
+
+# -- folds -------------------------------------------------------------------
+def folds() -> dict[tuple[str, str], FoldResult]:
+    """(model key, mode) -> FoldResult, for this session."""
+    return st.session_state.setdefault(FOLDS, {})
+
+
+def get_fold(ctx: ModelContext, mode: str) -> FoldResult | None:
+    return folds().get((ctx.key, mode))
+
+
+def run_fold(ctx: ModelContext, mode: str, progress=None) -> FoldResult:
+    """Fold (verified) and remember the result in the session."""
+    from ..folding.pipeline import fold
+
+    result = fold(ctx.loaded, mode, analysis=ctx.analyses[mode], progress=progress)
+    store = folds()
+    for k in [k for k in store if k[0] != ctx.key]:
+        del store[k]  # keep only the current model's folds
+    store[(ctx.key, mode)] = result
+    return result

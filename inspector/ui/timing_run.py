@@ -1,0 +1,82 @@
+"""Prepare the timing variants (reusing the session's folds) and run the library timer."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import streamlit as st
+
+from ..bench.timing import build_variants, input_specs, onnx_bytes, time_variants
+from . import state
+
+Progress = Callable[[str, float], None]
+
+
+def _folded_models(ctx: state.ModelContext, say: Progress) -> dict[str, Any]:
+    out = {}
+    for i, mode in enumerate(("adjacent", "optimal")):
+        result = state.get_fold(ctx, mode)
+        if result is None:
+            say(f"folding ({mode})", 0.05 * i)
+            result = state.run_fold(ctx, mode)
+        out[mode] = result.model
+    return out
+
+
+def _floor(ctx: state.ModelContext) -> Any:
+    key = f"floor::{ctx.key}"
+    if key not in st.session_state:
+        st.session_state[key] = ctx.loaded.frontend.remove_all_bn(ctx.loaded)
+    return st.session_state[key]
+
+
+def _onnx_variants(ctx: state.ModelContext, variants: dict[str, Any], batch: int,
+                   size: int | None, say: Progress, start: float, span: float) -> dict[str, bytes]:
+    """ONNX bytes per variant, exported once per shape and cached in the session."""
+    shaped = replace(ctx.loaded, inputs=input_specs(ctx.loaded, batch, size))
+    shape_tag = ",".join(str(s.shape) for s in shaped.inputs)
+    cache = st.session_state.setdefault("onnx_cache", {})
+    for k in [k for k in cache if k[0] != ctx.key]:
+        del cache[k]
+    out = {}
+    for i, (name, model) in enumerate(variants.items()):
+        k = (ctx.key, name, shape_tag, id(model))
+        if k not in cache:
+            say(f"exporting {name} to ONNX", start + span * i / len(variants))
+            cache[k] = onnx_bytes(shaped, model)
+        out[name] = cache[k]
+    return out
+
+
+def run_timing(ctx: state.ModelContext, cfg: dict, progress: Progress) -> dict:
+    """Time every variant on each chosen backend; returns times and the config."""
+    t0 = time.perf_counter()
+    folded = _folded_models(ctx, progress)
+    variants = build_variants(ctx.loaded, ctx.analyses, folded=folded, floor=False)
+    variants["floor"] = _floor(ctx)
+    backends = cfg["backends"]
+    times: dict[str, dict[str, list[float]]] = {}
+    base, span = 0.1, 0.9 / len(backends)
+    for i, backend in enumerate(backends):
+        start = base + i * span
+        models = variants
+        if backend == "onnxruntime":
+            models = _onnx_variants(ctx, variants, cfg["batch"], cfg["size"], progress,
+                                    start, span * 0.4)
+            start, width = start + span * 0.4, span * 0.6
+        else:
+            width = span
+
+        def say(msg: str, frac: float, start=start, width=width, backend=backend) -> None:
+            progress(f"{backend}: {msg}", start + width * frac)
+
+        times[backend] = time_variants(
+            ctx.loaded, models, backend=backend, batch=cfg["batch"], size=cfg["size"],
+            repeats=cfg["repeats"], warmup=cfg["warmup"], ort_level=cfg["ort_level"],
+            threads=cfg.get("threads"), progress=say,
+        )
+    progress("done", 1.0)
+    return {"config": dict(cfg), "times": times, "seconds": time.perf_counter() - t0}
