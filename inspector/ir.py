@@ -237,10 +237,20 @@ class Graph:
     def with_nodes(self, replaced: dict[str, Node]) -> Graph:
         """A new graph where nodes with the given ids are replaced (shallow)."""
         nodes = [replaced.get(n.id, n) for n in self.nodes]
-        return Graph(
-            nodes=nodes, tensors=dict(self.tensors), name=self.name,
-            framework=self.framework, dtype=self.dtype,
+        same_edges = all(
+            n.inputs == self._by_id[i].inputs and n.outputs == self._by_id[i].outputs
+            for i, n in replaced.items()
         )
+        if not same_edges:
+            return Graph(nodes=nodes, tensors=dict(self.tensors), name=self.name,
+                         framework=self.framework, dtype=self.dtype)
+        # Same edges: share the (never mutated) edge indexes instead of rebuilding them.
+        g = object.__new__(Graph)
+        g.nodes, g.tensors, g.name = nodes, self.tensors, self.name
+        g.framework, g.dtype = self.framework, self.dtype
+        g._producer, g._consumers = self._producer, self._consumers
+        g._by_id = {**self._by_id, **replaced}
+        return g
 
 
 def bypass(node: Node) -> Node:

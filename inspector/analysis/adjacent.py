@@ -17,10 +17,19 @@ from .verdict import Blocked, Reason
 ADJACENT_LAYERS = ("conv", "conv_transpose", "linear")
 
 
-def find_adjacent(graph: Graph, bn_id: str, counts: Counter | None = None) -> FoldStep | Blocked:
-    """Fold ``bn_id`` into the layer right before it, or say why not."""
+def find_adjacent(
+    graph: Graph, bn_id: str, counts: Counter | None = None, region: set | None = None
+) -> FoldStep | Blocked:
+    """Fold ``bn_id`` into the layer right before it, or say why not.
+
+    ``region`` (if given) receives the ids of the nodes the decision read.
+    """
     counts = counts if counts is not None else shared_key_counts(graph)
     bn = graph.node(bn_id)
+    if region is not None:
+        layer = graph.producer(bn.inputs[0])
+        region |= {bn_id, *(n.id for n in graph.consumers(bn.inputs[0]))}
+        region |= {layer.id} if layer else set()
     blocked = check_candidate(graph, bn, counts)
     if blocked:
         return blocked

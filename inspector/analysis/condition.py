@@ -72,32 +72,24 @@ def check_candidate(graph: Graph, bn: Node, counts: Counter) -> Blocked | None:
     return None
 
 
-def find_fold(graph: Graph, bn_id: str, direction: str, counts: Counter | None = None) -> FoldStep | Blocked:
-    """Try to fold BN ``bn_id`` in ``direction`` ("backward" | "forward")."""
+def find_fold(
+    graph: Graph, bn_id: str, direction: str, counts: Counter | None = None, region: set | None = None
+) -> FoldStep | Blocked:
+    """Try to fold BN ``bn_id`` in ``direction`` ("backward" | "forward").
+
+    ``region``, if given, is extended with the ids of every node the map
+    reached: the result stays valid as long as none of them changes.
+    """
     counts = counts if counts is not None else shared_key_counts(graph)
     bn = graph.node(bn_id)
     blocked = check_candidate(graph, bn, counts)
     if blocked:
         return blocked
-    return _Propagation(graph, bn, direction, counts).run()
-
-
-def fold_region(graph: Graph, bn_id: str, counts: Counter | None = None) -> set[str]:
-    """Ids of every node the BN's map reaches in either direction (fold or not).
-
-    Two BNs whose regions overlap compete: folding one can change whether the
-    other folds, so the driver searches over their order.
-    """
-    counts = counts if counts is not None else shared_key_counts(graph)
-    bn = graph.node(bn_id)
-    region = {bn_id}
-    if check_candidate(graph, bn, counts):
-        return region
-    for direction in ("backward", "forward"):
-        prop = _Propagation(graph, bn, direction, counts)
-        prop.run()
+    prop = _Propagation(graph, bn, direction, counts)
+    result = prop.run()
+    if region is not None:
         region |= prop.visited
-    return region
+    return result
 
 
 class _Propagation:
@@ -107,7 +99,8 @@ class _Propagation:
         self.emitters: dict[str, Transform] = {}
         self.absorbers: dict[str, Transform] = {}
         self.queue: deque[str] = deque()
-        self.solved_with: dict[str, int] = {}  # node id -> known tensors when last solved
+        self.known_count: dict[str, int] = {}  # node id -> how many of its tensors have a requirement
+        self.solved_with: dict[str, int | None] = {}  # node id -> known_count when last solved
         self.visited: set[str] = {bn.id}  # every node the map reached (its region)
 
     def run(self) -> FoldStep | Blocked:
@@ -122,7 +115,7 @@ class _Propagation:
                 k = int(np.sum(a == 0))
                 return Blocked(Reason.ZERO_SCALE, f"zero scale on {k} channel(s) cannot be undone", bn.id)
             start, fixed = (z, Transform(axis, 1.0 / a, -c / a)), x
-        self.req[fixed] = Transform(axis, np.ones(n), np.zeros(n))  # B's other side never changes
+        self._set(fixed, Transform(axis, np.ones(n), np.zeros(n)))  # B's other side never changes
         self._assign(*start)
         while self.queue:
             blocked = self._process(self.queue.popleft())
@@ -134,7 +127,7 @@ class _Propagation:
     def _assign(self, tensor: str, t: Transform) -> Blocked | None:
         old = self.req.get(tensor)
         if old is None:
-            self.req[tensor] = t
+            self._set(tensor, t)
             if not is_identity(t):
                 self.queue.append(tensor)
             return None
@@ -143,6 +136,12 @@ class _Propagation:
             name = where.name if where else tensor
             return Blocked(Reason.CONFLICT, f"conflicting maps meet at `{name}`", where.id if where else None)
         return None
+
+    def _set(self, tensor: str, t: Transform) -> None:
+        self.req[tensor] = t
+        producer = self.g.producer(tensor)
+        for node in (*self.g.consumers(tensor), *((producer,) if producer else ())):
+            self.known_count[node.id] = self.known_count.get(node.id, 0) + 1
 
     def _process(self, tensor: str) -> Blocked | None:
         t = self.req[tensor]
@@ -198,10 +197,9 @@ class _Propagation:
         return blocked
 
     def _solve(self, node: Node) -> Blocked | None:
-        tensors = (*node.inputs, *node.outputs)
-        known = {t: self.req[t] for t in tensors if t in self.req}
-        if self.solved_with.get(node.id) == len(known):
+        if self.solved_with.get(node.id) == self.known_count.get(node.id):
             return None  # nothing new since this node was last solved
+        known = {t: self.req[t] for t in (*node.inputs, *node.outputs) if t in self.req}
         solved = RULES[node.op](self.g, node, known)
         if isinstance(solved, Blocked):
             return solved
@@ -211,7 +209,7 @@ class _Propagation:
             blocked = self._assign(name, tr)
             if blocked:
                 return blocked
-        self.solved_with[node.id] = sum(t in self.req for t in tensors)
+        self.solved_with[node.id] = self.known_count.get(node.id)
         return None
 
     def _check_layer(self, node: Node, tensor: str, t: Transform) -> Blocked | None:

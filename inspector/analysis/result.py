@@ -43,16 +43,27 @@ class FoldStep:
 class Analysis:
     """Result of analysing (and planning) one graph in one mode.
 
-    ``folded`` is the IR after every step (float64 params); ``removed`` the BN
-    ids bypassed; ``changed`` the ids of nodes whose params were edited.
+    ``folded`` is the IR after every step (float64 params, computed lazily);
+    ``removed`` the BN ids bypassed; ``changed`` the ids of nodes whose params
+    were edited.
     """
 
     mode: str
     graph: Graph
-    folded: Graph
+    structure: Graph  # after every step, BN/affine params exact, other weights not yet edited
     verdicts: dict[str, Verdict]
     steps: list[FoldStep] = field(default_factory=list)
     seconds: float = 0.0
+    _folded: Graph | None = field(default=None, repr=False)
+
+    @property
+    def folded(self) -> Graph:
+        """The folded IR with every weight edited (computed on first use)."""
+        if self._folded is None:
+            from ..folding.apply import replay
+
+            self._folded = replay(self.graph, self.steps)
+        return self._folded
 
     @property
     def removed(self) -> list[str]:

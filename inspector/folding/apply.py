@@ -39,14 +39,29 @@ def absorb(node: Node, t: Transform) -> dict:
     raise ValueError(f"{node.op} cannot absorb a transform")
 
 
-def apply_step(graph: Graph, step: FoldStep) -> Graph:
-    """The graph after ``step``: emitters/absorbers edited, the BN bypassed."""
+#: Ops whose parameters can change a later decision (a BN's a and c).
+DECISIVE_OPS = ("batch_norm", "affine")
+
+
+def apply_step(graph: Graph, step: FoldStep, weights: bool = True) -> Graph:
+    """The graph after ``step``: emitters/absorbers edited, the BN bypassed.
+
+    ``weights=False`` edits only BN/affine parameters: enough for every later
+    decision (conv/linear weights never affect one) and much cheaper on large
+    models; replay the steps with ``weights=True`` to get the real weights.
+    """
     new: dict[str, Node] = {}
-    for nid, t in step.emitters.items():
-        node = graph.node(nid)
-        new[nid] = replace(node, params=emit(node, t))
-    for nid, t in step.absorbers.items():
-        node = new.get(nid, graph.node(nid))
-        new[nid] = replace(node, params=absorb(node, t))
+    for table, rule in ((step.emitters, emit), (step.absorbers, absorb)):
+        for nid, t in table.items():
+            node = new.get(nid, graph.node(nid))
+            if weights or node.op in DECISIVE_OPS:
+                new[nid] = replace(node, params=rule(node, t))
     new[step.bn] = bypass(graph.node(step.bn))
     return graph.with_nodes(new)
+
+
+def replay(graph: Graph, steps: list[FoldStep]) -> Graph:
+    """Apply ``steps`` in order with full weight updates."""
+    for step in steps:
+        graph = apply_step(graph, step)
+    return graph

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable
 
 from ..analysis.adjacent import find_adjacent
-from ..analysis.condition import find_fold, fold_region, shared_key_counts
+from ..analysis.condition import find_fold, shared_key_counts
 from ..analysis.result import Analysis, FoldStep
 from ..analysis.verdict import Blocked, Reason, Verdict
 from ..ir import Graph, is_bn
@@ -29,19 +29,24 @@ _PRIORITY = [
 ]
 
 
-def try_fold(graph: Graph, bn_id: str, mode: str = "optimal", counts=None) -> FoldStep | list[Blocked]:
-    """One BN on the current graph: a FoldStep, or the Blocked verdict per direction tried."""
+def try_fold(
+    graph: Graph, bn_id: str, mode: str = "optimal", counts=None, region: set | None = None
+) -> FoldStep | list[Blocked]:
+    """One BN on the current graph: a FoldStep, or the Blocked verdict per direction tried.
+
+    ``region`` (if given) collects the ids of the nodes the decision depends on.
+    """
     if not graph.has_node(bn_id) or not is_bn(graph.node(bn_id)):
         return [Blocked(Reason.CONFLICT, "already folded", bn_id)]
     counts = counts if counts is not None else shared_key_counts(graph)
     if mode == "adjacent":
-        r = find_adjacent(graph, bn_id, counts)
+        r = find_adjacent(graph, bn_id, counts, region)
         return r if isinstance(r, FoldStep) else [r]
     if mode != "optimal":
         raise ValueError(f"unknown mode {mode!r}; use one of {MODES}")
     failures = []
     for direction in ("backward", "forward"):
-        r = find_fold(graph, bn_id, direction, counts)
+        r = find_fold(graph, bn_id, direction, counts, region)
         if isinstance(r, FoldStep):
             return r
         failures.append(r)
@@ -71,37 +76,55 @@ def analyze(graph: Graph, mode: str = "optimal", exclude: Iterable[str] = ()) ->
     excluded = set(exclude)
     bn_ids = [n.id for n in graph.bn_nodes()]
     candidates = [b for b in bn_ids if b not in excluded]
-    groups = competing_groups(graph, candidates) if mode == "optimal" else [[b] for b in candidates]
-    current, steps = graph, []
-    failures: dict[str, list[Blocked]] = {}
-    for group in groups:
-        if 1 < len(group) <= SEARCH_LIMIT:
-            sequence = best_sequence(current, group, mode)
-        else:
-            sequence = []
-        for step in sequence:
-            current = apply_step(current, step)
-            steps.append(step)
+    run = _Run(graph, mode)
+    if mode == "optimal":
+        for b in candidates:  # decide every BN once on the original graph: fills the cache
+            run.attempt(b)
+        for group in group_by_region({b: run.cache[b][1] for b in candidates}):
+            if 1 < len(group) <= SEARCH_LIMIT:
+                for step in best_sequence(run.current, group, mode):
+                    run.commit(step)
     # Greedy passes to a fixed point over whatever is left (large groups, and
-    # BNs that an earlier fold made foldable).
-    pending = [b for b in candidates if b not in {s.bn for s in steps}]
+    # BNs that an earlier fold made foldable); cached decisions are reused
+    # while no fold touched their region.
+    folded = {s.bn for s in run.steps}
+    pending = [b for b in candidates if b not in folded]
     progress = True
     while progress and pending:
         progress = False
-        counts = shared_key_counts(current)
         for bn_id in list(pending):
-            r = try_fold(current, bn_id, mode, counts)
+            r = run.attempt(bn_id)
             if isinstance(r, FoldStep):
-                current = apply_step(current, r)
-                steps.append(r)
+                run.commit(r)
                 pending.remove(bn_id)
-                failures.pop(bn_id, None)
                 progress = True
-                counts = shared_key_counts(current)
-            else:
-                failures[bn_id] = r
-    return Analysis(mode, graph, current, _verdicts(graph, bn_ids, steps, failures, excluded), steps,
-                    time.perf_counter() - start)
+    failures = {b: run.cache[b][0] for b in pending}
+    verdicts = _verdicts(graph, bn_ids, run.steps, failures, excluded)
+    return Analysis(mode, graph, run.current, verdicts, run.steps, time.perf_counter() - start)
+
+
+class _Run:
+    """The current graph, its fold steps, and decisions cached with their regions."""
+
+    def __init__(self, graph: Graph, mode: str) -> None:
+        self.current, self.mode, self.steps = graph, mode, []
+        self.counts = shared_key_counts(graph)
+        self.cache: dict[str, tuple[FoldStep | list[Blocked], set[str]]] = {}
+
+    def attempt(self, bn_id: str) -> FoldStep | list[Blocked]:
+        if bn_id not in self.cache:
+            region = {bn_id}
+            result = try_fold(self.current, bn_id, self.mode, self.counts, region)
+            self.cache[bn_id] = (result, region)
+        return self.cache[bn_id][0]
+
+    def commit(self, step: FoldStep) -> None:
+        self.current = apply_step(self.current, step, weights=False)
+        self.steps.append(step)
+        self.counts = shared_key_counts(self.current)
+        touched = {step.bn, *step.emitters, *step.absorbers}
+        for b in [b for b, (_, region) in self.cache.items() if region & touched]:
+            del self.cache[b]
 
 
 #: Largest group of competing BNs whose fold orders are searched exhaustively.
@@ -110,10 +133,13 @@ SEARCH_LIMIT = 8
 SEARCH_BUDGET = 400
 
 
-def competing_groups(graph: Graph, bn_ids: list[str]) -> list[list[str]]:
-    """BNs grouped by overlapping regions (union-find), in graph order."""
-    counts = shared_key_counts(graph)
-    parent = {b: b for b in bn_ids}
+def group_by_region(regions: dict[str, set[str]]) -> list[list[str]]:
+    """BNs grouped by overlapping regions (union-find), in the given order.
+
+    Two BNs whose regions overlap compete: folding one can change whether the
+    other folds, so their fold order matters.
+    """
+    parent = {b: b for b in regions}
 
     def root(b: str) -> str:
         while parent[b] != b:
@@ -122,14 +148,14 @@ def competing_groups(graph: Graph, bn_ids: list[str]) -> list[list[str]]:
         return b
 
     owner: dict[str, str] = {}
-    for b in bn_ids:
-        for nid in fold_region(graph, b, counts):
+    for b, region in regions.items():
+        for nid in region:
             if nid in owner:
                 parent[root(b)] = root(owner[nid])
             else:
                 owner[nid] = b
     groups: dict[str, list[str]] = {}
-    for b in bn_ids:
+    for b in regions:
         groups.setdefault(root(b), []).append(b)
     return list(groups.values())
 
@@ -151,7 +177,7 @@ def best_sequence(graph: Graph, group: list[str], mode: str) -> list[FoldStep]:
             r = try_fold(g, b, mode)
             if not isinstance(r, FoldStep):
                 continue
-            seq = [r, *dfs(apply_step(g, r), removed | {b})]
+            seq = [r, *dfs(apply_step(g, r, weights=False), removed | {b})]
             if len(seq) > len(best):
                 best = seq
                 if len(best) == len(group) - len(removed):
