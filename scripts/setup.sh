@@ -23,7 +23,12 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing Python packages into .venv (first run takes a few minutes)" >&2
   # torch/torchvision pinned to the builds that go together (torchvision is
   # optional for users, but the test-suite covers FrozenBatchNorm2d and timm).
-  .venv/bin/pip install -q --disable-pip-version-check "torch==2.14.1" "torchvision==0.29.1"
-  .venv/bin/pip install -q --disable-pip-version-check -e ".[zoo,bench,dev]"
+  log=.venv/setup.log
+  if ! { .venv/bin/pip install --disable-pip-version-check "torch==2.14.1" "torchvision==0.29.1" &&
+         .venv/bin/pip install --disable-pip-version-check -e ".[zoo,bench,dev]"; } > "$log" 2>&1; then
+    grep -v "is ignored" "$log" | tail -40 >&2
+    echo "setup: pip install failed (full log: $log)" >&2
+    exit 1
+  fi
   echo "$want" > "$stamp"
 fi
