@@ -473,3 +473,29 @@ def test_batch_norm_subclass_doing_more_is_not_replaced_by_identity():
     folded = pytorch.write_back(lm, *fold_into_producer(lm, only(lm, "batch_norm").id))
     assert isinstance(folded, torch.fx.GraphModule)
     assert_same(lm, folded)
+
+
+class PreActInplace(nn.Module):
+    """BN -> ReLU(inplace) whose BN input is also the shortcut (timm ResNetV2 style)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 4, 1)
+        self.bn = nn.BatchNorm2d(4)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv = nn.Conv2d(4, 4, 1)
+        self.post = nn.BatchNorm2d(4)
+
+    def forward(self, x):
+        x = self.stem(x)
+        return self.post(x + self.conv(self.relu(self.bn(x))))
+
+
+def test_removed_bn_does_not_let_an_inplace_op_overwrite_a_shared_input():
+    from inspector.folding.pipeline import fold
+
+    loaded = pytorch.load_module(randomize_bn(PreActInplace(), seed=1), input_shape=(1, 3, 5, 5))
+    result = fold(loaded, "optimal")
+    assert result.analysis.verdicts["batch_norm"].folded and result.rolled_back == []
+    assert result.verification.max_rel_error < 1e-5
+    assert loaded.model.relu.inplace  # the user's module is untouched

@@ -110,21 +110,31 @@ class _Run:
         self.current, self.mode, self.steps = graph, mode, []
         self.counts = shared_key_counts(graph)
         self.cache: dict[str, tuple[FoldStep | list[Blocked], set[str]]] = {}
+        self.readers: dict[str, set[str]] = {}  # node id -> BNs whose cached decision read it
 
     def attempt(self, bn_id: str) -> FoldStep | list[Blocked]:
         if bn_id not in self.cache:
             region = {bn_id}
             result = try_fold(self.current, bn_id, self.mode, self.counts, region)
             self.cache[bn_id] = (result, region)
+            for nid in region:
+                self.readers.setdefault(nid, set()).add(bn_id)
         return self.cache[bn_id][0]
 
     def commit(self, step: FoldStep) -> None:
+        bn = self.current.node(step.bn)
         self.current = apply_step(self.current, step, weights=False)
         self.steps.append(step)
-        self.counts = shared_key_counts(self.current)
-        touched = {step.bn, *step.emitters, *step.absorbers}
-        for b in [b for b, (_, region) in self.cache.items() if region & touched]:
-            del self.cache[b]
+        for key in set(bn.param_keys.values()):  # the bypassed BN no longer uses its keys
+            self.counts[key] -= 1
+        for nid in {step.bn, *step.emitters, *step.absorbers}:
+            for b in list(self.readers.get(nid, ())):
+                self._forget(b)
+
+    def _forget(self, bn_id: str) -> None:
+        _, region = self.cache.pop(bn_id)
+        for nid in region:
+            self.readers[nid].discard(bn_id)
 
 
 #: Largest group of competing BNs whose fold orders are searched exhaustively.

@@ -174,7 +174,25 @@ def _module_surgery(loaded: LoadedModel, writes: list[_Write], removed: set[str]
             return replacement
         parent, _, child = fqn.rpartition(".")
         setattr(model.get_submodule(parent), child, replacement)
+    if _input_is_shared(loaded, removed):
+        _disable_inplace(model)
     return model
+
+
+def _input_is_shared(loaded: LoadedModel, removed: set[str]) -> bool:
+    """Does a removed BN read a tensor that something else reads too?"""
+    graph = loaded.graph
+    return any(len(graph.consumers(graph.node(nid).inputs[0])) > 1 for nid in removed)
+
+
+def _disable_inplace(model: nn.Module) -> None:
+    """A BN made a fresh tensor, so an in-place op after it was safe; once the BN
+    is an identity that op would overwrite the BN's input, which another consumer
+    (a pre-activation shortcut, a leaf) still reads. In-place is only an
+    optimisation, so switch it off."""
+    for sub in model.modules():
+        if isinstance(getattr(sub, "inplace", None), bool):
+            sub.inplace = False
 
 
 # -- graph surgery -------------------------------------------------------------

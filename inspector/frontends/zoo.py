@@ -95,12 +95,16 @@ def resolve_spec(spec: str, input_shape: tuple[int, ...] | None = None,
         raise UnsupportedModelError(
             f"bad model spec {spec!r}. To fix this, use timm:NAME, torchvision:NAME or "
             "package.module:callable.")
-    if kind == "timm":
-        net, default = _timm(rest)
-    elif kind == "torchvision":
-        net, default = _torchvision(rest)
-    else:
-        net, default = _callable(spec)
+    import torch
+
+    with torch.random.fork_rng(devices=[]):  # seeded weights, caller's RNG untouched
+        torch.manual_seed(seed)
+        if kind == "timm":
+            net, default = _timm(rest)
+        elif kind == "torchvision":
+            net, default = _torchvision(rest)
+        else:
+            net, default = _callable(spec)
     shape = tuple(input_shape) if input_shape is not None else default
     if shape is None:
         raise UnsupportedModelError(
