@@ -1,0 +1,154 @@
+"""One command for every benchmark:
+
+    .venv/bin/python -m benchmarks.run [--quick] [--models SPEC ...] [--only bn latency speed]
+
+Writes ``benchmarks/results/{bn_removed,latency,tool_speed}.json`` for the
+parts it runs, then ``summary.md`` (the tables) and the charts (``*.html``,
+``*.png``) from every result file in the folder, so a part re-run alone
+(``--only speed``) keeps the other parts' results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+from . import bn_removed, latency, tool_speed
+from .charts import write_charts
+from .models import LATENCY, QUICK, QUICK_LATENCY, all_models
+from .tables import bn_table, latency_table, ort_all_note, problems, speed_table
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def environment(threads: int) -> dict[str, Any]:
+    """Versions and machine facts stored with the results."""
+    import onnx
+    import onnxruntime
+    import torch
+
+    info = {"python": platform.python_version(), "machine": platform.machine(), "processor": platform.processor(),
+            "torch": torch.__version__, "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__,
+            "threads": threads}
+    for pkg in ("torchvision", "timm", "onnxoptimizer", "onnxscript"):
+        try:
+            info[pkg] = __import__(pkg).__version__
+        except Exception:  # optional packages
+            info[pkg] = None
+    import os
+    import subprocess
+
+    info["cpus"] = os.cpu_count()
+    try:  # the engine version the numbers belong to (uncommitted edits are not captured)
+        info["git_commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                            text=True, timeout=10, cwd=Path(__file__).parent).stdout.strip()
+    except Exception:  # not a git checkout
+        info["git_commit"] = None
+    return info
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="a few small models and sizes (smoke test, ~3 min)")
+    p.add_argument("--models", nargs="+", help="model specs for the BN table (default: all)")
+    p.add_argument("--latency-models", nargs="+", help="model specs for latency (default: a representative set)")
+    p.add_argument("--only", nargs="+", choices=("bn", "latency", "speed"), default=["bn", "latency", "speed"])
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch and onnxruntime intra-op threads (default 1: robust on a shared machine)")
+    p.add_argument("--repeats", type=int, default=15, help="timed repeats per variant (default 15)")
+    p.add_argument("--warmup", type=int, default=3, help="untimed warm-up runs per variant (default 3)")
+    p.add_argument("--batches", type=int, nargs="+", default=[1, 8], help="latency batch sizes (default 1 8)")
+    p.add_argument("--ort-level", default="all", choices=("disabled", "basic", "extended", "all"),
+                   help="onnxruntime optimisation level when timing (default: all, ORT's own default)")
+    p.add_argument("--no-peers", action="store_true", help="skip the other tools (faster)")
+    p.add_argument("--no-png", action="store_true", help="HTML charts only")
+    p.add_argument("--report-only", action="store_true",
+                   help="measure nothing: rebuild summary.md and the charts from the JSON files")
+    p.add_argument("--out", type=Path, default=None,
+                   help="output folder (default benchmarks/results, or benchmarks/results/quick with --quick)")
+    args = p.parse_args(argv)
+    if args.out is None:
+        args.out = RESULTS / "quick" if args.quick else RESULTS
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    warnings.filterwarnings("ignore")
+    args.out.mkdir(parents=True, exist_ok=True)
+    command = "python -m benchmarks.run " + " ".join(sys.argv[1:] if argv is None else argv)
+    meta = {"command": command.strip(), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "environment": environment(args.threads)}
+    t_start = time.perf_counter()
+
+    def log(msg: str) -> None:
+        print(f"[{time.perf_counter() - t_start:6.0f} s] {msg}", flush=True)
+
+    parts = [] if args.report_only else args.only
+    if "bn" in parts:
+        models = args.models or (list(QUICK) if args.quick else all_models())
+        rows = bn_removed.run(models, peers=not args.no_peers, log=log)
+        _dump(args.out / "bn_removed.json", {**meta, "seconds": time.perf_counter() - t_start, "rows": rows})
+    if "latency" in parts:
+        t0 = time.perf_counter()
+        models = args.latency_models or list(QUICK_LATENCY if args.quick else LATENCY)
+        rows = latency.run(models, batches=tuple(args.batches), repeats=5 if args.quick else args.repeats,
+                           warmup=1 if args.quick else args.warmup, threads=args.threads,
+                           ort_level=args.ort_level, log=log)
+        _dump(args.out / "latency.json", {**meta, "seconds": time.perf_counter() - t0, "rows": rows})
+    if "speed" in parts:
+        t0 = time.perf_counter()
+        families = tool_speed.QUICK_FAMILIES if args.quick else tool_speed.FAMILIES
+        reference = None if args.quick else "torchvision:densenet121"
+        speed = tool_speed.run(families, reference=reference, log=log)
+        _dump(args.out / "tool_speed.json", {**meta, "seconds": time.perf_counter() - t0, **speed})
+    results = {name: _load(args.out / f"{name}.json") for name in ("bn_removed", "latency", "tool_speed")}
+    bn, lat, sp = results["bn_removed"], results["latency"], results["tool_speed"]
+    notes = write_charts(args.out, bn and bn["rows"], lat and lat["rows"], sp, png=not args.no_png)
+    (args.out / "summary.md").write_text(summary(results, notes))
+    log(f"done: {args.out / 'summary.md'}")
+    return 0
+
+
+def summary(results: dict[str, dict | None], notes: list[str]) -> str:
+    """The markdown summary of every result file present (tables, problems)."""
+
+    def header(data: dict) -> str:
+        env = data["environment"]
+        commit = f", git {env['git_commit']}" if env.get("git_commit") else ""
+        return (f"Command: `.venv/bin/{data['command']}` (started {data['started']}{commit}, "
+                f"{data.get('seconds', 0) / 60:.1f} min for this part). torch {env['torch']}, torchvision "
+                f"{env['torchvision']}, timm {env['timm']}, onnxruntime {env['onnxruntime']}, onnxoptimizer "
+                f"{env['onnxoptimizer']}, onnxscript {env['onnxscript']}; {env['cpus']} CPUs, "
+                f"{env['threads']} thread(s) for torch and onnxruntime.")
+
+    parts = ["# Benchmark results"]
+    bn, lat, sp = results["bn_removed"], results["latency"], results["tool_speed"]
+    if bn:
+        parts += ["## BNs removed", header(bn), bn_table(bn["rows"]), ort_all_note(bn["rows"]),
+                  "### Problems, skipped models and notes", problems(bn["rows"])]
+    if lat:
+        parts += ["## Latency (ratio to the no-BN floor)", header(lat), latency_table(lat["rows"])]
+    if sp:
+        parts += ["## Tool speed", header(sp), speed_table(sp)]
+    if notes:
+        parts += ["## Chart notes", "\n".join(f"- {n}" for n in notes)]
+    return "\n\n".join(parts) + "\n"
+
+
+def _load(path: Path) -> dict | None:
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _dump(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=1, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
