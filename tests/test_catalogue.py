@@ -6,7 +6,7 @@ every fold is verified numerically (max relative error <= 1e-5 in float32).
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import pytest
 
@@ -19,14 +19,14 @@ CASES = [s.name for s in list_samples("case")]
 FRONTENDS = ["torch", "onnx"]
 
 
-@lru_cache(maxsize=None)
+@cache
 def loaded(case: str, frontend: str):
     if frontend == "torch":
         return load_sample(case)
     return load(str(onnx_path(case)))
 
 
-@lru_cache(maxsize=None)
+@cache
 def analyses(case: str, frontend: str):
     return compare_modes(loaded(case, frontend).graph)
 

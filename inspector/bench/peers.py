@@ -175,17 +175,14 @@ def ort_optimized(model: Any, level: str = "extended") -> Any:
     import onnx
     import onnxruntime as ort
 
+    from .timing import ort_optimization_level
+
     if level not in ORT_LEVELS:
         raise ValueError(f"unknown onnxruntime level {level!r}; use one of {ORT_LEVELS}")
-    levels = {
-        "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
-        "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
-        "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
-    }
     with tempfile.TemporaryDirectory(prefix="bnfold-ort-") as tmp:
         out = os.path.join(tmp, "optimized.onnx")
         opts = ort.SessionOptions()
-        opts.graph_optimization_level = levels[level]
+        opts.graph_optimization_level = ort_optimization_level(level)
         opts.optimized_model_filepath = out
         opts.log_severity_level = 3
         opts.intra_op_num_threads = 1

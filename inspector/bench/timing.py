@@ -231,19 +231,23 @@ def _torch_runners(loaded: LoadedModel, variants: Mapping[str, Any], inputs) -> 
     return runners
 
 
+def ort_optimization_level(name: str):
+    """onnxruntime's GraphOptimizationLevel for one of ``ORT_LEVELS``."""
+    import onnxruntime as ort
+
+    if name not in ORT_LEVELS:
+        raise InspectorError(f"unknown onnxruntime level {name!r}; use one of {ORT_LEVELS}")
+    level = ort.GraphOptimizationLevel
+    return {"disabled": level.ORT_DISABLE_ALL, "basic": level.ORT_ENABLE_BASIC,
+            "extended": level.ORT_ENABLE_EXTENDED, "all": level.ORT_ENABLE_ALL}[name]
+
+
 def _ort_runners(loaded, variants, inputs, batch, size, threads, ort_level) -> dict[str, Runner]:
     try:
         import onnxruntime as ort
     except ImportError as e:  # pragma: no cover - a hard dependency
         raise MissingDependencyError("onnxruntime is not installed. To fix this, pip install onnxruntime.") from e
-    if ort_level not in ORT_LEVELS:
-        raise InspectorError(f"unknown onnxruntime level {ort_level!r}; use one of {ORT_LEVELS}")
-    level = {
-        "disabled": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
-        "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
-        "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
-        "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
-    }[ort_level]
+    level = ort_optimization_level(ort_level)
     shaped = replace(loaded, inputs=input_specs(loaded, batch, size))
     runners = {}
     for name, model in variants.items():
