@@ -137,3 +137,24 @@ def test_python_dash_m_entry_point_reports_errors_without_traceback(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1].startswith("bnfold: error: file not found")
     assert "Traceback" not in proc.stderr
+
+
+def test_svg_writes_annotated_graph_with_tooltips(capsys, tmp_path):
+    import xml.etree.ElementTree as ET
+
+    out_path = tmp_path / "graph.svg"
+    code, _, _ = run_cli(capsys, "svg", "sample:maxpool_negative", "-o", str(out_path))
+    assert code == 0
+    root = ET.fromstring(out_path.read_text())
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    bn = [g for g in root.iter("{http://www.w3.org/2000/svg}g") if (g.get("class") or "").startswith("node bn status-not_foldable")]
+    assert len(bn) == 1
+    assert "negative scale" in bn[0].find("s:title", ns).text
+
+
+def test_svg_focus_keeps_only_the_neighbourhood(capsys, tmp_path):
+    full, focused = tmp_path / "full.svg", tmp_path / "focus.svg"
+    run_cli(capsys, "svg", "sample:resnet", "-o", str(full))
+    code, _, _ = run_cli(capsys, "svg", "sample:resnet", "-o", str(focused), "--focus", "layer1.0.bn1", "--hops", "1")
+    assert code == 0
+    assert focused.read_text().count('class="node') < full.read_text().count('class="node')
