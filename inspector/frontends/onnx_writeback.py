@@ -46,8 +46,15 @@ def write_back(loaded: LoadedModel, folded: Graph, removed: Sequence[str],
 
 
 def remove_all_bn(loaded: LoadedModel) -> onnx.ModelProto:
-    """The no-BN floor: every BN (and BN-like affine) bypassed; not equivalent."""
+    """The no-BN floor: every BN (and BN-like affine) bypassed; not equivalent.
+
+    Layers right before a BN get a zero bias where they had none, as a fold would."""
+    from ..folding.apply import floor_biases
+
     ed = _Editor(loaded)
+    biased = floor_biases(loaded.graph)
+    for nid, node in biased.items():
+        ed.change(loaded.graph.node(nid), node)
     for node in loaded.graph.bn_nodes():
         ed.remove(node, strict=False)
     return ed.finish()

@@ -317,6 +317,11 @@ def write_back(loaded: LoadedModel, folded: Graph, removed: Sequence[str],
 
 
 def remove_all_bn(loaded: LoadedModel) -> Any:
-    """The no-BN floor: every batch-norm node bypassed (not equivalent)."""
+    """The no-BN floor: every batch-norm node bypassed (not equivalent).
+
+    Layers right before a BN get a zero bias where they had none, as a fold would."""
+    from ..folding.apply import floor_biases
+
     ids = [n.id for n in loaded.graph.nodes if n.op == "batch_norm"]
-    return write_back(loaded, loaded.graph, ids, [])
+    biased = floor_biases(loaded.graph)
+    return write_back(loaded, loaded.graph.with_nodes(biased), ids, list(biased))
