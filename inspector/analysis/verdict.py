@@ -75,7 +75,6 @@ class Verdict:
     reason: str = ""
     blocking_node: str | None = None
     order: int | None = None  # position in the fold sequence
-    absorbed_by: str | None = None  # set when this BN was itself folded into another
     details: dict = field(default_factory=dict)
 
     @property

@@ -194,7 +194,7 @@ def _names(graph: Graph, ids: Iterable[str], limit: int = 4) -> str:
 
 def fold_sentence(graph: Graph, v: Verdict) -> str:
     """E.g. ``folded (backward) into layer1.0.conv1``."""
-    roots = v.roots or ((v.absorbed_by,) if v.absorbed_by else ())
+    roots = v.roots
     text = f"folded ({v.direction or 'unknown direction'})"
     if roots:
         text += f" into {_names(graph, roots)}"

@@ -108,8 +108,6 @@ def explain(graph: Graph, status: BNStatus, adjacent: Verdict | None) -> list[st
         if leaves:
             out.append(f"**Leaves** {names(graph, leaves)} share those tensors, so they are "
                        "updated to undo the map and keep computing exactly the same function.")
-        if v.absorbed_by:
-            out.append(f"Absorbed by `{names(graph, [v.absorbed_by])}`.")
         if v.order is not None:
             out.append(f"Fold order: step {v.order + 1} of the sequence (the graph is re-analysed "
                        "after every fold).")
