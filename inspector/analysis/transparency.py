@@ -45,27 +45,36 @@ def _mapping_blocked(node: Node, why: str) -> Blocked:
 
 # -- ops that keep every axis and commute with the whole map -----------------
 def solve_passthrough(graph: Graph, node: Node, known: Known) -> Solved | Blocked:
-    """identity, resize: y = f(x) with the same map on x and y."""
+    """identity: y = f(x) with the same map on x and y."""
     hit = _first(known, (node.inputs[0], node.outputs[0]))
     assert hit is not None
     _, t = hit
     return {node.inputs[0]: t, node.outputs[0]: t}
 
 
+def _channel_passthrough(
+    graph: Graph, node: Node, known: Known, why: str
+) -> tuple[Solved, Transform] | Blocked:
+    """Spatial ops (pools, resize): the same map on input and output, on axis 1 only."""
+    solved = solve_passthrough(graph, node, known)
+    t = next(iter(solved.values()))
+    if t.axis != 1:
+        return _mapping_blocked(node, why)
+    return solved, t
+
+
 def solve_resize(graph: Graph, node: Node, known: Known) -> Solved | Blocked:
     """Interpolation weights sum to 1, so the map commutes if it is on the channel axis."""
-    solved = solve_passthrough(graph, node, known)
-    if next(iter(solved.values())).axis != 1:
-        return _mapping_blocked(node, "the map is on a resized axis")
-    return solved
+    checked = _channel_passthrough(graph, node, known, "the map is on a resized axis")
+    return checked if isinstance(checked, Blocked) else checked[0]
 
 
 def solve_pool_max(graph: Graph, node: Node, known: Known) -> Solved | Blocked:
     """max(s*x + t) = s*max(x) + t only where s > 0 (a negative s turns max into min)."""
-    solved = solve_passthrough(graph, node, known)
-    t = next(iter(solved.values()))
-    if t.axis != 1:
-        return _mapping_blocked(node, "the map is not on the channel axis")
+    checked = _channel_passthrough(graph, node, known, "the map is not on the channel axis")
+    if isinstance(checked, Blocked):
+        return checked
+    solved, t = checked
     bad = int(np.sum(t.scale < 0))  # s = 0 is fine: max(0*x + t) = t
     if bad:
         return Blocked(
@@ -78,10 +87,10 @@ def solve_pool_max(graph: Graph, node: Node, known: Known) -> Solved | Blocked:
 
 def solve_pool_avg(graph: Graph, node: Node, known: Known) -> Solved | Blocked:
     """Averages commute with s*x + t unless zero padding is counted in the mean."""
-    solved = solve_passthrough(graph, node, known)
-    t = next(iter(solved.values()))
-    if t.axis != 1:
-        return _mapping_blocked(node, "the map is not on the channel axis")
+    checked = _channel_passthrough(graph, node, known, "the map is not on the channel axis")
+    if isinstance(checked, Blocked):
+        return checked
+    solved, t = checked
     padded = any(p for pair in node.attrs.get("padding", ()) for p in pair)
     if padded and node.attrs.get("count_include_pad", True) and np.any(t.shift != 0):
         return Blocked(
