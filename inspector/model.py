@@ -76,9 +76,6 @@ class Frontend(Protocol):
     def save(self, model: Any, path: str, loaded: LoadedModel) -> None:
         """Save a (folded) model; the format follows the path suffix."""
 
-    def remove_all_bn(self, loaded: LoadedModel) -> Any:
-        """The no-BN floor: every BN replaced by identity (not equivalent)."""
-
 
 @dataclass(frozen=True)
 class Adapter:
@@ -93,7 +90,6 @@ class Adapter:
     write_back: Callable[..., Any]
     run: Callable[..., list[np.ndarray]]
     save: Callable[..., None]
-    remove_all_bn: Callable[..., Any]
 
 
 RunFn = Callable[[Sequence[np.ndarray]], list[np.ndarray]]

@@ -439,22 +439,6 @@ def test_write_back_bn_into_bn_and_chained_removal():
     out = F.write_back(loaded, folded, ["bn2"], [bn1.id])
     assert op_types(out) == ["Conv", "BatchNormalization", "Identity"]
     check_equivalent(loaded, out)
-    floor = F.remove_all_bn(loaded)  # two BNs in a row, the last one a graph output
-    assert op_types(floor) == ["Conv", "Identity"] and floor.graph.node[1].input[0] == "c"
-
-
-def test_remove_all_bn_leaves_no_batch_normalization():
-    loaded = F.load_onnx(B.resnet_block())
-    out = F.remove_all_bn(loaded)
-    assert "BatchNormalization" not in op_types(out)
-    onnx.checker.check_model(out, full_check=True)
-    assert ort(out, *loaded.random_inputs())[0].shape == (1, 10)
-    assert not any(t.name.startswith("/l1/bn") for t in out.graph.initializer)
-
-
-def test_remove_all_bn_removes_bn_like_affines():
-    out = F.remove_all_bn(F.load_onnx(B.decomposed_bn()))
-    assert op_types(out) == ["Conv", "Relu"]
 
 
 def test_save_only_onnx_suffix(tmp_path):

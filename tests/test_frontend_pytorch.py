@@ -344,16 +344,6 @@ def test_write_back_of_frozen_batch_norm():
     assert_same(lm, folded)
 
 
-def test_remove_all_bn_leaves_no_batch_norm():
-    net = nn.Sequential(ConvBnRelu(), nn.BatchNorm2d(4), torchvision.ops.FrozenBatchNorm2d(4))
-    lm = load(net)
-    floor = pytorch.remove_all_bn(lm)
-    assert not any(isinstance(m, (nn.modules.batchnorm._BatchNorm,
-                                  torchvision.ops.FrozenBatchNorm2d)) for m in floor.modules())
-    assert "batch_norm" not in ops(pytorch.load_module(floor, input_shape=(1, 3, 8, 8)))
-    assert len(list(lm.model.modules())) == len(list(net.modules()))
-
-
 # -- files -------------------------------------------------------------------
 @pytest.mark.parametrize("bias", [True, False])
 def test_pt2_round_trip_save_load_fold_run(tmp_path, bias):

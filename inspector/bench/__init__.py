@@ -1,5 +1,7 @@
 """Benchmarking: latency of the original, folded and no-BN-floor models."""
 
+from .floor import FloorPlan, build_floor, floor_plan
 from .timing import BACKENDS, build_variants, input_arrays, summarize, time_variants
 
-__all__ = ["BACKENDS", "build_variants", "input_arrays", "summarize", "time_variants"]
+__all__ = ["FloorPlan", "build_floor", "floor_plan", "BACKENDS", "build_variants", "input_arrays",
+           "summarize", "time_variants"]

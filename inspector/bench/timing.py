@@ -28,6 +28,7 @@ import numpy as np
 from ..analysis.result import Analysis
 from ..errors import InspectorError, MissingDependencyError, UnsupportedModelError
 from ..model import InputSpec, LoadedModel
+from .floor import build_floor
 
 BACKENDS = ("torch", "onnxruntime")
 #: Display labels; the floor is not an equivalent model and says so.
@@ -59,7 +60,7 @@ def build_variants(
         loaded: the model; never mutated.
         analyses: per-mode analyses to reuse (e.g. from ``compare_modes``).
         folded: already folded framework models per mode (skips re-folding).
-        floor: include the no-BN floor (``frontend.remove_all_bn``).
+        floor: include the no-BN floor (``bench.floor.build_floor``).
     """
     from ..folding.pipeline import fold
 
@@ -72,7 +73,7 @@ def build_variants(
         else:
             variants[mode] = fold(loaded, mode, analysis=analyses.get(mode)).model
     if floor:
-        variants["floor"] = loaded.frontend.remove_all_bn(loaded)
+        variants["floor"] = build_floor(loaded)
     return variants
 
 

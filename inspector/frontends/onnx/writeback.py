@@ -1,4 +1,4 @@
-"""Write a folded IR back into a copy of an ONNX model, and the no-BN floor.
+"""Write a folded IR back into a copy of an ONNX model.
 
 Write-back contract (see ``Frontend.write_back``): parameters of the changed
 nodes are written in the initializer's dtype; an initializer is edited in place
@@ -21,7 +21,7 @@ from ...errors import InspectorError
 from ...ir import Graph, Node
 from ...model import LoadedModel
 
-__all__ = ["write_back", "remove_all_bn"]
+__all__ = ["write_back"]
 
 _PARAM_INPUTS = {"conv": {"weight": 1, "bias": 2}, "conv_transpose": {"weight": 1, "bias": 2},
                  "batch_norm": {"gamma": 1, "beta": 2, "mean": 3, "var": 4}}
@@ -40,22 +40,7 @@ def write_back(loaded: LoadedModel, folded: Graph, removed: Sequence[str],
         if nid not in gone:
             ed.change(loaded.graph.node(nid), folded.node(nid))
     for nid in removed:
-        ed.remove(loaded.graph.node(nid), strict=True)
-    return ed.finish()
-
-
-def remove_all_bn(loaded: LoadedModel) -> onnx.ModelProto:
-    """The no-BN floor: every BN (and BN-like affine) bypassed; not equivalent.
-
-    Layers right before a BN get a zero bias where they had none, as a fold would."""
-    from ...folding.apply import floor_biases
-
-    ed = _Editor(loaded)
-    biased = floor_biases(loaded.graph)
-    for nid, node in biased.items():
-        ed.change(loaded.graph.node(nid), node)
-    for node in loaded.graph.bn_nodes():
-        ed.remove(node, strict=False)
+        ed.remove(loaded.graph.node(nid))
     return ed.finish()
 
 
@@ -157,14 +142,12 @@ class _Editor:
         self.after.setdefault(idx[-1], []).extend(new)
 
     # -- BN removal -----------------------------------------------------------
-    def remove(self, bn: Node, strict: bool) -> None:
+    def remove(self, bn: Node) -> None:
         idx = self.node_map[bn.id]
         extra = [o for o in bn.outputs[1:] if self.used_before.get(o)]
         if extra:
-            if strict:
-                raise InspectorError(f"cannot remove '{bn.name}': its statistics outputs {extra} are "
-                                     "used. To fix this, export the model in inference mode.")
-            return
+            raise InspectorError(f"cannot remove '{bn.name}': its statistics outputs {extra} are "
+                                 "used. To fix this, export the model in inference mode.")
         x, y = bn.inputs[0], bn.outputs[0]
         self.dropped.update(idx)
         self.subst[y] = x

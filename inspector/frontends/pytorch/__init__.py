@@ -28,7 +28,6 @@ from ...model import Adapter, LoadedModel
 from .archive import check_pt2
 from .capture import graph_from_program
 from .runtime import first_line, run, save
-from .writeback import remove_all_bn as _remove_all_bn
 from .writeback import write_back as _write_back
 
 name = "torch"
@@ -132,10 +131,4 @@ def write_back(loaded: LoadedModel, folded: Graph, removed: Sequence[str],
     return _write_back(loaded, folded, removed, changed)
 
 
-def remove_all_bn(loaded: LoadedModel) -> nn.Module:
-    """The no-BN floor: every BN replaced by identity (not equivalent; for timing)."""
-    return _remove_all_bn(loaded)
-
-
-#: This format's entry points, held by every LoadedModel it creates.
-ADAPTER = Adapter(name, extensions, write_back, run, save, remove_all_bn)
+ADAPTER = Adapter(name, extensions, write_back, run, save)

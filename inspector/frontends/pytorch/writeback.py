@@ -22,7 +22,6 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
@@ -315,13 +314,3 @@ def write_back(loaded: LoadedModel, folded: Graph, removed: Sequence[str],
         return _module_surgery(loaded, writes, removed_set)
     return _graph_surgery(loaded, writes, removed_set)
 
-
-def remove_all_bn(loaded: LoadedModel) -> Any:
-    """The no-BN floor: every batch-norm node bypassed (not equivalent).
-
-    Layers right before a BN get a zero bias where they had none, as a fold would."""
-    from ...folding.apply import floor_biases
-
-    ids = [n.id for n in loaded.graph.nodes if n.op == "batch_norm"]
-    biased = floor_biases(loaded.graph)
-    return write_back(loaded, loaded.graph.with_nodes(biased), ids, list(biased))
