@@ -16,7 +16,7 @@ from torch import nn
 from sample_models import catalogue_branch as br
 from sample_models import catalogue_chain as ch
 from sample_models._build import builder
-from sample_models.registry import FOLDED, NOT_FOLDABLE, Expected, Sample
+from sample_models.types import FOLDED, NOT_FOLDABLE, Expected, Sample
 
 F, N = FOLDED, NOT_FOLDABLE
 IMG = (1, 4, 8, 8)

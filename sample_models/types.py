@@ -1,0 +1,53 @@
+"""Types of the sample registry: a bundled model and its expected verdicts.
+
+Kept apart from ``registry`` so that the case and architecture modules can
+build ``Sample`` records without importing the registry that lists them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from torch import nn
+
+#: Allowed values in :attr:`Expected.status` (``None`` = either is acceptable).
+FOLDED = "folded"
+NOT_FOLDABLE = "not_foldable"
+
+
+@dataclass(frozen=True)
+class Expected:
+    """Expected analysis result of a catalogue case, in both modes.
+
+    ``status`` maps each BN module FQN to ``(adjacent, optimal)``, each one of
+    ``"folded"``, ``"not_foldable"`` or ``None`` (either is acceptable, e.g. one
+    BN out of a group of which exactly one folds). ``reasons`` gives the
+    expected reason code in ``optimal`` mode for the BNs that are not foldable.
+    """
+
+    adjacent: int
+    optimal: int
+    # hash=False keeps Expected (and so Sample) hashable despite the dict fields.
+    status: dict[str, tuple[str | None, str | None]] = field(default_factory=dict, hash=False)
+    reasons: dict[str, str] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One bundled model: a catalogue ``"case"`` or an ``"architecture"``."""
+
+    name: str
+    kind: str  # "case" | "architecture"
+    description: str  # one line: what makes its BNs interesting
+    input_shape: tuple[int, ...]  # batch 1
+    build: Callable[[], nn.Module]
+    expected: Expected | None = None
+    rule: str = ""  # cases: the DESIGN §3 rule it illustrates (Learn page)
+
+    def example_input(self, seed: int = 0):
+        """A deterministic random input tensor of ``input_shape``."""
+        import torch
+
+        gen = torch.Generator().manual_seed(seed)
+        return torch.randn(self.input_shape, generator=gen)
