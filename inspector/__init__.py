@@ -36,7 +36,7 @@ def analyze(graph, mode: str = "optimal"):
 
 def compare_modes(graph):
     """Both modes' analyses: ``{"adjacent": Analysis, "optimal": Analysis}``."""
-    from .report import compare_modes as _compare
+    from .folding.driver import compare_modes as _compare
 
     return _compare(getattr(graph, "graph", graph))
 

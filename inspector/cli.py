@@ -94,7 +94,8 @@ def _cmd_samples(args) -> int:
 
 
 def _cmd_analyze(args) -> int:
-    from .report import build_report, compare_modes
+    from .folding.driver import compare_modes
+    from .report import build_report
 
     loaded = _load(args)
     analyses = compare_modes(loaded.graph)
@@ -104,8 +105,9 @@ def _cmd_analyze(args) -> int:
 
 
 def _cmd_fold(args) -> int:
+    from .folding.driver import compare_modes
     from .folding.pipeline import fold
-    from .report import build_report, compare_modes
+    from .report import build_report
 
     out = Path(args.output)
     if out.suffix.lower() not in (".onnx", ".pt2"):
@@ -128,8 +130,8 @@ def _cmd_fold(args) -> int:
 
 
 def _cmd_svg(args) -> int:
+    from .folding.driver import compare_modes
     from .render import render_svg, to_dot
-    from .report import compare_modes
 
     loaded = _load(args)
     analyses = compare_modes(loaded.graph)

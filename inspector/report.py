@@ -5,18 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .analysis.result import Analysis
-from .ir import Graph
+from .folding.driver import compare_modes
+from .folding.plan import Analysis
 from .verification.compare import Verification
 
+__all__ = ["SCHEMA_VERSION", "build_report", "compare_modes", "to_json"]
+
 SCHEMA_VERSION = 1
-
-
-def compare_modes(graph: Graph) -> dict[str, Analysis]:
-    """Both modes' analyses of one graph (``adjacent`` and ``optimal``)."""
-    from .folding.driver import analyze
-
-    return {mode: analyze(graph, mode) for mode in ("adjacent", "optimal")}
 
 
 def build_report(

@@ -20,7 +20,7 @@ def loaded():
 
 @pytest.fixture(scope="module")
 def variants(loaded):
-    from inspector.report import compare_modes
+    from inspector.folding.driver import compare_modes
 
     return build_variants(loaded, compare_modes(loaded.graph))
 

@@ -24,6 +24,7 @@ class Reason(str, Enum):
     OVERLAP = "roots_leaves_overlap"
     NOT_ADJACENT = "not_adjacent"
     VERIFICATION_FAILED = "verification_failed"
+    ALREADY_FOLDED = "already_folded"
 
 
 #: Short human titles per reason (legend, filters).
@@ -43,6 +44,7 @@ REASON_TITLES: dict[Reason, str] = {
     Reason.OVERLAP: "roots/leaves overlap",
     Reason.NOT_ADJACENT: "not adjacent to a linear layer",
     Reason.VERIFICATION_FAILED: "verification failed",
+    Reason.ALREADY_FOLDED: "already folded",
 }
 
 

@@ -52,9 +52,9 @@ def views(graph, selected: str | None, full_max: int) -> Iterator[tuple[str, dic
 
 def measure(spec: str, *, full_max: int = 1000, timeout: float = 120.0) -> list[str]:
     """Lines of figures for one model spec (path, sample:, timm:, torchvision:)."""
+    from ..folding.driver import compare_modes
     from ..frontends import load
     from ..render import render_svg, to_dot
-    from ..report import compare_modes
 
     t0 = time.perf_counter()
     loaded = load(spec)

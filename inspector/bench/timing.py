@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis.result import Analysis
 from ..errors import InspectorError, MissingDependencyError, UnsupportedModelError
+from ..folding.plan import Analysis
 from ..model import InputSpec, LoadedModel
 from .floor import build_floor
 

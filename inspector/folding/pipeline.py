@@ -7,12 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..analysis.result import Analysis
 from ..errors import VerificationError
 from ..model import LoadedModel
 from ..verification.compare import Verification, verify
 from .apply import apply_step
 from .driver import analyze
+from .plan import Analysis
 
 Progress = Callable[[str, float], None]
 

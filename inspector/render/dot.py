@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
-from ..analysis.result import Analysis
+from ..folding.plan import Analysis
 from ..ir import Graph, Node
 from .dotfmt import attrs, q_id, q_title
 from .status import (

@@ -20,8 +20,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..analysis.result import Analysis
 from ..analysis.verdict import REASON_TITLES, Reason, Verdict
+from ..folding.plan import Analysis
 from ..ir import Graph, is_bn
 
 BOTH = "both"

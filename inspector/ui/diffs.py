@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..analysis.result import Analysis
+from ..folding.plan import Analysis
 from ..ir import Node
 
 _WEIGHT_KEYS = ("weight", "gamma", "scale")

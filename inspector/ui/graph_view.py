@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from ..analysis.result import Analysis
+from ..folding.plan import Analysis
 from ..ir import Graph
 from ..render import default_view, dot_available, render_svg, to_dot
 from ..render.views import group_nodes, matches, scope_depth, scope_prefixes

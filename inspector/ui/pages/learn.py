@@ -19,8 +19,8 @@ from inspector.ui.lessons import BY_KEY, LESSONS, Lesson, bn_node_id, load_lesso
 @st.cache_resource(max_entries=32, show_spinner=False)
 def lesson_model(key: str, gamma0: float | None) -> tuple:
     """Loaded lesson model and both analyses (shared, never mutated)."""
+    from inspector.folding.driver import compare_modes
     from inspector.render.status import compute_statuses
-    from inspector.report import compare_modes
 
     loaded = load_lesson(BY_KEY[key], gamma0)
     analyses = compare_modes(loaded.graph)
