@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
+from inspector.analysis.verdict import Status
+
 #: Allowed values in :attr:`Expected.status` (``None`` = either is acceptable).
-FOLDED = "folded"
-NOT_FOLDABLE = "not_foldable"
+FOLDED = Status.FOLDED
+NOT_FOLDABLE = Status.NOT_FOLDABLE
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..ir import Graph, Node
+from ..ir import LINEAR_OPS, Graph, Node
 from .condition import bn_affine, channel_axis, check_candidate, shared_key_counts, shares_params
 from .result import Decision, FoldStep, Transform
 from .verdict import Blocked, Reason
 
-ADJACENT_LAYERS = ("conv", "conv_transpose", "linear")
+ADJACENT_LAYERS = LINEAR_OPS
 
 
 def find_adjacent(graph: Graph, bn_id: str, counts: Counter | None = None) -> Decision:
@@ -40,7 +40,7 @@ def _decide(graph: Graph, bn: Node, counts: Counter) -> FoldStep | Blocked:
     x = bn.inputs[0]
     layer = graph.producer(x)
     if layer is None or layer.op not in ADJACENT_LAYERS:
-        where = f"`{layer.name}` ({layer.attrs.get('kind') or layer.op})" if layer else "the graph input"
+        where = f"`{layer.name}` ({layer.kind})" if layer else "the graph input"
         return Blocked(
             Reason.NOT_ADJACENT,
             f"its input comes from {where}, not directly from a Conv/ConvTranspose/Linear",

@@ -21,7 +21,7 @@ from collections import Counter, deque
 
 import numpy as np
 
-from ..ir import Graph, Node, is_bn
+from ..ir import EXPRESSIVE_OPS, Graph, Node, is_bn
 from .result import Decision, FoldStep, Transform
 from .transparency import RULES, is_identity
 from .verdict import Blocked, Reason
@@ -239,7 +239,7 @@ class _Propagation:
 
 
 def _is_expressive(node: Node) -> bool:
-    return node.op in ("conv", "conv_transpose", "linear", "batch_norm", "affine")
+    return node.op in EXPRESSIVE_OPS
 
 
 def _check_absorb(node: Node, t: Transform) -> Blocked | None:
@@ -276,8 +276,7 @@ def _fmt_pad(node: Node) -> str:
 
 def _blocking(node: Node) -> Blocked:
     code, what = _BLOCK_REASONS.get(node.op, (Reason.UNKNOWN_OP, "unsupported op"))
-    kind = node.attrs.get("kind") or node.attrs.get("op_type") or node.op
-    return Blocked(code, f"reaches {what} `{node.name}` ({kind})", node.id)
+    return Blocked(code, f"reaches {what} `{node.name}` ({node.kind})", node.id)
 
 
 def _overlap(node: Node) -> Blocked:

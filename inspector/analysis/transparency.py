@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..ir import Graph, Node
+from ..ir import EXPRESSIVE_OPS, Graph, Node
 from .result import Transform
 from .verdict import Blocked, Reason
 
@@ -165,7 +165,7 @@ def solve_add(graph: Graph, node: Node, known: Known) -> Solved | Blocked:
 
 def _takes_bias(graph: Graph, tensor: str) -> bool:
     p = graph.producer(tensor)
-    return p is not None and p.op in ("conv", "linear", "batch_norm", "affine")
+    return p is not None and p.op in EXPRESSIVE_OPS
 
 
 # -- layout ops ----------------------------------------------------------------

@@ -6,8 +6,42 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 
+class Status(str, Enum):
+    """Every status a BN is shown with, from verdicts to the sample registry.
+
+    A :class:`Verdict` is ``FOLDED`` or ``NOT_FOLDABLE``; the display combines
+    the two modes' verdicts into ``BOTH``, ``OPTIMAL_ONLY``, ``ADJACENT_ONLY``
+    (and ``FOLDED`` when only one mode was analysed), ``UNANALYSED`` otherwise.
+    """
+
+    FOLDED = "folded"
+    NOT_FOLDABLE = "not_foldable"
+    BOTH = "both"
+    OPTIMAL_ONLY = "optimal_only"
+    ADJACENT_ONLY = "adjacent_only"
+    UNANALYSED = "unanalysed"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def words(self) -> str:
+        """The words shown in tables, filters and the CLI."""
+        return _STATUS_WORDS[self]
+
+
+_STATUS_WORDS: dict[Status, str] = {
+    Status.FOLDED: "folded",
+    Status.NOT_FOLDABLE: "not foldable",
+    Status.BOTH: "folded by both",
+    Status.OPTIMAL_ONLY: "folded by optimal only",
+    Status.ADJACENT_ONLY: "folded by adjacent only",
+    Status.UNANALYSED: "not analysed",
+}
+
+
 class Reason(str, Enum):
-    """Machine codes for why a BN is not folded (or how it was)."""
+    """Machine codes for why a BN is not folded; :data:`REASONS` describes each."""
 
     NONLINEARITY = "nonlinearity"
     DATA_DEPENDENT_MUL = "data_dependent_mul"
@@ -26,26 +60,99 @@ class Reason(str, Enum):
     VERIFICATION_FAILED = "verification_failed"
     ALREADY_FOLDED = "already_folded"
 
+    def __str__(self) -> str:
+        return self.value
 
-#: Short human titles per reason (legend, filters).
-REASON_TITLES: dict[Reason, str] = {
-    Reason.NONLINEARITY: "non-linearity",
-    Reason.DATA_DEPENDENT_MUL: "data-dependent multiply",
-    Reason.NORMALIZATION: "data-dependent normalisation",
-    Reason.UNKNOWN_OP: "unknown op",
-    Reason.BOUNDARY: "graph boundary",
-    Reason.ZERO_PADDING: "zero padding",
-    Reason.NEGATIVE_SCALE: "negative scale at max-pool",
-    Reason.ZERO_SCALE: "zero scale",
-    Reason.BATCH_STATS: "batch statistics",
-    Reason.SHARED_PARAMS: "shared parameters",
-    Reason.CHANNEL_MAPPING: "channel axis lost",
-    Reason.CONFLICT: "conflicting maps",
-    Reason.OVERLAP: "roots/leaves overlap",
-    Reason.NOT_ADJACENT: "not adjacent to a linear layer",
-    Reason.VERIFICATION_FAILED: "verification failed",
-    Reason.ALREADY_FOLDED: "already folded",
+    @property
+    def title(self) -> str:
+        """Short human title (legend, filters, tables)."""
+        return REASONS[self].title
+
+    @property
+    def help(self) -> str:
+        """One or two sentences on why this blocks a fold (BN panel)."""
+        return REASONS[self].help
+
+    @property
+    def group(self) -> str:
+        """Colour group: ``blocking``, ``padding``, ``scale`` or ``other``."""
+        return REASONS[self].group
+
+    @property
+    def priority(self) -> int:
+        """When both directions fail the verdict reports the lower number (more specific)."""
+        return _PRIORITY[self]
+
+
+@dataclass(frozen=True)
+class ReasonInfo:
+    """Everything shown for one reason code."""
+
+    title: str
+    help: str
+    group: str
+
+
+#: One row per reason, most specific first (that order is the priority).
+#: Adding a reason is one enum member and one row here.
+REASONS: dict[Reason, ReasonInfo] = {
+    Reason.BATCH_STATS: ReasonInfo(
+        "batch statistics",
+        "The BN uses batch statistics at inference, so it is not a fixed affine map.", "other"),
+    Reason.SHARED_PARAMS: ReasonInfo(
+        "shared parameters",
+        "A layer that would absorb the map shares its weights with another call; editing them "
+        "would change the other use too.", "other"),
+    Reason.ZERO_PADDING: ReasonInfo(
+        "zero padding",
+        "A zero-padded layer sees padding zeros, not shifted values: the shift c would be wrong "
+        "at the borders.", "padding"),
+    Reason.NEGATIVE_SCALE: ReasonInfo(
+        "negative scale at max-pool",
+        "Max pooling commutes with a positive scale only; a negative a_k turns max into min on "
+        "that channel.", "scale"),
+    Reason.ZERO_SCALE: ReasonInfo(
+        "zero scale", "A leaf would have to divide by a_k = 0 to undo the map.", "scale"),
+    Reason.DATA_DEPENDENT_MUL: ReasonInfo(
+        "data-dependent multiply",
+        "Multiplying by a tensor computed from the input (e.g. a squeeze-excitation gate) changes "
+        "per sample; no constant weight can absorb the map.", "blocking"),
+    Reason.OVERLAP: ReasonInfo(
+        "roots/leaves overlap", "A node would have to be both a root and a leaf of the same fold.",
+        "other"),
+    Reason.CONFLICT: ReasonInfo(
+        "conflicting maps", "Two paths require different maps on the same tensor.", "other"),
+    Reason.CHANNEL_MAPPING: ReasonInfo(
+        "channel axis lost",
+        "A reshape/transpose loses track of the channel axis, so the per-channel vector cannot be "
+        "mapped across it.", "other"),
+    Reason.NORMALIZATION: ReasonInfo(
+        "data-dependent normalisation",
+        "LayerNorm / GroupNorm / InstanceNorm renormalise with statistics of the input, which "
+        "erase or distort the affine map.", "blocking"),
+    Reason.UNKNOWN_OP: ReasonInfo(
+        "unknown op",
+        "An operation outside the supported vocabulary is treated as blocking (the tool never "
+        "guesses).", "blocking"),
+    Reason.NOT_ADJACENT: ReasonInfo(
+        "not adjacent to a linear layer",
+        "The adjacent rule (fx fuse, onnxruntime, onnxoptimizer) only folds a BN directly after a "
+        "conv/linear used by that BN alone.", "other"),
+    Reason.NONLINEARITY: ReasonInfo(
+        "non-linearity",
+        "A non-linearity (ReLU, SiLU, sigmoid…) does not commute with a per-channel affine map, "
+        "so the map cannot be moved across it.", "blocking"),
+    Reason.BOUNDARY: ReasonInfo(
+        "graph boundary",
+        "The path reaches a graph input or output: there is no layer on that side to absorb the "
+        "map.", "blocking"),
+    Reason.VERIFICATION_FAILED: ReasonInfo(
+        "verification failed",
+        "The fold did not pass numerical verification and was rolled back.", "other"),
+    Reason.ALREADY_FOLDED: ReasonInfo(
+        "already folded", "The BN was already removed by an earlier fold.", "other"),
 }
+_PRIORITY: dict[Reason, int] = {r: i for i, r in enumerate(REASONS)}
 
 
 @dataclass(frozen=True)
@@ -69,7 +176,7 @@ class Verdict:
 
     bn: str  # node id
     name: str
-    status: str  # "folded" | "not_foldable"
+    status: Status  # FOLDED | NOT_FOLDABLE
     direction: str | None = None  # "backward" | "forward" when folded
     roots: tuple[str, ...] = ()
     leaves: tuple[str, ...] = ()
@@ -81,4 +188,4 @@ class Verdict:
 
     @property
     def folded(self) -> bool:
-        return self.status == "folded"
+        return self.status == Status.FOLDED

@@ -13,11 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from ..ir import Graph, Node
+from ..ir import LINEAR_OPS, Graph, Node
 from ..model import LoadedModel
-
-#: Layers that gain a bias when a BN folds into them.
-_BIASED_BY_FOLD = ("conv", "conv_transpose", "linear")
 
 
 @dataclass(frozen=True)
@@ -43,7 +40,7 @@ def floor_plan(graph: Graph) -> FloorPlan:
             continue
         removed.append(bn.id)
         layer = graph.producer(bn.inputs[0])
-        if layer is None or layer.op not in _BIASED_BY_FOLD or "bias" in layer.params:
+        if layer is None or layer.op not in LINEAR_OPS or "bias" in layer.params:
             continue
         w = layer.params["weight"]
         groups = int(layer.attrs.get("groups", 1))

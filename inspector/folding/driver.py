@@ -14,21 +14,12 @@ from collections.abc import Iterable
 from ..analysis.adjacent import find_adjacent
 from ..analysis.condition import find_fold, shared_key_counts
 from ..analysis.result import Decision, FoldStep
-from ..analysis.verdict import Blocked, Reason, Verdict
+from ..analysis.verdict import Blocked, Reason, Status, Verdict
 from ..ir import Graph, is_bn
 from .apply import apply_step
 from .plan import Analysis
 
 MODES = ("adjacent", "optimal")
-
-# When both directions fail, report the more specific reason.
-_PRIORITY = [
-    Reason.BATCH_STATS, Reason.SHARED_PARAMS, Reason.ZERO_PADDING, Reason.NEGATIVE_SCALE,
-    Reason.ZERO_SCALE, Reason.DATA_DEPENDENT_MUL, Reason.OVERLAP, Reason.CONFLICT,
-    Reason.CHANNEL_MAPPING, Reason.NORMALIZATION, Reason.UNKNOWN_OP, Reason.NOT_ADJACENT,
-    Reason.NONLINEARITY, Reason.BOUNDARY, Reason.VERIFICATION_FAILED, Reason.ALREADY_FOLDED,
-]
-
 
 def try_fold(graph: Graph, bn_id: str, mode: str = "optimal", counts=None) -> Decision:
     """One BN on the current graph: the fold step, or the Blocked verdict per
@@ -211,12 +202,12 @@ def _verdicts(graph, bn_ids, steps, failures, excluded) -> dict[str, Verdict]:
         if bn_id in step_of:
             s = step_of[bn_id]
             verdicts[bn_id] = Verdict(
-                bn_id, node.name, "folded", s.direction, s.roots, s.leaves,
+                bn_id, node.name, Status.FOLDED, s.direction, s.roots, s.leaves,
                 reason=_folded_sentence(graph, s), order=order[bn_id],
             )
         elif bn_id in excluded:
             verdicts[bn_id] = Verdict(
-                bn_id, node.name, "not_foldable", reason_code=Reason.VERIFICATION_FAILED,
+                bn_id, node.name, Status.NOT_FOLDABLE, reason_code=Reason.VERIFICATION_FAILED,
                 reason="the fold did not verify numerically and was rolled back",
             )
         else:
@@ -234,13 +225,14 @@ def _folded_sentence(graph: Graph, step: FoldStep) -> str:
 def _failed_verdict(graph: Graph, bn_id: str, failures: list[Blocked]) -> Verdict:
     node = graph.node(bn_id)
     if not failures:
-        return Verdict(bn_id, node.name, "not_foldable", reason_code=Reason.CONFLICT, reason="not folded")
-    main = min(failures, key=lambda b: _PRIORITY.index(b.code))
+        return Verdict(bn_id, node.name, Status.NOT_FOLDABLE, reason_code=Reason.CONFLICT,
+                       reason="not folded")
+    main = min(failures, key=lambda b: b.code.priority)  # the most specific reason
     if len(failures) == 2:
         sentence = f"backward: {failures[0].sentence}; forward: {failures[1].sentence}"
     else:
         sentence = failures[0].sentence
     return Verdict(
-        bn_id, node.name, "not_foldable", reason_code=main.code, reason=sentence,
+        bn_id, node.name, Status.NOT_FOLDABLE, reason_code=main.code, reason=sentence,
         blocking_node=main.node, details={"blocked": [(b.code.value, b.sentence, b.node) for b in failures]},
     )

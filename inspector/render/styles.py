@@ -31,7 +31,7 @@ _COUNT_ORDER = tuple(_COUNT_WORDS)
 
 def op_kind(node: Node) -> str:
     """The op name shown to users (original op type when known)."""
-    return str(node.attrs.get("op_type") or node.attrs.get("kind") or node.op)
+    return node.kind
 
 
 def _role_style(roles: set[str], colors: Colors) -> dict[str, object]:
