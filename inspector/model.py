@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .errors import first_line
 from .ir import Graph
 
 
@@ -34,6 +35,9 @@ class LoadedModel:
         frontend: the adapter of the format that loaded it (has
             ``write_back``, ``run``, ``save``).
         notes: warnings gathered while loading (e.g. fallbacks).
+        capture: the frontend's typed capture record, read by its write-back
+            (``frontends.pytorch.records.TorchCapture`` /
+            ``frontends.onnx.capture.OnnxCapture``); opaque to everything else.
     """
 
     name: str
@@ -43,8 +47,7 @@ class LoadedModel:
     inputs: list[InputSpec]
     frontend: Frontend
     notes: list[str] = field(default_factory=list)
-    #: Frontend-private data (node id -> module path, ONNX node maps ...).
-    aux: dict[str, Any] = field(default_factory=dict)
+    capture: Any = None
 
     def random_inputs(self, seed: int = 0, batch: int | None = None) -> list[np.ndarray]:
         """Seeded random inputs matching ``inputs`` (optionally re-batched)."""
@@ -90,6 +93,12 @@ class Adapter:
     write_back: Callable[..., Any]
     run: Callable[..., list[np.ndarray]]
     save: Callable[..., None]
+
+
+def unmapped_note(node: str, op_type: str, error: BaseException) -> str:
+    """The load note for a node whose mapping rule raised: it stays ``other``."""
+    return (f"`{node}` ({op_type}) is kept as an unknown op (it blocks folding): its mapping "
+            f"failed with {first_line(error, 200, with_type=True)}.")
 
 
 RunFn = Callable[[Sequence[np.ndarray]], list[np.ndarray]]

@@ -121,7 +121,7 @@ def test_matmul_then_bias_add_is_one_linear():
     assert ops(loaded) == ["input", "linear", "output"]
     fc = loaded.graph.node("/fc/MatMul")
     assert fc.params["weight"].shape == (4, 5) and fc.param_keys == {"weight": "W", "bias": "bias"}
-    assert fc.outputs == ("y",) and loaded.aux["onnx_nodes"]["/fc/MatMul"] == [0, 1]
+    assert fc.outputs == ("y",) and loaded.capture.node_map["/fc/MatMul"] == [0, 1]
 
 
 def test_matmul_output_read_twice_is_not_fused():
@@ -447,3 +447,18 @@ def test_save_only_onnx_suffix(tmp_path):
     assert F.load_onnx(tmp_path / "m.onnx").graph.bn_nodes()
     with pytest.raises(InspectorError, match=r"\.onnx"):
         F.save(loaded.model, str(tmp_path / "m.pt2"), loaded)
+
+
+# -- never silent ------------------------------------------------------------------
+def test_a_rule_that_fails_keeps_the_node_as_other_and_says_so(monkeypatch):
+    from inspector.frontends.onnx import ops
+
+    def broken(view):
+        raise ValueError("malformed attribute")
+
+    monkeypatch.setitem(ops.RULES, "Relu", broken)
+    loaded = F.load_onnx(B.conv_bn_relu())
+    relu = loaded.graph.node("/relu/Relu")
+    assert relu.op == "other" and relu.attrs["op_type"] == "Relu"
+    (note,) = [n for n in loaded.notes if "/relu/Relu" in n]
+    assert "unknown op" in note and "ValueError: malformed attribute" in note

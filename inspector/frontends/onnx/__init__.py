@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ...model import Adapter, LoadedModel
-from .capture import build_graph, check_model, default_opset, read_model, read_source
+from .capture import OnnxCapture, build_graph, check_model, default_opset, read_model, read_source
 from .runtime import run, save
 from .shapes import concrete_inputs, fold_constants, infer_shapes, skeleton
 from .writeback import write_back
@@ -48,10 +48,10 @@ def load_onnx(source: Any, *, name: str | None = None,
     specs = concrete_inputs(work, weights, input_shape, notes)
     shapes, dtypes = infer_shapes(work, model, specs, notes)
     consts = fold_constants(work, model, shapes, dtypes, opset, notes)
-    graph, node_map = build_graph(work, specs, consts, shapes, dtypes, opset, label)
+    graph, node_map = build_graph(work, specs, consts, shapes, dtypes, opset, label, notes)
     return LoadedModel(name=label, graph=graph, framework="onnx", model=model, inputs=specs,
                        frontend=ADAPTER, notes=notes,
-                       aux={"onnx_nodes": node_map, "opset": opset})
+                       capture=OnnxCapture(node_map, opset))
 
 
 load = load_onnx

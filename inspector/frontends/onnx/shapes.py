@@ -15,7 +15,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from ...errors import InvalidGraphError, UnsupportedModelError
+from ...errors import InvalidGraphError, UnsupportedModelError, first_line
 from ...model import InputSpec
 from .runtime import make_session
 
@@ -188,7 +188,7 @@ def _shapes_from_runtime(model: onnx.ModelProto, specs: list[InputSpec], missing
         session = make_session(probe)
         values = session.run(None, random_feed(specs))
     except Exception as e:  # any runtime failure leaves the shapes unknown, never a crash
-        reason = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
+        reason = first_line(e, 160)
         notes.append(f"{len(missing)} tensor shapes are unknown: onnxruntime could not run the "
                      f"model ({reason}); if an input has dynamic dims, pass a valid input_shape.")
         return

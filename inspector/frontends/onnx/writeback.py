@@ -20,6 +20,7 @@ from onnx import helper, numpy_helper
 from ...errors import InspectorError
 from ...ir import Graph, Node
 from ...model import LoadedModel
+from .capture import OnnxCapture
 
 __all__ = ["write_back"]
 
@@ -53,7 +54,10 @@ class _Editor:
         self.model.CopyFrom(loaded.model)
         self.g = self.model.graph
         self.nodes = list(self.g.node)
-        self.node_map: dict[str, list[int]] = loaded.aux["onnx_nodes"]
+        if not isinstance(loaded.capture, OnnxCapture):
+            raise InspectorError(f"{loaded.name}: not captured by the ONNX frontend. To fix "
+                                 "this, load it with inspector.frontends.onnx.")
+        self.node_map: dict[str, list[int]] = loaded.capture.node_map
         self.inits = {t.name: t for t in self.g.initializer}
         self.names = _all_names(self.g)
         self.used_before = _readers(self.nodes, self.g)

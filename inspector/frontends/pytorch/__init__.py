@@ -16,18 +16,19 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from ...errors import InspectorError, InvalidGraphError, UnsupportedModelError
+from ...errors import InspectorError, InvalidGraphError, UnsupportedModelError, first_line
 from ...ir import Graph
 from ...model import Adapter, LoadedModel
 from .archive import check_pt2
 from .capture import graph_from_program
-from .runtime import first_line, run, save
+from .runtime import run, save
 from .writeback import write_back as _write_back
 
 name = "torch"
@@ -77,29 +78,30 @@ def load_module(module: nn.Module, example_inputs: Any = None, *,
     try:
         work = copy.deepcopy(module).eval()
     except Exception as e:  # noqa: BLE001
-        raise UnsupportedModelError(f"{label} cannot be copied ({first_line(e)}).") from e
+        raise UnsupportedModelError(f"{label} cannot be copied ({first_line(e, with_type=True)}).") from e
     notes: list[str] = []
     stage = "torch.export"
     try:
         with torch.no_grad():
             ep = torch.export.export(work, inputs, strict=False)
         stage = "translating the exported program"
-        graph, aux, specs = graph_from_program(ep, label)
+        graph, record, specs = graph_from_program(ep, label, notes)
     except Exception as export_error:  # noqa: BLE001 - any capture failure -> fallback
         from .capture_fx import graph_from_fx
 
+        notes.clear()  # notes of the failed translation no longer apply
         try:
-            graph, aux, specs = graph_from_fx(work, inputs, label)
+            graph, record, specs = graph_from_fx(work, inputs, label, notes)
         except Exception as fx_error:  # noqa: BLE001
             raise UnsupportedModelError(
-                f"cannot capture {label}: {stage} failed ({first_line(export_error)}) "
-                f"and torch.fx.symbolic_trace failed ({first_line(fx_error)}). To fix this, "
+                f"cannot capture {label}: {stage} failed ({first_line(export_error, with_type=True)}) "
+                f"and torch.fx.symbolic_trace failed ({first_line(fx_error, with_type=True)}). To fix this, "
                 "pass example inputs / make the forward traceable (no data-dependent Python "
                 "control flow).") from fx_error
-        notes.append(f"{stage} failed ({first_line(export_error)}); captured with "
+        notes.append(f"{stage} failed ({first_line(export_error, with_type=True)}); captured with "
                      "torch.fx.symbolic_trace instead (module-level graph).")
-    aux["example_inputs"] = inputs
-    return LoadedModel(label, graph, "torch", module, specs, ADAPTER, notes, aux)
+    record = replace(record, example_inputs=inputs)
+    return LoadedModel(label, graph, "torch", module, specs, ADAPTER, notes, record)
 
 
 def load_pt2(path: str | Path) -> LoadedModel:
@@ -113,16 +115,17 @@ def load_pt2(path: str | Path) -> LoadedModel:
     if not p.is_file():
         raise InvalidGraphError(f"{p}: no such file. To fix this, check the path.")
     check_pt2(p)
+    notes: list[str] = []
     try:
         ep = torch.export.load(str(p))
-        graph, aux, specs = graph_from_program(ep, p.stem)
+        graph, record, specs = graph_from_program(ep, p.stem, notes)
     except InspectorError:
         raise
     except Exception as e:  # noqa: BLE001
         raise InvalidGraphError(
-            f"{p} could not be loaded ({first_line(e)}). To fix this, re-save it with "
+            f"{p} could not be loaded ({first_line(e, with_type=True)}). To fix this, re-save it with "
             "torch.export.save from the installed torch version.") from e
-    return LoadedModel(p.stem, graph, "torch", ep, specs, ADAPTER, [], aux)
+    return LoadedModel(p.stem, graph, "torch", ep, specs, ADAPTER, notes, record)
 
 
 def write_back(loaded: LoadedModel, folded: Graph, removed: Sequence[str],

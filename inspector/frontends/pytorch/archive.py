@@ -13,8 +13,7 @@ from pathlib import Path
 
 import torch
 
-from ...errors import InvalidGraphError, UnsafeFileError
-from .runtime import first_line
+from ...errors import InvalidGraphError, UnsafeFileError, first_line
 
 
 def check_pt2(path: Path) -> None:
@@ -40,7 +39,7 @@ def check_pt2(path: Path) -> None:
                         raise UnsafeFileError(f"{path}: {n} needs unsafe unpickling.") from e
     except (zipfile.BadZipFile, OSError, ValueError) as e:
         raise InvalidGraphError(
-            f"{path} is not a valid .pt2 file ({first_line(e)}). To fix this, save the program "
+            f"{path} is not a valid .pt2 file ({first_line(e, with_type=True)}). To fix this, save the program "
             "with torch.export.save(ep, 'model.pt2').") from e
 
 

@@ -14,14 +14,8 @@ import torch
 from torch import nn
 from torch.export import ExportedProgram
 
-from ...errors import InspectorError
+from ...errors import InspectorError, first_line
 from ...model import LoadedModel
-
-
-def first_line(exc: BaseException) -> str:
-    """``TypeName: first line of the message`` (for one-line errors)."""
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"
 
 
 @contextlib.contextmanager
@@ -103,4 +97,4 @@ def save(model: Any, path: str | Path, loaded: LoadedModel) -> None:
     except InspectorError:
         raise
     except Exception as e:  # noqa: BLE001
-        raise InspectorError(f"saving {p.name} failed: {first_line(e)}") from e
+        raise InspectorError(f"saving {p.name} failed: {first_line(e, with_type=True)}") from e
