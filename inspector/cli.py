@@ -100,7 +100,7 @@ def _cmd_analyze(args) -> int:
     loaded = _load(args)
     analyses = compare_modes(loaded.graph)
     report = build_report(loaded.name, analyses, mode=args.mode, framework=loaded.framework)
-    _emit(report, args.json)
+    _emit(report, args.json, _bn_lines(loaded.graph, analyses, args.mode))
     return 0
 
 
@@ -125,7 +125,7 @@ def _cmd_fold(args) -> int:
                           timings=result.timings, framework=loaded.framework)
     report["rolled_back"] = result.rolled_back
     report["output"] = str(out)
-    _emit(report, args.json)
+    _emit(report, args.json, _bn_lines(loaded.graph, analyses, args.mode))
     return 0
 
 
@@ -148,28 +148,34 @@ def _cmd_svg(args) -> int:
     return 0
 
 
-def _emit(report: dict, json_target: str | None) -> None:
+def _bn_lines(graph, analyses: dict, mode: str) -> list[str]:
+    """Per-BN summary lines of ``mode`` (against ``adjacent`` when mode is optimal)."""
+    from .explain import summary_lines
+
+    other = analyses.get("adjacent") if mode != "adjacent" else None
+    return summary_lines(graph, analyses[mode], other)
+
+
+def _emit(report: dict, json_target: str | None, lines: list[str]) -> None:
     from .report import to_json
 
     text = to_json(report)
     if json_target == "-":
         sys.stdout.write(text + "\n")
-        _summary(report, sys.stderr)
+        _summary(report, lines, sys.stderr)
         return
     if json_target:
         Path(json_target).write_text(text + "\n", encoding="utf-8")
         _log(f"wrote {json_target}")
-    _summary(report, sys.stdout)
+    _summary(report, lines, sys.stdout)
 
 
-def _summary(report: dict, stream) -> None:
+def _summary(report: dict, lines: list[str], stream) -> None:
     m = report["modes"]
     print(f"{report['model']}: {report['bn_total']} BN — adjacent folds {m['adjacent']['folded']}, "
           f"optimal folds {m['optimal']['folded']}", file=stream)
-    for layer in report["layers"]:
-        mark = "folded" if layer["status"] == "folded" else "kept  "
-        extra = "" if layer["status"] == "folded" else f" [{layer['reason_code']}]"
-        print(f"  {mark} {layer['name']}{extra}: {layer['reason']}", file=stream)
+    for line in lines:
+        print(f"  {line}", file=stream)
     v = report["verification"]
     if v.get("max_abs_error") is not None:
         state = "PASS" if v["passed"] else "FAIL"

@@ -15,6 +15,7 @@ from inspector.render import (
     STATUS_COLORS,
     default_view,
     dot_available,
+    group_of,
     legend_items,
     render_svg,
     to_dot,
@@ -277,6 +278,14 @@ def test_collapse_draws_group_boxes_with_counts(tiny):
     assert dot_attrs(dot, "bn2") is None and dot_attrs(dot, "group:stem") is not None
     full = to_dot(g, opt, adj, legend=False)
     assert to_dot(g, opt, adj, collapse=1, legend=False).count(" [id=") < full.count(" [id=")
+
+
+def test_a_box_id_decodes_to_the_scope_it_collapses(tiny):
+    g, opt, adj = tiny
+    dot = to_dot(g, opt, adj, collapse=1)
+    boxes = re.findall(r'^\s*"(group:[^"]*)" \[', dot, re.M)
+    assert {group_of(b) for b in boxes} == {"stem", "layer1"}
+    assert group_of("bn2") is None and group_of("group:layer1##") == "layer1"
 
 
 def test_collapse_deduplicates_edges_between_boxes(tiny):

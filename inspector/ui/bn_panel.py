@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from ..explain import affine_summary, bn_rows, explain
 from ..render.status import STATUS_COLORS
 from . import state
 from .charts import affine_figure
-from .explain import affine_summary, bn_rows, explain
 
 TABLE_COLUMNS = ["name", "status", "direction", "roots", "leaves", "reason"]
 #: Markdown icons per status (Streamlit's own icon font, coloured).

@@ -17,7 +17,7 @@ import streamlit as st
 
 from ..folding.plan import Analysis
 from ..ir import Graph
-from ..render import default_view, dot_available, render_svg, to_dot
+from ..render import default_view, dot_available, group_of, render_svg, to_dot
 from ..render.views import group_nodes, matches, scope_depth, scope_prefixes
 from .errors import safe_call
 from .graph_component import clickable_svg, clicked_value
@@ -169,9 +169,9 @@ def set_view(prefix_key: str, view: str) -> None:
 
 def expand_group(prefix_key: str, node_id: str) -> bool:
     """If ``node_id`` is a collapsed box (``group:<prefix>``), open it. Callback-safe."""
-    if not node_id.startswith("group:"):
+    group = group_of(node_id)
+    if group is None:
         return False
-    group = node_id[len("group:"):].rstrip("#")
     key = f"{prefix_key}:expand"
     current = list(st.session_state.get(key, []))
     if group not in current:

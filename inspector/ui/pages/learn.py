@@ -7,12 +7,12 @@ import pandas as pd
 import streamlit as st
 
 from inspector.analysis.condition import bn_affine
+from inspector.explain import bn_rows
 from inspector.ir import Node
 from inspector.render import to_dot
 from inspector.ui import graph_view
 from inspector.ui.bn_panel import status_badge
 from inspector.ui.errors import safe_call
-from inspector.ui.explain import bn_rows
 from inspector.ui.lessons import BY_KEY, LESSONS, Lesson, bn_node_id, load_lesson
 
 

@@ -1,4 +1,5 @@
-"""Plain-words explanations and table rows built from verdict records (no Streamlit)."""
+"""Plain-words explanations built from verdict records: the app's BN panel and
+table, and the CLI summary, read the same sentences."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis.condition import bn_affine
-from ..analysis.verdict import Status, Verdict
-from ..ir import Graph
-from ..render.status import BNStatus
+from .analysis.condition import bn_affine
+from .analysis.verdict import Status, Verdict
+from .folding.plan import Analysis
+from .ir import Graph
+from .render.status import BNStatus, compute_statuses
 
 
 def names(graph: Graph, ids: Any, limit: int = 6) -> str:
@@ -100,3 +102,18 @@ def _adjacent_words(v: Verdict) -> str:
     return ("The `adjacent` rule (what fx fuse / onnxruntime do) does **not** fold it: "
             f"{v.reason or 'not directly after a conv/linear used only by this BN'}. "
             "This is part of the gap between the two modes.")
+
+
+def summary_lines(graph: Graph, main: Analysis, adjacent: Analysis | None = None) -> list[str]:
+    """One line per BN for a text summary (the CLI): status words, name, and for a
+    kept BN its reason code and title, then the sentence shown in the app.
+
+    Example: ``not foldable   bn1 [negative_scale: negative scale at max-pool]
+    backward: negative scale on 2 channels cannot cross max-pool `pool```.
+    """
+    lines = []
+    for s in compute_statuses(graph, main, adjacent).values():
+        name = graph.node(s.bn).name if graph.has_node(s.bn) else s.bn
+        code = f" [{s.reason_code.value}: {s.reason_code.title}]" if s.reason_code else ""
+        lines.append(f"{s.status.words:<24} {name}{code}: {s.sentence}")
+    return lines
