@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 
 import pytest
 
-from inspector.analysis.verdict import Reason, Verdict
+from inspector.analysis.verdict import Reason, Status, Verdict
 from inspector.errors import InvalidGraphError, MissingDependencyError
 from inspector.folding.plan import Analysis
 from inspector.ir import Graph, Node
@@ -180,7 +181,8 @@ def test_bn_without_adjacent_analysis_is_folded_or_not_foldable(tiny):
 
 def test_bn_folded_only_by_adjacent_is_shown_not_hidden(tiny):
     g, opt, adj = tiny
-    adj.verdicts["bn3"] = Verdict("bn3", "bn3", "folded", "backward", ("bn2",), ("bn3",))
+    folded = Verdict("bn3", "bn3", Status.FOLDED, "backward", ("bn2",), ("bn3",))
+    adj = replace(adj, verdicts={**adj.verdicts, "bn3": folded})  # a copy: fixtures stay as built
     assert dot_attrs(to_dot(g, opt, adj), "bn3")["class"].startswith("bn status-adjacent_only")
 
 
