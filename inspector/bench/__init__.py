@@ -1,4 +1,5 @@
-"""Benchmarking: latency of the original, folded and no-BN-floor models."""
+"""Benchmarking: latency of the original, folded and no-BN-floor models (the
+floor is an ordinary edit, `floor.floor_plan`, written back by the frontend)."""
 
 from .floor import FloorPlan, build_floor, floor_plan
 from .timing import BACKENDS, build_variants, input_arrays, summarize, time_variants
