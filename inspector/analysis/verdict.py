@@ -14,11 +14,12 @@ class Status(str, Enum):
     (and ``FOLDED`` when only one mode was analysed), ``UNANALYSED`` otherwise.
     """
 
-    FOLDED = "folded"
-    NOT_FOLDABLE = "not_foldable"
+    # In display order (counts, legends).
     BOTH = "both"
     OPTIMAL_ONLY = "optimal_only"
+    NOT_FOLDABLE = "not_foldable"
     ADJACENT_ONLY = "adjacent_only"
+    FOLDED = "folded"
     UNANALYSED = "unanalysed"
 
     def __str__(self) -> str:
@@ -27,16 +28,22 @@ class Status(str, Enum):
     @property
     def words(self) -> str:
         """The words shown in tables, filters and the CLI."""
-        return _STATUS_WORDS[self]
+        return _STATUS_WORDS[self][0]
+
+    @property
+    def short(self) -> str:
+        """A word or two for counts on graph boxes (``2 optimal-only``)."""
+        return _STATUS_WORDS[self][1]
 
 
-_STATUS_WORDS: dict[Status, str] = {
-    Status.FOLDED: "folded",
-    Status.NOT_FOLDABLE: "not foldable",
-    Status.BOTH: "folded by both",
-    Status.OPTIMAL_ONLY: "folded by optimal only",
-    Status.ADJACENT_ONLY: "folded by adjacent only",
-    Status.UNANALYSED: "not analysed",
+#: Status -> (words, short words).
+_STATUS_WORDS: dict[Status, tuple[str, str]] = {
+    Status.BOTH: ("folded by both", "both"),
+    Status.OPTIMAL_ONLY: ("folded by optimal only", "optimal-only"),
+    Status.NOT_FOLDABLE: ("not foldable", "not foldable"),
+    Status.ADJACENT_ONLY: ("folded by adjacent only", "adjacent-only"),
+    Status.FOLDED: ("folded", "folded"),
+    Status.UNANALYSED: ("not analysed", "not analysed"),
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from ..analysis.verdict import Status
 from ..ir import EXPRESSIVE_OPS, Node
 from .dotfmt import attrs, q_id, shorten
 from .status import (
@@ -22,11 +23,6 @@ BLOCKING_COLOR = "#D00000"
 #: Outline of selected BN, its roots and leaves, and of search matches.
 HIGHLIGHT_COLOR = "#000000"
 
-_COUNT_WORDS = {
-    "both": "both", "optimal_only": "optimal-only", "not_foldable": "not foldable",
-    "adjacent_only": "adjacent-only", "folded": "folded", "unanalysed": "not analysed",
-}
-_COUNT_ORDER = tuple(_COUNT_WORDS)
 
 
 def op_kind(node: Node) -> str:
@@ -95,7 +91,7 @@ def node_statement(
 
 def count_phrase(counts: Counter[str]) -> str:
     """E.g. ``6 both, 1 optimal-only, 2 not foldable`` (non-zero counts only)."""
-    return ", ".join(f"{counts[s]} {_COUNT_WORDS[s]}" for s in _COUNT_ORDER if counts[s])
+    return ", ".join(f"{counts[s]} {s.short}" for s in Status if counts[s])
 
 
 def box_statement(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from ..analysis.verdict import Status
 from ..explain import affine_summary, bn_rows, explain
 from ..render.status import STATUS_COLORS
 from . import state
@@ -12,10 +13,10 @@ from .charts import affine_figure
 
 TABLE_COLUMNS = ["name", "status", "direction", "roots", "leaves", "reason"]
 #: Markdown icons per status (Streamlit's own icon font, coloured).
-STATUS_ICONS = {"both": ":green[:material/check_circle:]",
-                "optimal_only": ":blue[:material/add_circle:]",
-                "not_foldable": ":orange[:material/block:]",
-                "folded": ":green[:material/check_circle:]"}
+STATUS_ICONS = {Status.BOTH: ":green[:material/check_circle:]",
+                Status.OPTIMAL_ONLY: ":blue[:material/add_circle:]",
+                Status.NOT_FOLDABLE: ":orange[:material/block:]",
+                Status.FOLDED: ":green[:material/check_circle:]"}
 
 
 def status_badge(status) -> str:
