@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..ir import LINEAR_OPS, Graph, Node
+from ..ir import BN_OPS, LINEAR_OPS, Graph, Node
 from ..model import LoadedModel
 
 
@@ -31,13 +31,14 @@ def floor_plan(graph: Graph) -> FloorPlan:
     a zero one, because folding adds a bias there and a fair floor has it too.
 
     A BN whose extra outputs (training-mode statistics) are read stays: removing
-    it would break its readers. ``graph`` is not mutated.
+    it would break its readers; so does a BN layer the frontend could not map
+    (an ``other`` node). ``graph`` is not mutated.
     """
     biased: dict[str, Node] = {}
     removed = []
     for bn in graph.bn_nodes():
-        if any(graph.consumers(o) for o in bn.outputs[1:]):
-            continue
+        if bn.op not in BN_OPS or any(graph.consumers(o) for o in bn.outputs[1:]):
+            continue  # no BN arithmetic to bypass, or its statistics outputs are read
         removed.append(bn.id)
         layer = graph.producer(bn.inputs[0])
         if layer is None or layer.op not in LINEAR_OPS or "bias" in layer.params:
