@@ -131,7 +131,7 @@ def _cmd_fold(args) -> int:
 
 def _cmd_svg(args) -> int:
     from .folding.driver import compare_modes
-    from .render import render_svg, to_dot
+    from .render import default_view, render_svg, to_dot
 
     loaded = _load(args)
     analyses = compare_modes(loaded.graph)
@@ -141,8 +141,9 @@ def _cmd_svg(args) -> int:
             focus = loaded.graph.find(args.focus).id
         except KeyError as e:
             raise InspectorError(f"--focus {args.focus!r}: no node with that name or id") from e
+    view = {} if focus else default_view(loaded.graph)  # the app's first view, same rule
     dot = to_dot(loaded.graph, analyses["optimal"], analyses["adjacent"], rankdir=args.rankdir,
-                 focus=focus, hops=args.hops, title=loaded.name, collapse=focus is None and len(loaded.graph) > 150)
+                 focus=focus, hops=args.hops, title=loaded.name, **view)
     Path(args.output).write_text(render_svg(dot), encoding="utf-8")
     _log(f"saved {args.output}")
     return 0
