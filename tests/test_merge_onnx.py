@@ -11,7 +11,7 @@ from onnx import helper
 
 from inspector.folding.driver import analyze
 from inspector.folding.pipeline import fold
-from inspector.frontends.onnx_graph import load_onnx, run
+from inspector.frontends.onnx import load_onnx, run
 
 from .onnx_builders import bn_node, init, model, rand, vinfo
 
