@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..analysis.condition import bn_affine
 from ..analysis.regions import (
     Region,
     Taps,
+    affine_of,
     evaluate,
     is_pointwise,
     merged_padding,
@@ -87,7 +87,7 @@ def _step(graph: Graph, node: Node, args: list[_Lin], spatial: int) -> _Lin:
     if op == "identity":
         return a
     if op in ("batch_norm", "affine"):
-        s, c = bn_affine(node)
+        s, c = affine_of(node)
         w, b, g = a.kernel()
         w, b = R.scale_shift(w, b, s, c)
         return _Lin(w, b, g, a.taps)
