@@ -191,3 +191,18 @@ def test_frontend_without_merge_write_back_gives_a_clear_error():
     loaded = SimpleNamespace(framework="torch", frontend=SimpleNamespace(write_back=old_write_back))
     with pytest.raises(UnsupportedModelError, match="--mode optimal"):
         write_back(loaded, analyze(_repvgg(1), "reparam"))
+
+
+def test_bn_after_a_merged_region_folds_into_the_merged_conv():
+    b = GraphBuilder(seed=9)
+    x = b.relu(b.input((1, 4, 6, 6)))
+    y = b.bn(b.add(b.conv(x, 4, 3, 1), b.avgpool(x, 3, 1, 1)))  # blocked before the merge
+    b.output(b.relu(y))
+    graph = b.build()
+    assert analyze(graph, "optimal").folded_count == 0
+    a = analyze(graph, "reparam")
+    (verdict,) = a.verdicts.values()
+    (merge,) = a.merges
+    assert verdict.status == "folded" and set(verdict.roots) == set(merge.nodes)
+    assert _error(graph, a.folded) < 1e-12
+    assert _error(graph, replay(graph, a.steps, a.merge_log)) < 1e-12
