@@ -13,16 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..analysis.regions import (
-    Region,
-    Taps,
-    affine_of,
-    evaluate,
-    is_pointwise,
-    merged_padding,
-    node_taps,
-    union,
-)
+from ..analysis.regions import Region, evaluate
+from ..analysis.taps import Taps, affine_of, is_pointwise, merged_padding, node_taps, union
 from ..ir import Graph, Node, is_bn
 from . import merge_rules as R
 
