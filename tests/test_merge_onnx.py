@@ -154,3 +154,18 @@ def test_region_between_graph_input_and_graph_output_keeps_both_names():
     (conv,) = result.model.graph.node
     assert (conv.op_type, list(conv.input)[0], list(conv.output)) == ("Conv", "x", ["y"])
     assert len(result.model.graph.initializer) == 2 and result.verification.passed
+
+
+def test_both_frontends_give_the_same_reparam_result_on_the_repvgg_sample():
+    from pathlib import Path
+
+    from inspector.frontends import load
+    from inspector.report import deployed_counts
+
+    onnx_path = Path(__file__).resolve().parents[1] / "sample_models" / "onnx" / "repvgg.onnx"
+    results = []
+    for loaded in (load("sample:repvgg"), load_onnx(str(onnx_path))):
+        a = analyze(loaded.graph, "reparam")
+        results.append((a.folded_count, a.merged_count, a.remaining_count, deployed_counts(a.structure)[1]))
+    assert results[0] == results[1]
+    assert results[0][2] == 0
