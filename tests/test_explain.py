@@ -54,3 +54,17 @@ def test_cli_summary_lines_carry_the_code_title_and_sentence_of_every_bn():
     assert isinstance(code, Reason) and f"[{code.value}: {code.title}]" in kept
     assert statuses["bn2"].sentence in kept
     assert lines[0].startswith(Status.OPTIMAL_ONLY.words)
+
+
+def test_reparam_summary_says_merged_for_bns_of_merged_branches():
+    b = GraphBuilder(seed=0)
+    x = b.relu(b.input((1, 4, 7, 7)))
+    y = b.add(b.add(b.bn(b.conv(x, 4, 3, 1, bias=False)), b.bn(b.conv(x, 4, 1, 0, bias=False))),
+              b.bn(x))
+    b.output(b.relu(y))
+    g = b.build()
+    a = compare_modes(g, ("adjacent", "optimal", "reparam"))
+    lines = summary_lines(g, a["reparam"], a["adjacent"])
+    merged = [line for line in lines if line.startswith(Status.MERGED.words)]
+    assert merged and len(merged) == a["reparam"].merged_count
+    assert all("merged with the parallel branches into" in line for line in merged)

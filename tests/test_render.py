@@ -69,7 +69,7 @@ def tiny_analyses(g: Graph) -> tuple[Analysis, Analysis]:
     adj = dict(opt)
     adj["bn2"] = Verdict("bn2", "bn2", "not_foldable", reason_code=Reason.NOT_ADJACENT,
                          reason="its producer feeds another layer")
-    return Analysis("optimal", g, opt), Analysis("adjacent", g, adj)
+    return Analysis("optimal", g, g, opt), Analysis("adjacent", g, g, adj)
 
 
 @pytest.fixture()
@@ -128,7 +128,7 @@ def densenet_graph() -> Graph:
 def all_folded(g: Graph) -> Analysis:
     verdicts = {n.id: Verdict(n.id, n.name, "folded", "backward", (g.predecessors(n)[0].id,),
                               (n.id,)) for n in g.bn_nodes()}
-    return Analysis("optimal", g, verdicts)
+    return Analysis("optimal", g, g, verdicts)
 
 
 # -- helpers ----------------------------------------------------------------------
@@ -344,7 +344,7 @@ def test_hostile_names_give_valid_svg_with_exact_ids_and_escaped_text():
         nodes.append(_n(name, "batch_norm", [f"t{i}"], [f"t{i + 1}"], scope=name))
     nodes.append(_n("out", "output", [f"t{len(HOSTILE)}"], []))
     g = Graph.from_nodes(nodes, name='evil"<model>')
-    opt = Analysis("optimal", g, {n: Verdict(n, n, "not_foldable", reason_code=Reason.CONFLICT,
+    opt = Analysis("optimal", g, g, {n: Verdict(n, n, "not_foldable", reason_code=Reason.CONFLICT,
                                                   reason=f"blocked by <b>{n}</b>") for n in HOSTILE})
     for kwargs in ({}, {"collapse": 1}, {"selected": HOSTILE[1], "search": "<"}):
         root = svg_root(to_dot(g, opt, **kwargs))

@@ -9,7 +9,8 @@ from enum import Enum
 class Status(str, Enum):
     """Every status a BN is shown with, from verdicts to the sample registry.
 
-    A :class:`Verdict` is ``FOLDED`` or ``NOT_FOLDABLE``; the display combines
+    A :class:`Verdict` is ``FOLDED``, ``NOT_FOLDABLE`` or (mode ``reparam``)
+    ``MERGED`` with its parallel branches into one conv; the display combines
     the two modes' verdicts into ``BOTH``, ``OPTIMAL_ONLY``, ``ADJACENT_ONLY``
     (and ``FOLDED`` when only one mode was analysed), ``UNANALYSED`` otherwise.
     """
@@ -20,6 +21,7 @@ class Status(str, Enum):
     NOT_FOLDABLE = "not_foldable"
     ADJACENT_ONLY = "adjacent_only"
     FOLDED = "folded"
+    MERGED = "merged"
     UNANALYSED = "unanalysed"
 
     def __str__(self) -> str:
@@ -43,6 +45,7 @@ _STATUS_WORDS: dict[Status, tuple[str, str]] = {
     Status.NOT_FOLDABLE: ("not foldable", "not foldable"),
     Status.ADJACENT_ONLY: ("folded by adjacent only", "adjacent-only"),
     Status.FOLDED: ("folded", "folded"),
+    Status.MERGED: ("merged with parallel branches", "merged"),
     Status.UNANALYSED: ("not analysed", "not analysed"),
 }
 
@@ -66,6 +69,14 @@ class Reason(str, Enum):
     NOT_ADJACENT = "not_adjacent"
     VERIFICATION_FAILED = "verification_failed"
     ALREADY_FOLDED = "already_folded"
+    # Merging parallel linear branches (mode ``reparam``, DESIGN §3.7).
+    MISALIGNED = "merge_misaligned"
+    STRIDE_MISMATCH = "merge_stride_mismatch"
+    DILATION_MISMATCH = "merge_dilation_mismatch"
+    POOL_PADDING = "merge_pool_uncounted_padding"
+    BIASED_POINTWISE = "merge_biased_pointwise"
+    SEQUENCE = "merge_sequence"
+    OUTSIDE_USE = "merge_outside_use"
 
     def __str__(self) -> str:
         return self.value
@@ -158,8 +169,39 @@ REASONS: dict[Reason, ReasonInfo] = {
         "The fold did not pass numerical verification and was rolled back.", "other"),
     Reason.ALREADY_FOLDED: ReasonInfo(
         "already folded", "The BN was already removed by an earlier fold.", "other"),
+    # Why a linear region could not be merged into one conv (mode ``reparam``).
+    Reason.MISALIGNED: ReasonInfo(
+        "branches misaligned",
+        "Summed branches merge into one kernel only when their kernel centres line up on every "
+        "spatial axis (same output grid).", "other"),
+    Reason.STRIDE_MISMATCH: ReasonInfo(
+        "branch strides differ", "Summed branches with different strides are not one conv.",
+        "other"),
+    Reason.DILATION_MISMATCH: ReasonInfo(
+        "branch dilations differ", "Summed branches with different dilations are not one conv.",
+        "other"),
+    Reason.POOL_PADDING: ReasonInfo(
+        "avg-pool ignores padding",
+        "An average pool that does not count its padding (or uses ceil mode) divides by a "
+        "position-dependent count: no fixed kernel computes it.", "padding"),
+    Reason.BIASED_POINTWISE: ReasonInfo(
+        "biased 1x1 before padded conv",
+        "A zero-padded conv after a biased 1x1 conv reads padding zeros where the merged conv would "
+        "read the bias.", "padding"),
+    Reason.SEQUENCE: ReasonInfo(
+        "conv after conv",
+        "Merging this sequence of convs would not give one exact (or smaller) conv.", "other"),
+    Reason.OUTSIDE_USE: ReasonInfo(
+        "branch tensor used elsewhere",
+        "A tensor inside the region is read outside it, so the branches must stay.", "other"),
 }
 _PRIORITY: dict[Reason, int] = {r: i for i, r in enumerate(REASONS)}
+
+#: Reasons a linear region could not be merged into one conv.
+MERGE_REASONS = frozenset({
+    Reason.MISALIGNED, Reason.STRIDE_MISMATCH, Reason.DILATION_MISMATCH, Reason.POOL_PADDING,
+    Reason.BIASED_POINTWISE, Reason.SEQUENCE, Reason.OUTSIDE_USE,
+})
 
 
 @dataclass(frozen=True)
@@ -183,7 +225,7 @@ class Verdict:
 
     bn: str  # node id
     name: str
-    status: Status  # FOLDED | NOT_FOLDABLE
+    status: Status  # FOLDED | MERGED | NOT_FOLDABLE
     direction: str | None = None  # "backward" | "forward" when folded
     roots: tuple[str, ...] = ()
     leaves: tuple[str, ...] = ()
@@ -196,3 +238,13 @@ class Verdict:
     @property
     def folded(self) -> bool:
         return self.status == Status.FOLDED
+
+    @property
+    def merged(self) -> bool:
+        """Removed by merging its linear region into one conv (``details["merged_into"]``)."""
+        return self.status == Status.MERGED
+
+    @property
+    def removed(self) -> bool:
+        """Gone from the deployed model, by a fold or a merge."""
+        return self.status in (Status.FOLDED, Status.MERGED)

@@ -4,6 +4,8 @@
 fold steps and the folded IR. Each fold changes the graph (a BN that could
 absorb a map becomes an identity), so the condition is re-checked on the
 current graph after each fold, in passes, until a pass folds nothing.
+Mode ``reparam`` (DESIGN §3.7, :mod:`.reparam`) interleaves ``optimal``
+folding with merging linear regions into one conv until nothing changes.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from ..ir import Graph, is_bn
 from .apply import apply_step
 from .plan import Analysis
 
-MODES = ("adjacent", "optimal")
+MODES = ("adjacent", "optimal", "reparam")
 
 def try_fold(graph: Graph, bn_id: str, mode: str = "optimal", counts=None) -> Decision:
     """One BN on the current graph: the fold step, or the Blocked verdict per
@@ -30,7 +32,7 @@ def try_fold(graph: Graph, bn_id: str, mode: str = "optimal", counts=None) -> De
     counts = counts if counts is not None else shared_key_counts(graph)
     if mode == "adjacent":
         return find_adjacent(graph, bn_id, counts)
-    if mode != "optimal":
+    if mode not in ("optimal", "reparam"):
         raise ValueError(f"unknown mode {mode!r}; use one of {MODES}")
     failures: list[Blocked] = []
     region: frozenset[str] = frozenset()
@@ -52,8 +54,10 @@ def fold_one(graph: Graph, bn_id: str, mode: str = "optimal") -> Graph | None:
     return apply_step(graph, d.step) if d.step is not None else None
 
 
-def compare_modes(graph: Graph, modes: tuple[str, ...] = MODES) -> dict[str, Analysis]:
-    """The analyses of one graph in ``modes`` (by default ``adjacent`` and ``optimal``)."""
+def compare_modes(graph: Graph, modes: tuple[str, ...] = ("adjacent", "optimal")
+                  ) -> dict[str, Analysis]:
+    """The analyses of one graph in ``modes`` (by default ``adjacent`` and ``optimal``;
+    add ``"reparam"`` for branch merging)."""
     return {mode: analyze(graph, mode) for mode in modes}
 
 
@@ -68,6 +72,10 @@ def analyze(graph: Graph, mode: str = "optimal", exclude: Iterable[str] = ()) ->
     """
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; use one of {MODES}")
+    if mode == "reparam":
+        from .reparam import analyze_reparam
+
+        return analyze_reparam(graph, exclude, analyze)
     start = time.perf_counter()
     excluded = set(exclude)
     bn_ids = [n.id for n in graph.bn_nodes()]
@@ -96,7 +104,7 @@ def analyze(graph: Graph, mode: str = "optimal", exclude: Iterable[str] = ()) ->
                 progress = True
     failures = {b: list(run.cache[b].blocked) for b in pending}
     verdicts = _verdicts(graph, bn_ids, run.steps, failures, excluded)
-    return Analysis(mode, graph, verdicts, run.steps, time.perf_counter() - start)
+    return Analysis(mode, graph, run.current, verdicts, run.steps, time.perf_counter() - start)
 
 
 class _Run:
