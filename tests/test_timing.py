@@ -88,3 +88,21 @@ def test_torch_backend_refuses_onnx_models(loaded, tmp_path):
     times = time_variants(onnx_model, {"original": onnx_model.model}, backend="onnxruntime",
                           repeats=2, warmup=0)
     assert len(times["original"]) == 2
+
+
+def test_summarize_gives_every_median_an_interval_and_a_verdict():
+    times = {"original": [1.0 + 0.01 * i for i in range(20)],
+             "floor": [0.5 + 0.01 * i for i in range(20)]}
+    s = summarize(times)["original"]
+    assert s["ci_low"] <= s["median"] <= s["ci_high"] and s["ci_rel"] > 0
+    assert summarize(times)["floor"]["verdict"].startswith("faster than original")
+
+
+def test_adaptive_timing_stops_with_a_reason(loaded, variants):
+    from inspector.bench import StoppingRule, time_variants_adaptive
+
+    rule = StoppingRule(tol=0.5, budget_s=5.0, min_rounds=6, max_rounds=40)
+    run = time_variants_adaptive(loaded, variants, backend="onnxruntime", rule=rule, warmup=1)
+    assert set(run.times) == VARIANTS
+    assert run.stop_reason in ("converged", "budget", "max_rounds")
+    assert all(len(v) == run.rounds >= 6 for v in run.times.values())

@@ -11,6 +11,12 @@ Example::
     variants = build_variants(loaded, compare_modes(loaded.graph))
     times = time_variants(loaded, variants, backend="onnxruntime", batch=1, repeats=20, warmup=3)
     print(summarize(times))
+    run = time_variants_adaptive(loaded, variants, rule=StoppingRule(tol=0.02, budget_s=20))
+    print(run.rounds, run.stop_reason, summarize(run.times))
+
+``summarize`` gives every median its distribution-free 95 % interval and a
+verdict ("within noise" when intervals overlap; a variant faster than the
+floor is a measurement artefact); see :mod:`inspector.bench.stats`.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import numpy as np
 from ..analysis.result import Analysis
 from ..errors import InspectorError, MissingDependencyError, UnsupportedModelError
 from ..model import InputSpec, LoadedModel
+from .stats import AdaptiveRun, StoppingRule, median_ci, noise_labels, run_adaptive
 
 BACKENDS = ("torch", "onnxruntime")
 #: Display labels; the floor is not an equivalent model and says so.
@@ -125,14 +132,81 @@ def time_variants(
     if repeats < 1 or warmup < 0 or number < 1:
         raise InspectorError("repeats and number must be >= 1 and warmup >= 0")
     say = progress or (lambda msg, frac: None)
+    with _runners(loaded, variants, backend, batch, size, threads, ort_level, say) as runners:
+        return _measure(runners, repeats, warmup, number, say)
+
+
+def time_variants_adaptive(
+    loaded: LoadedModel,
+    variants: Mapping[str, Any],
+    *,
+    backend: str = "onnxruntime",
+    batch: int = 1,
+    size: int | None = None,
+    rule: StoppingRule | None = None,
+    warmup: int = 3,
+    number: int = 1,
+    threads: int | None = None,
+    ort_level: str = "disabled",
+    progress: Progress | None = None,
+) -> AdaptiveRun:
+    """Like :func:`time_variants`, but repeats interleaved rounds until ``rule``
+    stops (every median's 95 % interval within ±``rule.tol``, or the budget).
+
+    The returned :class:`~inspector.bench.stats.AdaptiveRun` says how many rounds
+    ran and why it stopped (``converged``, ``budget`` or ``max_rounds``).
+    """
+    rule = rule or StoppingRule()
+    if backend not in BACKENDS:
+        raise InspectorError(f"unknown backend {backend!r}; use one of {BACKENDS}")
+    if warmup < 0 or number < 1 or rule.min_rounds < 1 or rule.budget_s < 0:
+        raise InspectorError("number and min_rounds must be >= 1, warmup and budget >= 0")
+    say = progress or (lambda msg, frac: None)
+    with _runners(loaded, variants, backend, batch, size, threads, ort_level, say) as runners:
+        _warm_up(runners, warmup, lambda msg, frac: say(msg, 0.1 * frac))
+        names = list(runners)
+        return run_adaptive(lambda i: _one_round(runners, _rotated(names, i), number), rule,
+                            progress=lambda msg, frac: say(msg, 0.1 + 0.9 * frac))
+
+
+@contextmanager
+def _runners(loaded, variants, backend, batch, size, threads, ort_level,
+             say: Progress) -> Iterator[dict[str, Runner]]:
+    """Backend runners for every variant (torch threads set for the duration)."""
+    if backend not in BACKENDS:
+        raise InspectorError(f"unknown backend {backend!r}; use one of {BACKENDS}")
     inputs = input_arrays(loaded, batch, size)
     say("preparing runtimes", 0.0)
     if backend == "torch":
         runners = _torch_runners(loaded, variants, inputs)
         with _torch_threads(threads):
-            return _measure(runners, repeats, warmup, number, say)
-    runners = _ort_runners(loaded, variants, inputs, batch, size, threads, ort_level)
-    return _measure(runners, repeats, warmup, number, say)
+            yield runners
+        return
+    yield _ort_runners(loaded, variants, inputs, batch, size, threads, ort_level)
+
+
+def _rotated(names: list[str], i: int) -> list[str]:
+    k = i % len(names)
+    return names[k:] + names[:k]
+
+
+def _warm_up(runners: dict[str, Runner], warmup: int, say: Progress) -> None:
+    for i in range(warmup):
+        for name, run in runners.items():
+            _call(run, name)
+        say(f"warm-up {i + 1}/{warmup}", (i + 1) / warmup)
+
+
+def _one_round(runners: dict[str, Runner], order: list[str], number: int) -> dict[str, float]:
+    """One sample per variant, in ``order``: mean seconds of ``number`` calls."""
+    out = {}
+    for name in order:
+        run = runners[name]
+        t0 = time.perf_counter()
+        for _ in range(number):
+            _call(run, name)
+        out[name] = (time.perf_counter() - t0) / number
+    return out
 
 
 def _measure(runners: dict[str, Runner], repeats: int, warmup: int, number: int,
@@ -140,31 +214,31 @@ def _measure(runners: dict[str, Runner], repeats: int, warmup: int, number: int,
     """Warm up, then ``repeats`` interleaved rounds (rotated order each round)."""
     names = list(runners)
     total = warmup + repeats
-    for i in range(warmup):
-        for name in names:
-            _call(runners[name], name)
-        say(f"warm-up {i + 1}/{warmup}", (i + 1) / total)
+    _warm_up(runners, warmup, lambda msg, frac: say(msg, frac * warmup / total))
     times: dict[str, list[float]] = {name: [] for name in names}
     for i in range(repeats):
-        order = names[i % len(names):] + names[: i % len(names)]
-        for name in order:
-            run = runners[name]
-            t0 = time.perf_counter()
-            for _ in range(number):
-                _call(run, name)
-            times[name].append((time.perf_counter() - t0) / number)
+        for name, t in _one_round(runners, _rotated(names, i), number).items():
+            times[name].append(t)
         say(f"run {i + 1}/{repeats}", (warmup + i + 1) / total)
     return times
 
 
-def summarize(times: Mapping[str, Sequence[float]]) -> dict[str, dict[str, float]]:
-    """Per variant: median, p10, p90, mean, min (seconds), n, and the median's
-    ratio to the floor's and to the original's median (None when absent)."""
+def summarize(times: Mapping[str, Sequence[float]]) -> dict[str, dict[str, Any]]:
+    """Per variant: median with its 95 % interval (``ci_low``, ``ci_high``,
+    ``ci_rel`` = relative half-width), p10, p90, mean, min (seconds), n, the
+    median's ratio to the floor's and to the original's (None when absent) and
+    ``verdict`` ("within noise of original", "faster than original (−12.0 %)",
+    "… measurement artefact" when faster than the floor)."""
     stats: dict[str, dict[str, Any]] = {}
+    cis = {}
     for name, values in times.items():
         arr = np.asarray(values, dtype=np.float64)
+        ci = cis[name] = median_ci(arr)
         stats[name] = {
-            "median": float(np.median(arr)),
+            "median": ci.median,
+            "ci_low": ci.low,
+            "ci_high": ci.high,
+            "ci_rel": ci.rel_half_width,
             "p10": float(np.percentile(arr, 10)),
             "p90": float(np.percentile(arr, 90)),
             "mean": float(arr.mean()),
@@ -175,6 +249,8 @@ def summarize(times: Mapping[str, Sequence[float]]) -> dict[str, dict[str, float
         base = stats.get(ref, {}).get("median")
         for s in stats.values():
             s[f"ratio_to_{ref}"] = s["median"] / base if base else None
+    for name, label in noise_labels(cis).items():
+        stats[name]["verdict"] = label
     return stats
 
 
