@@ -164,6 +164,7 @@ def test_timing_page_on_a_tiny_model():
     at = _app("conv_bn_relu")
     at.switch_page("inspector/ui/pages/timing.py").run()
     _no_exceptions(at)
+    at.toggle(key="timing_adaptive").set_value(False)
     at.slider(key="timing_repeats").set_value(5)
     at.slider(key="timing_warmup").set_value(1)
     at.button[0].click().run()
@@ -243,6 +244,7 @@ def test_valid_onnx_upload_is_analysed(tmp_path):
     assert any(".onnx" in x for x in labels) and not any(".pt2" in x for x in labels)
     at.switch_page("inspector/ui/pages/timing.py").run()
     assert at.button_group(key="timing_backends").options == ["onnxruntime (CPU)"]
+    at.toggle(key="timing_adaptive").set_value(False)
     at.slider(key="timing_repeats").set_value(5)
     at.button[0].click().run()
     _no_exceptions(at)

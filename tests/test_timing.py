@@ -106,3 +106,23 @@ def test_adaptive_timing_stops_with_a_reason(loaded, variants):
     assert set(run.times) == VARIANTS
     assert run.stop_reason in ("converged", "budget", "max_rounds")
     assert all(len(v) == run.rounds >= 6 for v in run.times.values())
+
+
+def test_timing_page_runs_adaptively_and_shows_intervals_and_verdicts():
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"),
+                           default_timeout=180).run()
+    at.selectbox(key="sample_name").set_value("conv_bn_relu").run()
+    at.switch_page("inspector/ui/pages/timing.py").run()
+    at.slider(key="timing_budget").set_value(5)
+    at.slider(key="timing_warmup").set_value(1)
+    at.button[0].click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    table = at.dataframe[0].value
+    assert len(table) == 4 and (table["± %"] >= 0).all()
+    assert table["verdict"].iloc[0] == "reference" and table["verdict"].iloc[1:].str.len().gt(0).all()
+    assert any("interleaved rounds" in c.value for c in at.caption)
+    assert len(at.get("plotly_chart")) == 2
