@@ -124,3 +124,20 @@ def test_cli_without_the_flag_has_no_quantization_key(capsys):
 
     assert main(["analyze", "sample:conv_bn_relu", "--json", "-"]) == 0
     assert "quantization" not in json.loads(capsys.readouterr().out)
+
+
+def test_fold_page_shows_the_quantization_impact_of_every_changed_layer():
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"),
+                           default_timeout=180).run()
+    at.selectbox(key="sample_name").set_value("conv_bn_relu").run()
+    at.switch_page("inspector/ui/pages/fold.py").run()
+    at.button(key="fold_apply").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("Quantization impact" in h.value for h in at.subheader)
+    tables = [d.value for d in at.dataframe if "per-tensor SQNR after (dB)" in d.value.columns]
+    assert len(tables) == 1 and list(tables[0]["layer"]) == ["conv"]
+    assert len(at.get("plotly_chart")) >= 1
