@@ -91,27 +91,27 @@ def _vec(v: np.ndarray, n: int = 3) -> str:
 
 
 _EMIT = {
-    "conv": "W′[k] = a_k·W[k],  b′_k = a_k·b_k + c_k",
-    "linear": "W′[k] = a_k·W[k],  b′_k = a_k·b_k + c_k",
-    "conv_transpose": "W′[·, k] = a_k·W[·, k],  b′_k = a_k·b_k + c_k",
-    "batch_norm": "γ′ = a·γ,  β′ = a·β + c",
-    "affine": "scale′ = a·scale,  shift′ = a·shift + c",
+    "conv": r"$W'_k = a_k W_k,\ b'_k = a_k b_k + c_k$",
+    "linear": r"$W'_k = a_k W_k,\ b'_k = a_k b_k + c_k$",
+    "conv_transpose": r"$W'_{\cdot k} = a_k W_{\cdot k},\ b'_k = a_k b_k + c_k$",
+    "batch_norm": r"$\gamma' = a\gamma,\ \beta' = a\beta + c$",
+    "affine": r"$s' = a s,\ t' = a t + c$ (its scale $s$ and shift $t$)",
 }
 _EMIT_NO_SHIFT = {
-    "conv": "W′[k] = a_k·W[k],  b′_k = a_k·b_k (no shift: it is added once, elsewhere)",
-    "linear": "W′[k] = a_k·W[k],  b′_k = a_k·b_k (no shift: it is added once, elsewhere)",
+    "conv": r"$W'_k = a_k W_k,\ b'_k = a_k b_k$ (no $c$: the shift is added once, elsewhere)",
+    "linear": r"$W'_k = a_k W_k,\ b'_k = a_k b_k$ (no $c$: the shift is added once, elsewhere)",
 }
 _ABSORB_BACKWARD = {
-    "conv": "W′[:, k] = W[:, k] / a_k,  b′ = b − Σ_k Σ_spatial W′[:, k]·c_k",
-    "linear": "W′[:, k] = W[:, k] / a_k,  b′ = b − W′·c",
-    "batch_norm": "γ′ = γ / a,  μ′ = a·μ + c",
+    "conv": r"$W'_{:,k} = W_{:,k} / a_k,\ b' = b - \sum_k \sum_{\text{spatial}} W'_{:,k}\, c_k$",
+    "linear": r"$W'_{:,k} = W_{:,k} / a_k,\ b' = b - W' c$",
+    "batch_norm": r"$\gamma' = \gamma / a,\ \mu' = a\mu + c$",
 }
 _ABSORB_FORWARD = {
-    "conv": "W′[:, k] = W[:, k]·a_k,  b′ = b + Σ_k Σ_spatial W[:, k]·c_k",
-    "linear": "W′[:, k] = W[:, k]·a_k,  b′ = b + W·c",
-    "conv_transpose": "W′[k] = W[k]·a_k  (only a scale can cross a transposed conv)",
-    "batch_norm": "the two maps compose: a₂′ = a₂·a₁,  c₂′ = a₂·c₁ + c₂",
-    "affine": "the two maps compose: scale′ = scale·a,  shift′ = scale·c + shift",
+    "conv": r"$W'_{:,k} = a_k W_{:,k},\ b' = b + \sum_k \sum_{\text{spatial}} W_{:,k}\, c_k$",
+    "linear": r"$W'_{:,k} = a_k W_{:,k},\ b' = b + W c$",
+    "conv_transpose": r"$W'_k = a_k W_k$ (only a scale can cross a transposed conv)",
+    "batch_norm": r"the two maps compose: $a_2' = a_2 a_1,\ c_2' = a_2 c_1 + c_2$",
+    "affine": r"the two maps compose: $s' = s a,\ t' = s c + t$",
 }
 
 
@@ -123,7 +123,9 @@ def _formula_lines(graph: Graph, step: FoldStep) -> list[str]:
         node = graph.node(nid)
         shifted = bool(np.any(t.shift != 0))
         table = _EMIT if shifted or node.op not in _EMIT_NO_SHIFT else _EMIT_NO_SHIFT
-        rule = table.get(node.op, "writes a·y + c")
+        rule = table.get(node.op, "writes $a y + c$")
+        if t.scale.size != step.a.size:  # a Concat operand: its own channel range
+            rule += f", with its slice of a and c ({t.scale.size} of {step.a.size} channels)"
         lines.append(f"- `{node.name}` ({roles[0]}, {node.op}): {rule}")
     for nid, _t in step.absorbers.items():
         node = graph.node(nid)
@@ -154,7 +156,7 @@ def narrate_bn(graph: Graph, analyses: Mapping[str, Analysis], bn_id: str) -> st
         blocked = list(v.details.get("blocked", ()))
         labels = ("backward: ", "forward: ") if len(blocked) == 2 else ("",) * len(blocked)
         for label, (code, sentence, *_rest) in zip(labels, blocked):
-            out.append(f"- {label}{sentence} ({REASON_TITLES.get(Reason(code), code)})")
+            out.append(f"- {label}{sentence} — {REASON_TITLES.get(Reason(code), code)}")
         if not blocked and v.reason:
             out.append(f"- {v.reason}")
     if adjacent is not None and bn_id in adjacent.verdicts:

@@ -57,12 +57,14 @@ def theorem() -> None:
     st.markdown(f"The condition below is the theorem of {CITATION}: a BN can be folded "
                 "**if and only if** every clause holds in at least one direction.")
     for i, clause in enumerate(CLAUSES):
-        left, right = st.columns([5, 1.4], vertical_alignment="center")
+        left, right = st.columns([6, 1], vertical_alignment="center")
         left.markdown(f"**{i + 1}. {clause.title}.** {clause.text}")
         if clause.lesson:
-            right.button(f"Lesson: {BY_KEY[clause.lesson].question}", key=f"learn_clause::{clause.key}",
+            number = [x.key for x in LESSONS].index(clause.lesson) + 1
+            right.button(f"lesson {number}", key=f"learn_clause::{clause.key}",
                          on_click=_open_lesson, args=(clause.lesson,), type="tertiary",
-                         icon=":material/arrow_forward:")
+                         icon=":material/arrow_forward:",
+                         help=f"open lesson {number}: {BY_KEY[clause.lesson].question}")
 
 
 # -- sliders that drive a lesson ---------------------------------------------
