@@ -15,6 +15,7 @@ from inspector.bench.stats import (
     median_ci,
     noise_labels,
     order_statistic_ranks,
+    paired_ratio_ci,
     run_adaptive,
 )
 
@@ -138,3 +139,18 @@ def test_within_noise_of_the_floor_is_not_an_artefact():
 def test_noise_labels_say_within_noise_against_the_original():
     cis = {"original": _ci(1.0, 0.05), "adjacent": _ci(1.02, 0.05)}
     assert noise_labels(cis)["adjacent"] == "within noise of original"
+
+
+def test_paired_ratios_cancel_drift_shared_by_both_variants():
+    drift = np.linspace(1.0, 2.0, 40)  # the machine slows down during the run
+    rng = np.random.default_rng(2)
+    original = drift * (1 + 0.01 * rng.standard_normal(40))
+    folded = 0.9 * drift * (1 + 0.01 * rng.standard_normal(40))
+    assert compare(median_ci(folded), median_ci(original)) == "within noise"
+    ratio = paired_ratio_ci(folded, original)
+    assert ratio.high < 1.0 and ratio.median == pytest.approx(0.9, abs=0.01)
+
+
+def test_paired_ratios_need_equal_lengths():
+    with pytest.raises(ValueError):
+        paired_ratio_ci([1.0, 2.0], [1.0])

@@ -11,6 +11,8 @@ so every rule can be tested on synthetic samples.
   round limit is reached.
 * :func:`compare` / :func:`noise_labels` — "within noise" when two intervals
   overlap; a variant faster than the no-BN floor is a measurement artefact.
+* :func:`paired_ratio_ci` — the per-round ratio of two interleaved variants,
+  robust to drift that moves both.
 
 Example::
 
@@ -194,6 +196,18 @@ def run_adaptive(
             f"{elapsed:.1f} of {rule.budget_s:.0f} s", min(frac, 1.0))
         if reason:
             return AdaptiveRun(times, i, reason, elapsed, widths)
+
+
+def paired_ratio_ci(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> MedianCI:
+    """Median of the per-round ratios ``a[i] / b[i]`` with its interval.
+
+    Interleaved rounds pair the samples: both variants ran within the same
+    round, so slow drift of a busy machine cancels in the ratio and the
+    interval is usually much narrower than the two medians' intervals.
+    """
+    if len(a) != len(b) or not len(a):
+        raise ValueError("paired ratios need two equally long, non-empty sample lists")
+    return median_ci(np.asarray(a, dtype=np.float64) / np.asarray(b, dtype=np.float64), confidence)
 
 
 def worst_width(times: Mapping[str, Sequence[float]], confidence: float = 0.95) -> float:

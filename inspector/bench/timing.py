@@ -34,7 +34,7 @@ import numpy as np
 from ..analysis.result import Analysis
 from ..errors import InspectorError, MissingDependencyError, UnsupportedModelError
 from ..model import InputSpec, LoadedModel
-from .stats import AdaptiveRun, StoppingRule, median_ci, noise_labels, run_adaptive
+from .stats import AdaptiveRun, StoppingRule, median_ci, noise_labels, paired_ratio_ci, run_adaptive
 
 BACKENDS = ("torch", "onnxruntime")
 #: Display labels; the floor is not an equivalent model and says so.
@@ -226,7 +226,9 @@ def _measure(runners: dict[str, Runner], repeats: int, warmup: int, number: int,
 def summarize(times: Mapping[str, Sequence[float]]) -> dict[str, dict[str, Any]]:
     """Per variant: median with its 95 % interval (``ci_low``, ``ci_high``,
     ``ci_rel`` = relative half-width), p10, p90, mean, min (seconds), n, the
-    median's ratio to the floor's and to the original's (None when absent) and
+    median's ratio to the floor's and to the original's (None when absent),
+    ``paired_to_floor`` / ``paired_to_original``: (median, low, high) of the
+    per-round ratios when the runs were interleaved (None otherwise), and
     ``verdict`` ("within noise of original", "faster than original (−12.0 %)",
     "… measurement artefact" when faster than the floor)."""
     stats: dict[str, dict[str, Any]] = {}
@@ -247,8 +249,11 @@ def summarize(times: Mapping[str, Sequence[float]]) -> dict[str, dict[str, Any]]
         }
     for ref in ("floor", "original"):
         base = stats.get(ref, {}).get("median")
-        for s in stats.values():
+        for name, s in stats.items():
             s[f"ratio_to_{ref}"] = s["median"] / base if base else None
+            paired = ref in times and len(times[name]) == len(times[ref]) and name != ref
+            ci = paired_ratio_ci(times[name], times[ref]) if paired else None
+            s[f"paired_to_{ref}"] = (ci.median, ci.low, ci.high) if ci else None
     for name, label in noise_labels(cis).items():
         stats[name]["verdict"] = label
     return stats

@@ -93,7 +93,8 @@ def settings(ctx: state.ModelContext) -> dict | None:
 
 
 def result_rows(stats: dict) -> list[dict]:
-    """Table rows: median and its interval (ms), ± %, ratios and the noise verdict."""
+    """Table rows: median and its interval (ms), ± %, ratios (of medians, and the
+    median per-round ratio with its interval) and the noise verdict."""
     return [{
         "variant": VARIANT_LABELS.get(name, name),
         "median (ms)": s["median"] * 1e3,
@@ -101,8 +102,13 @@ def result_rows(stats: dict) -> list[dict]:
         "± %": s["ci_rel"] * 100,
         "runs": s["n"],
         "vs original": s["ratio_to_original"], "vs floor": s["ratio_to_floor"],
+        "per-round ratio to original (95 % CI)": _paired(s.get("paired_to_original")),
         "verdict": s.get("verdict", ""),
     } for name, s in stats.items()]
+
+
+def _paired(r: tuple[float, float, float] | None) -> str:
+    return "" if r is None else f"{r[0]:.3f} [{r[1]:.3f}, {r[2]:.3f}]"
 
 
 def warnings_for(stats: dict, run: dict, cfg: dict) -> list[str]:
