@@ -22,6 +22,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -70,6 +71,7 @@ def _binom_cdf_table(n: int) -> np.ndarray:
     return np.cumsum([math.comb(n, i) / total for i in range(n + 1)])
 
 
+@functools.lru_cache(maxsize=4096)
 def order_statistic_ranks(n: int, confidence: float = 0.95) -> tuple[int, int, float]:
     """0-based ranks ``(j, k)`` of the sorted sample bracketing the median with at
     least ``confidence`` coverage, and the exact coverage ``P(j+1 ≤ B ≤ k)``.
@@ -140,8 +142,8 @@ class StoppingRule:
         """``"converged"``, ``"budget"``, ``"max_rounds"`` or None (keep going)."""
         rounds = min((len(v) for v in times.values()), default=0)
         if rounds >= self.min_rounds and all(
-            median_ci(v, self.confidence).reached
-            and median_ci(v, self.confidence).rel_half_width <= self.tol for v in times.values()
+            (ci := median_ci(v, self.confidence)).reached and ci.rel_half_width <= self.tol
+            for v in times.values()
         ):
             return "converged"
         if rounds >= self.max_rounds:
