@@ -2,8 +2,8 @@
 
     from tests.graph_factory import GraphBuilder, random_dags
 
-The builders and the generator live in :mod:`inspector.analysis.random_graphs`
-(the Learn page's quiz draws from it too); here they are re-exported and the
+The builders live in :mod:`inspector.analysis.graph_builder` and the generator
+in :mod:`inspector.analysis.random_graphs` (the Learn page's quiz draws from it too); here they are re-exported and the
 generator is driven by hypothesis so that failing graphs shrink, with the
 builder script attached to every failing example via ``note``.
 """
@@ -16,14 +16,8 @@ from typing import Any
 from hypothesis import note
 from hypothesis import strategies as st
 
-from inspector.analysis.random_graphs import (  # noqa: F401 - re-exported for the tests
-    MAX_CHANNELS,
-    MAX_SPATIAL,
-    GraphBuilder,
-    ScriptedGraph,
-    graph_summary,
-    random_dag,
-)
+from inspector.analysis.graph_builder import GraphBuilder, ScriptedGraph, graph_summary  # noqa: F401
+from inspector.analysis.random_graphs import MAX_CHANNELS, MAX_SPATIAL, random_dag  # noqa: F401
 from inspector.ir import Graph
 
 
