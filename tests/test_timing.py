@@ -126,3 +126,14 @@ def test_timing_page_runs_adaptively_and_shows_intervals_and_verdicts():
     assert table["verdict"].iloc[0] == "reference" and table["verdict"].iloc[1:].str.len().gt(0).all()
     assert any("interleaved rounds" in c.value for c in at.caption)
     assert len(at.get("plotly_chart")) == 2
+
+
+def test_rounds_run_every_variant_once_in_varying_orders():
+    from inspector.bench.timing import round_orders
+
+    names = ["original", "adjacent", "optimal", "floor"]
+    order = round_orders(names)
+    orders = [tuple(order(i)) for i in range(40)]
+    assert all(sorted(o) == sorted(names) for o in orders)
+    followers = {o[o.index("original") + 1] for o in orders if o[-1] != "original"}
+    assert len(followers) == 3  # no variant always runs right after the original

@@ -3,8 +3,10 @@
 The variants are the original model, the ``adjacent``- and ``optimal``-folded
 models and the no-BN *floor* (every BN replaced by identity: not equivalent to
 the original, but the fastest any folding can be). Runs are interleaved: each
-repeat runs every variant once, in a rotated order, so that clock or thermal
-drift hits all variants alike. Warm-up runs are never recorded.
+repeat runs every variant once, in a shuffled order (seeded), so that clock or
+thermal drift hits all variants alike and no variant always runs right after
+another (a fixed rotation would pair cyclic neighbours in every round).
+Warm-up runs are never recorded.
 
 Example::
 
@@ -165,7 +167,8 @@ def time_variants_adaptive(
     with _runners(loaded, variants, backend, batch, size, threads, ort_level, say) as runners:
         _warm_up(runners, warmup, lambda msg, frac: say(msg, 0.1 * frac))
         names = list(runners)
-        return run_adaptive(lambda i: _one_round(runners, _rotated(names, i), number), rule,
+        order = round_orders(names)
+        return run_adaptive(lambda i: _one_round(runners, order(i), number), rule,
                             progress=lambda msg, frac: say(msg, 0.1 + 0.9 * frac))
 
 
@@ -185,9 +188,14 @@ def _runners(loaded, variants, backend, batch, size, threads, ort_level,
     yield _ort_runners(loaded, variants, inputs, batch, size, threads, ort_level)
 
 
-def _rotated(names: list[str], i: int) -> list[str]:
-    k = i % len(names)
-    return names[k:] + names[:k]
+def round_orders(names: list[str], seed: int = 0) -> Callable[[int], list[str]]:
+    """Round ``i`` -> the order to run the variants in: a seeded random permutation."""
+    rng = np.random.default_rng(seed)
+
+    def order(i: int) -> list[str]:
+        return [names[j] for j in rng.permutation(len(names))]
+
+    return order
 
 
 def _warm_up(runners: dict[str, Runner], warmup: int, say: Progress) -> None:
@@ -211,13 +219,14 @@ def _one_round(runners: dict[str, Runner], order: list[str], number: int) -> dic
 
 def _measure(runners: dict[str, Runner], repeats: int, warmup: int, number: int,
              say: Progress) -> dict[str, list[float]]:
-    """Warm up, then ``repeats`` interleaved rounds (rotated order each round)."""
+    """Warm up, then ``repeats`` interleaved rounds (shuffled order each round)."""
     names = list(runners)
     total = warmup + repeats
     _warm_up(runners, warmup, lambda msg, frac: say(msg, frac * warmup / total))
     times: dict[str, list[float]] = {name: [] for name in names}
+    order = round_orders(names)
     for i in range(repeats):
-        for name, t in _one_round(runners, _rotated(names, i), number).items():
+        for name, t in _one_round(runners, order(i), number).items():
             times[name].append(t)
         say(f"run {i + 1}/{repeats}", (warmup + i + 1) / total)
     return times

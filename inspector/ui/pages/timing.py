@@ -65,7 +65,7 @@ def settings(ctx: state.ModelContext) -> dict | None:
         budget = c3.slider("Time budget per backend (s)", 5, 300, 30, key="timing_budget")
         c1, c2, c3, c4 = st.columns([3, 3, 2, 3])
         repeats = c1.slider("Repeats (when not adaptive)", 5, 500, 50, key="timing_repeats",
-                            help="each repeat runs every variant once, in rotated order")
+                            help="each repeat runs every variant once, in a shuffled order")
         warmup = c2.slider("Warm-up rounds (not recorded)", 0, 20, 5, key="timing_warmup")
         threads = c3.number_input("Threads (0 = default)", 0, 64, 1, key="timing_threads",
                                   help="intra-op threads; 1 gives the steadiest figures on a "
