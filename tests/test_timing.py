@@ -137,3 +137,11 @@ def test_rounds_run_every_variant_once_in_varying_orders():
     assert all(sorted(o) == sorted(names) for o in orders)
     followers = {o[o.index("original") + 1] for o in orders if o[-1] != "original"}
     assert len(followers) == 3  # no variant always runs right after the original
+
+
+def test_adaptive_results_keep_the_variants_order(loaded, variants):
+    from inspector.bench import StoppingRule, time_variants_adaptive
+
+    run = time_variants_adaptive(loaded, variants, backend="torch", warmup=0,
+                                 rule=StoppingRule(tol=1.0, budget_s=5.0, min_rounds=6))
+    assert list(run.times) == list(variants)

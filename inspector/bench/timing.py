@@ -206,7 +206,8 @@ def _warm_up(runners: dict[str, Runner], warmup: int, say: Progress) -> None:
 
 
 def _one_round(runners: dict[str, Runner], order: list[str], number: int) -> dict[str, float]:
-    """One sample per variant, in ``order``: mean seconds of ``number`` calls."""
+    """One sample per variant, run in ``order``: mean seconds of ``number`` calls
+    (keyed in the runners' order, whatever order they ran in)."""
     out = {}
     for name in order:
         run = runners[name]
@@ -214,7 +215,7 @@ def _one_round(runners: dict[str, Runner], order: list[str], number: int) -> dic
         for _ in range(number):
             _call(run, name)
         out[name] = (time.perf_counter() - t0) / number
-    return out
+    return {name: out[name] for name in runners}
 
 
 def _measure(runners: dict[str, Runner], repeats: int, warmup: int, number: int,
