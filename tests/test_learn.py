@@ -239,3 +239,20 @@ def test_folding_a_lesson_verifies():
     at.button(key="learn_fold_btn::bn_bn").click().run()
     _ok(at)
     assert any("Verification passed" in s.value for s in at.success)
+
+
+def test_merge_lesson_names_what_reparam_merges_and_the_merged_graph_is_equivalent():
+    from inspector.ui.lesson_text import narrate_merges
+    from inspector.verification.compare import output_errors
+    from inspector.verification.numpy_exec import random_inputs, run_graph
+
+    loaded = load_lesson(BY_KEY["merge"])
+    reparam = compare_modes(loaded.graph, ("reparam",))["reparam"]
+    assert reparam.merges
+    text = narrate_merges(loaded.graph, reparam)
+    for m in reparam.merges:
+        assert all(f"`{loaded.graph.node(n).name}`" in text for n in m.nodes)
+        assert f"`{reparam.folded.node(m.conv_id).name}`" in text
+    inputs = random_inputs(loaded.graph, seed=1)
+    _, rel = output_errors(run_graph(loaded.graph, inputs), run_graph(reparam.folded, inputs))
+    assert rel < 1e-9

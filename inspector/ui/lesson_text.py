@@ -182,3 +182,19 @@ def narrate(graph: Graph, analyses: Mapping[str, Analysis], focus: str | None = 
         parts.append(f"The engine folds in the order {order} and re-analyses the graph after "
                      "each fold: a fold changes the graph the next BN sees.")
     return "\n\n".join(parts)
+
+
+def narrate_merges(graph: Graph, analysis: Analysis) -> str:
+    """Markdown for the merges of a ``reparam`` analysis: which nodes became which conv."""
+    if not analysis.merges:
+        return "Mode `reparam` finds no parallel linear branches to merge here."
+    out = []
+    for m in analysis.merges:
+        conv = analysis.folded.node(m.conv_id)
+        kernel = "×".join(str(k) for k in conv.params["weight"].shape[2:])
+        bns = _names(graph, m.bns) if m.bns else "none"
+        out.append(f"**Mode `reparam` merges** {_names(graph, m.nodes)} into one {kernel} conv "
+                   f"`{conv.name}` (BNs merged: {bns}).")
+    before, after = len(graph), len(analysis.folded)
+    out.append(f"The graph goes from {before} to {after} nodes.")
+    return "\n\n".join(out)

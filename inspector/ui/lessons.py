@@ -29,6 +29,7 @@ class Lesson:
     setup: str
     rule: str
     bn: str = "bn"  # module name of the BN the prediction is about
+    reparam: bool = False  # also show branch merging (mode ``reparam``)
 
 
 LESSONS: tuple[Lesson, ...] = (
@@ -77,6 +78,16 @@ LESSONS: tuple[Lesson, ...] = (
            "A ReLU before the BN, a ReLU after it.",
            "A per-channel affine map does not commute with ReLU, and no linear layer is "
            "reachable on either side without crossing one."),
+    Lesson("merge", "Merge parallel branches", "RepVGG block: 3×3, 1×1 and identity branches",
+           "custom:repvgg_block",
+           "A RepVGG training block: a 3×3 conv + BN, a 1×1 conv + BN and a lone BN on the "
+           "input, summed, then a ReLU. The prediction is about the lone BN `rbr_identity`.",
+           "Folding alone cannot remove the lone BN: it has no linear layer on either side. "
+           "But the three branches are all linear maps of the same input: a 1×1 conv is a 3×3 "
+           "conv with a zero border, the identity is a 3×3 conv with a single 1 in the centre, "
+           "and a sum of convs of the same input is one conv with the summed weights. Mode "
+           "`reparam` (beyond the paper) merges the whole block into one 3×3 conv.",
+           bn="rbr_identity", reparam=True),
 )
 
 BY_KEY = {lesson.key: lesson for lesson in LESSONS}
@@ -115,6 +126,22 @@ def _relu_bn_relu() -> tuple[Any, tuple[int, ...]]:
     return randomize_bn(model, seed=7), (1, 4, 8, 8)
 
 
+def _repvgg_block() -> tuple[Any, tuple[int, ...]]:
+    import torch
+
+    from sample_models.arch_classic import RepVGGBlock
+
+    from ..sources import randomize_bn
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(7)
+        model = RepVGGBlock(4, 4)
+    return randomize_bn(model, seed=7), (1, 4, 8, 8)
+
+
+_CUSTOM = {"custom:relu_bn_relu": _relu_bn_relu, "custom:repvgg_block": _repvgg_block}
+
+
 def _set_bn(module: Any, name: str, params: BNParams) -> None:
     import torch
 
@@ -131,7 +158,7 @@ def _set_bn(module: Any, name: str, params: BNParams) -> None:
 def build_module(lesson: Lesson, params: BNParams | None = None) -> tuple[Any, tuple[int, ...]]:
     """A fresh module for ``lesson`` and its input shape (channel 0 of its BN set if given)."""
     if lesson.case.startswith("custom:"):
-        module, shape = _relu_bn_relu()
+        module, shape = _CUSTOM[lesson.case]()
     else:
         from sample_models import get_sample
 

@@ -14,7 +14,7 @@ from inspector.ui import graph_view
 from inspector.ui.bn_panel import status_badge
 from inspector.ui.errors import safe_call
 from inspector.ui.explain import bn_rows
-from inspector.ui.lesson_text import CHOICES, WHY, judge, narrate
+from inspector.ui.lesson_text import CHOICES, WHY, judge, narrate, narrate_merges
 from inspector.ui.lessons import (
     BY_KEY,
     LESSONS,
@@ -36,8 +36,10 @@ def lesson_model(key: str, params: BNParams | None) -> tuple:
     from inspector.render.status import compute_statuses
     from inspector.report import compare_modes
 
-    loaded = load_lesson(BY_KEY[key], params)
-    analyses = compare_modes(loaded.graph)
+    lesson = BY_KEY[key]
+    loaded = load_lesson(lesson, params)
+    modes = ("adjacent", "optimal", "reparam") if lesson.reparam else ("adjacent", "optimal")
+    analyses = compare_modes(loaded.graph, modes)
     return loaded, analyses, compute_statuses(loaded.graph, analyses["optimal"], analyses["adjacent"])
 
 
@@ -189,6 +191,27 @@ def fold_demo(lesson: Lesson, loaded, analyses, params) -> None:
         graph_view.show_graph(dot, key=f"learn_after::{lesson.key}", height=260)
 
 
+def merge_demo(lesson: Lesson, graph, reparam: Analysis) -> None:
+    """Branch merging (mode ``reparam``): what merged, the graph after, and a float64
+    check of the merged graph against the original with the NumPy reference executor."""
+    from inspector.verification.compare import output_errors
+    from inspector.verification.numpy_exec import random_inputs, run_graph
+
+    st.markdown(narrate_merges(graph, reparam))
+    if not reparam.merges:
+        return
+    inputs = random_inputs(graph, seed=0)
+    abs_err, rel_err = output_errors(run_graph(graph, inputs), run_graph(reparam.folded, inputs))
+    st.success(f"Same function: max abs error {abs_err:.2e}, max rel error {rel_err:.2e} "
+               "(float64 NumPy reference executor, original vs merged graph).")
+    dot = safe_call("Drawing the merged graph", to_dot, reparam.folded, reparam, None,
+                    rankdir="LR", title=f"{graph.name} — after reparam", legend=False)
+    if dot:
+        graph_view.show_graph(dot, key=f"learn_merged::{lesson.key}", height=200)
+    st.caption("Writing merged branches back to a PyTorch model is not supported yet; "
+               "`bnfold fold MODEL.onnx --mode reparam` writes the merged ONNX model.")
+
+
 @st.fragment
 def lesson_view(lesson: Lesson) -> None:
     """Setup and graph, the learner's prediction, then verdict, engine prose and the fold."""
@@ -215,7 +238,10 @@ def lesson_view(lesson: Lesson) -> None:
     st.markdown(narrate(loaded.graph, analyses, bn))
     st.markdown(lesson.rule)
     verdict_table(loaded.graph, statuses)
-    fold_demo(lesson, loaded, analyses, None)
+    if "reparam" in analyses:
+        merge_demo(lesson, loaded.graph, analyses["reparam"])
+    else:
+        fold_demo(lesson, loaded, analyses, None)
     st.button("Try again", key=f"{key}::again", on_click=_reset, args=(key,))
 
 
