@@ -2,7 +2,15 @@
 floor is an ordinary edit, `floor.floor_plan`, written back by the frontend)."""
 
 from .floor import FloorPlan, build_floor, floor_plan
-from .timing import BACKENDS, build_variants, input_arrays, summarize, time_variants
+from .stats import StoppingRule, median_ci
+from .timing import (
+    BACKENDS,
+    build_variants,
+    input_arrays,
+    summarize,
+    time_variants,
+    time_variants_adaptive,
+)
 
-__all__ = ["FloorPlan", "build_floor", "floor_plan", "BACKENDS", "build_variants", "input_arrays",
-           "summarize", "time_variants"]
+__all__ = ["BACKENDS", "FloorPlan", "StoppingRule", "build_floor", "build_variants", "floor_plan",
+           "input_arrays", "median_ci", "summarize", "time_variants", "time_variants_adaptive"]
