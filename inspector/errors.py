@@ -25,3 +25,7 @@ class VerificationError(InspectorError):
 
 class MissingDependencyError(InspectorError):
     """An optional package or system tool is not installed."""
+
+
+class ResourceLimitError(InspectorError):
+    """A tensor, file or input would exceed the memory cap (``max_tensor_mb``)."""
