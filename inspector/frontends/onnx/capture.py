@@ -276,4 +276,24 @@ def build_graph(work: onnx.ModelProto, specs: list[InputSpec], consts: dict[str,
     float_inputs = [s.dtype for s in specs if np.dtype(s.dtype).kind == "f"]
     graph = Graph(nodes=draft.nodes, tensors=tensors, name=label, framework="onnx",
                   dtype=float_inputs[0] if float_inputs else "float32")
+    check_bn_channels(graph, label)
     return graph, node_map
+
+
+def check_bn_channels(graph: Graph, label: str) -> None:
+    """Refuse a malformed model whose BN parameters do not match its input's channels
+    (onnxruntime refuses to run it; folding it would fail or write nonsense)."""
+    for node in graph.bn_nodes():
+        sizes = {k: int(np.asarray(v).size) for k, v in node.params.items()
+                 if k in ("gamma", "beta", "mean", "var")}
+        shape = graph.shape(node.inputs[0]) if node.inputs else None
+        axis = int(node.attrs.get("axis", 1))
+        channels = shape[axis] if shape is not None and len(shape) > axis else None
+        expected = channels if channels is not None else next(iter(sizes.values()), None)
+        bad = {k: n for k, n in sizes.items() if n != expected}
+        if bad:
+            k, n = next(iter(bad.items()))
+            raise InvalidGraphError(
+                f"'{label}': BatchNormalization '{node.name}' has {n} values in {k} but its "
+                f"input has {expected} channels; the model is malformed. To fix this, "
+                "re-export it (onnx.checker does not catch this).")

@@ -97,6 +97,15 @@ def concrete_inputs(work: onnx.ModelProto, weights: frozenset[str], input_shape:
                 raise InvalidGraphError(f"input_shape {tuple(dims)} has rank {len(dims)} but input "
                                         f"'{vi.name}' has rank {len(tt.shape.dim)}. To fix this, "
                                         "pass a shape with one entry per dimension.")
+            fixed = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None
+                     for d in tt.shape.dim] if tt.HasField("shape") else []
+            clash = [i for i, (f, g) in enumerate(zip(fixed, dims)) if f is not None and f != g]
+            if clash:
+                declared = tuple(f if f is not None else "?" for f in fixed)
+                raise InvalidGraphError(f"input_shape {tuple(dims)} contradicts input "
+                                        f"'{vi.name}' of shape {declared} (dimension {clash[0]} "
+                                        f"is fixed to {fixed[clash[0]]}). To fix this, change "
+                                        "only the dynamic ('?') dimensions.")
             tt.ClearField("shape")
             tt.shape.dim.extend(onnx.TensorShapeProto.Dimension(dim_value=int(d)) for d in dims)
         elif not tt.HasField("shape"):
