@@ -50,7 +50,7 @@ def load_onnx(source: Any, *, name: str | None = None,
     opset = default_opset(model)
     notes: list[str] = []
     specs = concrete_inputs(work, weights, input_shape, notes, cap=cap)
-    shapes, dtypes = infer_shapes(work, model, specs, notes, cap=cap)
+    shapes, dtypes = infer_shapes(work, model, specs, notes, cap=cap, given_shape=input_shape)
     consts = fold_constants(work, model, shapes, dtypes, opset, notes, cap=cap)
     graph, node_map = build_graph(work, specs, consts, shapes, dtypes, opset, label)
     return LoadedModel(name=label, graph=graph, framework="onnx", model=model, inputs=specs,

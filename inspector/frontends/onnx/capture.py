@@ -157,8 +157,8 @@ def _load_external(model: onnx.ModelProto, path: Path, cap: int | None) -> None:
                 f.seek(offset)
                 data = f.read(n)
         except (OSError, ValueError) as e:
-            raise InvalidGraphError(f"'{path.name}' refers to external weight file {loc!r} that "
-                                    f"cannot be read ({e}). To fix this, keep it next to the "
+            raise InvalidGraphError(f"'{path.name}' refers to external weight files ({loc!r}) that "
+                                    f"cannot be read ({e}). To fix this, keep them next to the "
                                     ".onnx file.") from e
         t.raw_data = data
         del t.external_data[:]

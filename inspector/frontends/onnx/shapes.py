@@ -8,6 +8,7 @@ evaluated once so that they can disappear from the IR.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -97,15 +98,6 @@ def concrete_inputs(work: onnx.ModelProto, weights: frozenset[str], input_shape:
                 raise InvalidGraphError(f"input_shape {tuple(dims)} has rank {len(dims)} but input "
                                         f"'{vi.name}' has rank {len(tt.shape.dim)}. To fix this, "
                                         "pass a shape with one entry per dimension.")
-            fixed = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None
-                     for d in tt.shape.dim] if tt.HasField("shape") else []
-            clash = [i for i, (f, g) in enumerate(zip(fixed, dims)) if f is not None and f != g]
-            if clash:
-                declared = tuple(f if f is not None else "?" for f in fixed)
-                raise InvalidGraphError(f"input_shape {tuple(dims)} contradicts input "
-                                        f"'{vi.name}' of shape {declared} (dimension {clash[0]} "
-                                        f"is fixed to {fixed[clash[0]]}). To fix this, change "
-                                        "only the dynamic ('?') dimensions.")
             tt.ClearField("shape")
             tt.shape.dim.extend(onnx.TensorShapeProto.Dimension(dim_value=int(d)) for d in dims)
         elif not tt.HasField("shape"):
@@ -159,12 +151,22 @@ def random_feed(specs: Sequence[InputSpec], seed: int = 0) -> dict[str, np.ndarr
 
 
 def infer_shapes(work: onnx.ModelProto, model: onnx.ModelProto, specs: list[InputSpec],
-                 notes: list[str], *, cap: int | None = None
+                 notes: list[str], *, cap: int | None = None, given_shape: Any = None
                  ) -> tuple[dict[str, Shape | None], dict[str, str]]:
     """Shapes/dtypes of every tensor: ONNX inference on the skeleton ``work``, then one
     onnxruntime run of the full ``model`` if some are still missing. Raises
     ResourceLimitError when a tensor would exceed ``cap`` bytes (checked before
-    onnxruntime runs anything)."""
+    onnxruntime runs anything), InvalidGraphError when ``given_shape`` (the user's
+    input_shape) makes strict shape inference report a dimension mismatch."""
+    if given_shape is not None:
+        try:
+            onnx.shape_inference.infer_shapes(work, data_prop=True, strict_mode=True)
+        except Exception as e:  # noqa: BLE001 - only mismatches are the user's input shape
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            if _MISMATCH.search(first):
+                raise InvalidGraphError(
+                    f"input_shape {given_shape} does not fit the model: {first[:300]}. To fix "
+                    "this, change only the model's dynamic dimensions.") from e
     try:
         inferred = onnx.shape_inference.infer_shapes(work, data_prop=True)
     except Exception as e:  # inference is best effort; onnxruntime fills the gaps
@@ -198,6 +200,7 @@ def _check_sizes(shapes: Mapping[str, Shape | None], dtypes: Mapping[str, str], 
             check_tensor(f"tensor '{name}' {tuple(shape)}", shape, dtypes.get(name, "float32"), cap)
 
 
+_MISMATCH = re.compile(r"mismatch|incompatible|invalid dim", re.IGNORECASE)
 _SIZE_OPS = frozenset({"ConstantOfShape", "Expand", "Tile", "Range"})
 
 
