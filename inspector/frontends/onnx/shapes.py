@@ -220,6 +220,9 @@ def _check_constant_sizes(work: onnx.ModelProto, model: onnx.ModelProto,
                 value = None
             if value is not None and value.size <= 64:
                 consts[node.output[0]] = value
+        elif node.op_type in _SHAPE_ARITHMETIC and node.output and node.input and all(
+                i in consts for i in node.input if i):
+            _eval_small(node, consts)
         if node.op_type not in _SIZE_OPS or not node.output:
             continue
         n = _size_estimate(node, consts, shapes)
@@ -228,6 +231,29 @@ def _check_constant_sizes(work: onnx.ModelProto, model: onnx.ModelProto,
                 f"{node.op_type} '{node.name or node.output[0]}' would create {n:,} elements, "
                 f"above the {cap / 2**20:,.0f} MB limit. To fix this, check the model or raise "
                 "--max-tensor-mb (library: max_tensor_mb=...).")
+
+
+#: Ops whose output is no larger than their (small) inputs broadcast together: safe to
+#: evaluate on tiny constants while looking for the sizes of ConstantOfShape & co.
+_SHAPE_ARITHMETIC = frozenset({
+    "Abs", "Neg", "Add", "Sub", "Mul", "Div", "Mod", "Max", "Min", "Floor", "Ceil", "Cast",
+    "Concat", "Gather", "Slice", "Squeeze", "Unsqueeze", "Reshape", "Identity", "ReduceProd",
+    "ReduceSum", "ReduceMax", "ReduceMin", "Equal", "Where", "Sqrt", "Relu", "Clip"})
+
+
+def _eval_small(node: onnx.NodeProto, consts: dict[str, np.ndarray]) -> None:
+    from onnx.reference import ReferenceEvaluator
+
+    ins = [i for i in node.input if i]
+    if any(consts[i].size > 64 for i in ins):
+        return
+    try:
+        values = ReferenceEvaluator(node).run(None, {i: consts[i] for i in ins})
+    except Exception:  # noqa: BLE001 - best effort; the node is evaluated later anyway
+        return
+    for out, value in zip(node.output, values):
+        if out and np.asarray(value).size <= 64:
+            consts[out] = np.asarray(value)
 
 
 def _size_estimate(node: onnx.NodeProto, consts: Mapping[str, np.ndarray],
