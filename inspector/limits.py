@@ -36,7 +36,7 @@ def check_tensor(what: str, shape: Iterable[int], dtype: str | np.dtype | int, c
     size = n * (dtype if isinstance(dtype, int) else _itemsize(dtype))
     if size > cap:
         raise ResourceLimitError(
-            f"{what} would take {size / 2**20:,.0f} MB, above the {cap / 2**20:,.0f} MB limit. "
+            f"{what} would take {mb(size)} MB, above the {mb(cap)} MB limit. "
             "To fix this, pass a smaller input shape or raise the cap (--max-tensor-mb, "
             "library: max_tensor_mb=...).")
 
@@ -46,3 +46,9 @@ def _itemsize(dtype: str | np.dtype) -> int:
         return np.dtype(dtype).itemsize
     except TypeError:  # bfloat16 and other names numpy does not know
         return 2 if "16" in str(dtype) else 4
+
+
+def mb(nbytes: float) -> str:
+    """``nbytes`` in MB for messages: ``15,259`` or ``0.000122``."""
+    value = nbytes / 2**20
+    return f"{value:,.0f}" if value >= 10 else f"{value:.3g}"

@@ -106,7 +106,7 @@ def _callable(spec: str) -> tuple[Any, tuple[int, ...] | None]:
 
 
 def resolve_spec(spec: str, input_shape: tuple[int, ...] | None = None,
-                 seed: int = 0) -> LoadedModel:
+                 seed: int = 0, max_tensor_mb: float | None = None) -> LoadedModel:
     """Load ``timm:NAME`` / ``torchvision:NAME`` / ``package.module:callable``.
 
     Args:
@@ -142,10 +142,11 @@ def resolve_spec(spec: str, input_shape: tuple[int, ...] | None = None,
             f"{spec} does not declare an input shape. To fix this, pass --input-shape "
             "(e.g. 1,3,224,224) or give the callable an `input_shape` attribute.")
     randomize_bn(net, seed)
-    return pytorch.load_module(net, input_shape=shape, name=spec)
+    return pytorch.load_module(net, input_shape=shape, name=spec, max_tensor_mb=max_tensor_mb)
 
 
-def load_sample(sample: str, *, input_shape: tuple[int, ...] | None = None) -> LoadedModel:
+def load_sample(sample: str, *, input_shape: tuple[int, ...] | None = None,
+                max_tensor_mb: float | None = None) -> LoadedModel:
     """A bundled sample model (``sample_models``) as a LoadedModel (PyTorch)."""
     from sample_models import get_sample
 
@@ -155,7 +156,8 @@ def load_sample(sample: str, *, input_shape: tuple[int, ...] | None = None) -> L
         spec = get_sample(sample)
     except KeyError as e:
         raise UnsupportedModelError(str(e.args[0]) if e.args else str(e)) from e
-    return load_module(spec.build(), input_shape=input_shape or spec.input_shape, name=f"sample:{sample}")
+    return load_module(spec.build(), input_shape=input_shape or spec.input_shape,
+                       name=f"sample:{sample}", max_tensor_mb=max_tensor_mb)
 
 
 def randomize_bn(module, seed: int = 0, negative_fraction: float = 0.0):

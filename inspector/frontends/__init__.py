@@ -56,7 +56,7 @@ def load(source: Any, *, input_shape: tuple[int, ...] | None = None, name: str |
     if torch is not None and isinstance(source, torch.nn.Module):
         from .pytorch import load_module
 
-        return load_module(source, input_shape=input_shape, name=name)
+        return load_module(source, input_shape=input_shape, name=name, max_tensor_mb=max_tensor_mb)
     raise UnsupportedModelError(
         f"cannot load an object of type {type(source).__name__}. To fix this, pass a path "
         "(.onnx/.pt2), 'sample:NAME', 'timm:NAME', 'torchvision:NAME' or an nn.Module."
@@ -96,7 +96,8 @@ def _load_text(text: str, *, input_shape, name, seed, max_tensor_mb) -> LoadedMo
     if text.startswith("sample:"):
         from ..sources import load_sample
 
-        return load_sample(text.split(":", 1)[1], input_shape=input_shape)
+        return load_sample(text.split(":", 1)[1], input_shape=input_shape,
+                           max_tensor_mb=max_tensor_mb)
     suffix = Path(text).suffix.lower()
     if suffix in SUFFIXES or os.path.exists(text):
         if not os.path.exists(text):
@@ -117,7 +118,7 @@ def _load_text(text: str, *, input_shape, name, seed, max_tensor_mb) -> LoadedMo
     if ":" in text:
         from ..sources import resolve_spec
 
-        return resolve_spec(text, input_shape=input_shape, seed=seed)
+        return resolve_spec(text, input_shape=input_shape, seed=seed, max_tensor_mb=max_tensor_mb)
     raise InvalidGraphError(
         f"cannot interpret {text!r}: not a file, and not sample:/timm:/torchvision:/module:callable. "
         "To fix this, run `bnfold samples` for bundled names or give a path."

@@ -41,7 +41,7 @@ def _model_dtype(module: nn.Module) -> torch.dtype:
 
 
 def _example_inputs(module: nn.Module, example_inputs: Any, input_shape: Any,
-                    label: str) -> tuple[torch.Tensor, ...]:
+                    label: str, cap: int) -> tuple[torch.Tensor, ...]:
     if example_inputs is not None:
         inputs = (example_inputs,) if isinstance(example_inputs, torch.Tensor) else tuple(
             example_inputs)
@@ -55,13 +55,14 @@ def _example_inputs(module: nn.Module, example_inputs: Any, input_shape: Any,
     shapes = [input_shape] if all(isinstance(s, int) for s in input_shape) else list(input_shape)
     for s in shapes:
         check_tensor(f"{label}: input {tuple(s)}", s,
-                     torch.empty((), dtype=_model_dtype(module)).element_size(), cap_bytes(None))
+                     torch.empty((), dtype=_model_dtype(module)).element_size(), cap)
     gen = torch.Generator().manual_seed(0)
     return tuple(torch.randn(tuple(s), generator=gen, dtype=_model_dtype(module)) for s in shapes)
 
 
 def load_module(module: nn.Module, example_inputs: Any = None, *,
-                input_shape: tuple | None = None, name: str | None = None) -> LoadedModel:
+                input_shape: tuple | None = None, name: str | None = None,
+                max_tensor_mb: float | None = None) -> LoadedModel:
     """Capture ``module`` (never mutated) into the IR.
 
     Args:
@@ -70,6 +71,7 @@ def load_module(module: nn.Module, example_inputs: Any = None, *,
         input_shape: used when ``example_inputs`` is None: one shape
             ``(1, 3, 224, 224)`` or a tuple of shapes (one per input).
         name: display name (default: the class name).
+        max_tensor_mb: cap on the generated example inputs (ResourceLimitError).
 
     Raises:
         UnsupportedModelError: neither ``torch.export`` nor ``symbolic_trace``
@@ -78,7 +80,7 @@ def load_module(module: nn.Module, example_inputs: Any = None, *,
     label = name or type(module).__name__
     if not isinstance(module, nn.Module):
         raise UnsupportedModelError(f"{label} is not a torch.nn.Module.")
-    inputs = _example_inputs(module, example_inputs, input_shape, label)
+    inputs = _example_inputs(module, example_inputs, input_shape, label, cap_bytes(max_tensor_mb))
     try:
         work = copy.deepcopy(module).eval()
     except Exception as e:  # noqa: BLE001
