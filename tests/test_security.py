@@ -232,3 +232,14 @@ def test_external_data_outside_the_folder_is_refused(tmp_path, capsys, kind):
         load(str(path))
     assert main(["analyze", str(path)]) == 2
     assert "outside the model's folder" in capsys.readouterr().err.strip().splitlines()[-1]
+
+
+def test_app_zoo_box_never_imports_a_callable(user_module):
+    pytest.importorskip("streamlit")
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    at.radio(key="model_source").set_value("Model zoo").run()
+    at.text_input(key="zoo_name").set_value("bnfold_user_mod:not_a_module").run()
+    assert not at.exception and at.error
+    assert not (user_module / "imported").exists()
