@@ -41,6 +41,15 @@ def memory_cap(extra_gb: float = 4.0):
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
+@pytest.fixture(autouse=True)
+def nothing_was_unpickled():
+    """Every test: the hostile payloads' sentinel folder never appears."""
+    if C.SENTINEL.exists():
+        C.SENTINEL.rmdir()  # left by something else; start clean
+    yield
+    assert not C.SENTINEL.exists(), "a hostile payload was unpickled"
+
+
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("corpus")

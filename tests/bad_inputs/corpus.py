@@ -11,6 +11,7 @@ line naming the file, and the app shows one error naming the upload.
 from __future__ import annotations
 
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from onnx import TensorProto, helper, numpy_helper
 from . import hostile
 
 F = TensorProto.FLOAT
+#: Where the hostile payloads would create a folder if anything unpickled them.
+SENTINEL = Path(tempfile.gettempdir()) / "bnfold-corpus-sentinel"
 
 
 @dataclass(frozen=True)
@@ -101,8 +104,7 @@ def cases() -> list[Case]:
     """Every case (built in about a second; the .pt2 ones need torch.export)."""
     good = conv_bn().SerializeToString()
     pt2 = hostile.base_pt2()
-    sentinel = Path("/nonexistent-bnfold-sentinel")  # payloads are refused before use
-    evil = hostile.pt2_variants(sentinel, pt2)
+    evil = hostile.pt2_variants(SENTINEL, pt2)
     rng = np.random.default_rng(7)
     return [
         Case("conv_bn.onnx", good, "ok", "valid model (dynamic batch)"),
