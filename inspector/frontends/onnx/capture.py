@@ -71,6 +71,11 @@ def read_source(source: Any, name: str | None, cap: int | None = None
             raise InvalidGraphError(f"ONNX file not found: '{path}'. To fix this, check the path "
                                     "(it must name a .onnx file, not a folder).")
         label = name or path.stem
+        if path.stat().st_size >= 2**31:
+            raise InvalidGraphError(f"'{path.name}' is {path.stat().st_size / 2**30:.1f} GiB; an "
+                                    "ONNX protobuf cannot exceed 2 GiB. To fix this, save the "
+                                    "weights as external data (onnx.save(..., "
+                                    "save_as_external_data=True)).")
         try:
             data = path.read_bytes()
         except OSError as e:
