@@ -243,3 +243,12 @@ def test_app_zoo_box_never_imports_a_callable(user_module):
     at.text_input(key="zoo_name").set_value("bnfold_user_mod:not_a_module").run()
     assert not at.exception and at.error
     assert not (user_module / "imported").exists()
+
+
+def test_pt2_payloads_obey_max_tensor_mb(tmp_path):
+    from inspector.errors import ResourceLimitError
+
+    path = tmp_path / "ok.pt2"
+    path.write_bytes(hostile.base_pt2())
+    with pytest.raises(ResourceLimitError, match="above the .* MB limit"):
+        load(str(path), max_tensor_mb=1e-4)

@@ -30,6 +30,7 @@ import onnx
 
 from ...errors import InvalidGraphError, ResourceLimitError, UnsafeFileError
 from ...ir import Graph, Node, Tensor
+from ...limits import mb
 from ...model import InputSpec
 from .ops import Item, OpView, fuse, translate
 from .shapes import skeleton
@@ -155,8 +156,8 @@ def _load_external(model: onnx.ModelProto, path: Path, cap: int | None) -> None:
             n = (size - offset) if length is None else length
             if cap is not None and n > cap:
                 raise ResourceLimitError(
-                    f"'{path.name}': tensor '{t.name}' is {n / 2**20:,.0f} MB, above the "
-                    f"{cap / 2**20:,.0f} MB limit. To fix this, raise --max-tensor-mb "
+                    f"'{path.name}': tensor '{t.name}' is {mb(n)} MB, above the "
+                    f"{mb(cap)} MB limit. To fix this, raise --max-tensor-mb "
                     "(library: max_tensor_mb=...).")
             with open(target, "rb") as f:
                 f.seek(offset)

@@ -17,7 +17,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 from ...errors import InvalidGraphError, ResourceLimitError, UnsupportedModelError
-from ...limits import check_tensor
+from ...limits import check_tensor, mb
 from ...model import InputSpec
 from .runtime import make_session
 
@@ -225,12 +225,16 @@ def _check_constant_sizes(work: onnx.ModelProto, model: onnx.ModelProto,
             _eval_small(node, consts)
         if node.op_type not in _SIZE_OPS or not node.output:
             continue
-        n = _size_estimate(node, consts, shapes)
-        if n is not None and n * 8 > cap:  # 8 bytes: the widest common element
-            raise ResourceLimitError(
-                f"{node.op_type} '{node.name or node.output[0]}' would create {n:,} elements, "
-                f"above the {cap / 2**20:,.0f} MB limit. To fix this, check the model or raise "
-                "--max-tensor-mb (library: max_tensor_mb=...).")
+        _refuse_large(node, _size_estimate(node, consts, shapes), cap)
+
+
+def _refuse_large(node: onnx.NodeProto, elements: int | None, cap: int) -> None:
+    """ResourceLimitError if ``elements`` (8 bytes each, the widest common dtype) exceed ``cap``."""
+    if elements is not None and elements * 8 > cap:
+        raise ResourceLimitError(
+            f"{node.op_type} '{node.name or node.output[0]}' would create {elements:,} elements, "
+            f"above the {mb(cap)} MB limit. To fix this, check the model or raise "
+            "--max-tensor-mb (library: max_tensor_mb=...).")
 
 
 #: Ops whose output is no larger than their (small) inputs broadcast together: safe to
@@ -342,12 +346,7 @@ def fold_constants(work: onnx.ModelProto, model: onnx.ModelProto, shapes: Mappin
         if not node.output or not all(i in consts for i in ins):
             continue
         if cap is not None:
-            n = _size_estimate(node, consts, shapes)
-            if n is not None and n * 8 > cap:
-                raise ResourceLimitError(
-                    f"{node.op_type} '{node.name or node.output[0]}' would create {n:,} elements, "
-                    f"above the {cap / 2**20:,.0f} MB limit. To fix this, check the model or "
-                    "raise --max-tensor-mb (library: max_tensor_mb=...).")
+            _refuse_large(node, _size_estimate(node, consts, shapes), cap)
             for out in node.output:
                 if out and shapes.get(out) is not None:
                     check_tensor(f"constant '{out}'", shapes[out], dtypes.get(out, "float32"), cap)

@@ -36,6 +36,7 @@ from typing import Any
 import torch
 
 from ...errors import InvalidGraphError, ResourceLimitError, UnsafeFileError
+from ...limits import mb
 from .runtime import first_line
 
 _FIX = "To fix this, save the program with torch.export.save(ep, 'model.pt2')."
@@ -132,8 +133,8 @@ def _read_archive(path: Path, cap: int | None, display: str | None
                     continue  # free text, never read
                 if cap is not None and info.file_size > cap:
                     raise ResourceLimitError(
-                        f"{label}: entry {rel} is {info.file_size / 2**20:.0f} MB, above the "
-                        f"{cap / 2**20:.0f} MB limit. To fix this, raise --max-tensor-mb "
+                        f"{label}: entry {rel} is {mb(info.file_size)} MB, above the "
+                        f"{mb(cap)} MB limit. To fix this, raise --max-tensor-mb "
                         "(library: max_tensor_mb=...).")
                 files[rel] = z.read(info)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError,
@@ -263,8 +264,8 @@ def _tensors(files: dict[str, bytes], folder: str, rel: str, cap: int | None, *,
                 if all(d > 0 for d in size) else 0)
         if cap is not None and span * item > cap:
             raise ResourceLimitError(
-                f"tensor {fqn!r} would take {span * item / 2**20:.0f} MB, above the "
-                f"{cap / 2**20:.0f} MB limit. To fix this, raise --max-tensor-mb "
+                f"tensor {fqn!r} would take {mb(span * item)} MB, above the "
+                f"{mb(cap)} MB limit. To fix this, raise --max-tensor-mb "
                 "(library: max_tensor_mb=...).")
         name = meta.path_name
         if name not in storages:
