@@ -277,11 +277,35 @@ def test_untraceable_module_log_is_hidden_unless_verbose(capsys):
     assert len((loud.out + loud.err).strip().splitlines()) > 5
 
 
-def test_onnxruntime_failure_during_verification_is_one_line(model_file, capsys):
+def test_input_shape_that_contradicts_the_model_is_one_line(model_file, capsys):
     out = model_file.parent / "f.onnx"
     assert main(["fold", str(model_file), "-o", str(out), "--input-shape", "1,5,8,8"]) == 2
     err = _err(capsys)
-    assert len(err) == 1 and ("onnxruntime" in err[0] or "input_shape" in err[0])
+    assert len(err) == 1 and "takes 3 input channels" in err[0]
+    assert not out.exists()
+
+
+def test_onnxruntime_failure_during_verification_is_one_line(model_file, capsys, monkeypatch):
+    from inspector.frontends.onnx import runtime
+
+    real = runtime.make_session
+
+    class Failing:
+        def __init__(self, model):
+            self._s = real(model)
+
+        def get_inputs(self):
+            return self._s.get_inputs()
+
+        def run(self, *a, **k):
+            raise RuntimeError("[ONNXRuntimeError] : 1 : FAIL : kernel exploded\nstack line")
+
+    monkeypatch.setattr(runtime, "make_session", Failing)
+    out = model_file.parent / "f.onnx"
+    assert main(["fold", str(model_file), "-o", str(out)]) == 2
+    err = _err(capsys)
+    assert len(err) == 1 and "onnxruntime failed to run the model" in err[0]
+    assert "kernel exploded" in err[0] and "stack line" not in err[0]
     assert not out.exists()
 
 

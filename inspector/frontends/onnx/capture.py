@@ -283,7 +283,24 @@ def build_graph(work: onnx.ModelProto, specs: list[InputSpec], consts: dict[str,
     graph = Graph(nodes=draft.nodes, tensors=tensors, name=label, framework="onnx",
                   dtype=float_inputs[0] if float_inputs else "float32")
     check_bn_channels(graph, label)
+    check_conv_channels(graph, label)
     return graph, node_map
+
+
+def check_conv_channels(graph: Graph, label: str) -> None:
+    """Refuse a Conv whose input has a channel count its weight cannot take (a wrong
+    input_shape or a malformed model): onnxruntime would fail later, in verification."""
+    for node in graph.nodes:
+        if node.op != "conv" or "weight" not in node.params or not node.inputs:
+            continue
+        shape = graph.shape(node.inputs[0])
+        w = np.asarray(node.params["weight"])
+        need = w.shape[1] * int(node.attrs.get("groups", 1))
+        if shape is not None and len(shape) == w.ndim and shape[1] != need:
+            raise InvalidGraphError(
+                f"'{label}': Conv '{node.name}' takes {need} input channels but its input "
+                f"{node.inputs[0]!r} has shape {tuple(shape)}. To fix this, pass an input shape "
+                "that fits the model (only its dynamic dimensions may change).")
 
 
 def check_bn_channels(graph: Graph, label: str) -> None:
