@@ -146,6 +146,9 @@ def _read_archive(path: Path, cap: int | None, display: str | None
     if files.get("archive_version", b"").strip() != b"0":
         raise InvalidGraphError(f"{label} was written by an unsupported torch.export archive "
                                 f"version. {_FIX}")
+    if files.get("byteorder", b"little").strip() != b"little":
+        raise InvalidGraphError(f"{label} stores big-endian tensors, which are not supported. "
+                                f"{_FIX}")
     _check_sample_inputs(label, files.pop("data/sample_inputs/model.pt", None))
     for needed in ("models/model.json", "data/weights/model_weights_config.json",
                    "data/constants/model_constants_config.json"):
