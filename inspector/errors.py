@@ -27,6 +27,15 @@ class MissingDependencyError(InspectorError):
     """An optional package or system tool is not installed."""
 
 
+class ResourceLimitError(InspectorError):
+    """A tensor, file or input would exceed the memory cap (``max_tensor_mb``)."""
+
+
+class OutputError(InspectorError):
+    """An output cannot be written (it is an input, a folder, a missing or read-only
+    folder, or the disk is full); nothing partial is left behind."""
+
+
 def first_line(exc: BaseException, limit: int = 400, *, with_type: bool = False) -> str:
     """The first line of an exception's message, for one-line error reports.
 
