@@ -94,6 +94,10 @@ class Adapter:
     run: Callable[..., list[np.ndarray]]
     save: Callable[..., None]
     remove_all_bn: Callable[..., Any]
+    #: ``run_tensors(model, inputs, loaded) -> (outputs, {IR tensor name: value})``:
+    #: the outputs plus every intermediate tensor the model computes that the IR
+    #: names (for per-tensor verification). None: outputs only.
+    run_tensors: Callable[..., tuple[list[np.ndarray], dict[str, np.ndarray]]] | None = None
 
 
 RunFn = Callable[[Sequence[np.ndarray]], list[np.ndarray]]

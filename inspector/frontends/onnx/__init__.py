@@ -14,7 +14,7 @@ from typing import Any
 
 from ...model import Adapter, LoadedModel
 from .capture import build_graph, check_model, default_opset, read_model, read_source
-from .runtime import run, save
+from .runtime import run, run_tensors, save
 from .shapes import concrete_inputs, fold_constants, infer_shapes, skeleton
 from .writeback import remove_all_bn, write_back
 
@@ -58,4 +58,4 @@ load = load_onnx
 
 
 #: This format's entry points, held by every LoadedModel it creates.
-ADAPTER = Adapter(name, extensions, write_back, run, save, remove_all_bn)
+ADAPTER = Adapter(name, extensions, write_back, run, save, remove_all_bn, run_tensors)

@@ -60,6 +60,10 @@ def load_module(module: nn.Module, example_inputs: Any = None, *,
                 input_shape: tuple | None = None, name: str | None = None) -> LoadedModel:
     """Capture ``module`` (never mutated) into the IR.
 
+    The module is analysed, folded and verified in eval mode (running
+    statistics, as deployed); a module given in training mode gets a note
+    saying so in ``LoadedModel.notes``.
+
     Args:
         module: any ``nn.Module``; a deep copy in eval mode is traced.
         example_inputs: a tensor or a tuple of tensors.
@@ -80,6 +84,9 @@ def load_module(module: nn.Module, example_inputs: Any = None, *,
     except Exception as e:  # noqa: BLE001
         raise UnsupportedModelError(f"{label} cannot be copied ({first_line(e)}).") from e
     notes: list[str] = []
+    if any(m.training for m in module.modules()):
+        notes.append(f"{label} is in training mode; it is analysed, folded and verified in eval "
+                     "mode (BN uses its running statistics). Call .eval() on it to silence this.")
     stage = "torch.export"
     try:
         with torch.no_grad():
