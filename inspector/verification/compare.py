@@ -174,14 +174,23 @@ def changed_tensors(graph: Graph, steps: Sequence[Any]) -> set[str]:
     """
     out: set[str] = set()
     for step in steps:
-        stop = set(step.absorbers) - set(step.emitters)
-        seeds = [t for nid in {*step.emitters, step.bn} if graph.has_node(nid)
-                 for t in graph.node(nid).outputs]
-        queue = deque(seeds)
+        if not graph.has_node(step.bn):
+            continue
+        bn_outputs = graph.node(step.bn).outputs
+        # Backward: the BN undoes nothing but is bypassed, so its output takes the
+        # emitters' (already mapped) value: downstream of it nothing changes.
+        stop = (set(step.absorbers) - set(step.emitters)) | (
+            {step.bn} if step.direction == "backward" else set())
+        out.update(bn_outputs)
+        seeds = [t for nid in step.emitters if graph.has_node(nid) for t in graph.node(nid).outputs]
+        if step.direction != "backward":
+            seeds += list(bn_outputs)
+        queue, seen = deque(seeds), set()
         while queue:
             t = queue.popleft()
-            if t in out:
+            if t in seen:
                 continue
+            seen.add(t)
             out.add(t)
             for consumer in graph.consumers(t):
                 if consumer.id not in stop and consumer.op != "output":

@@ -27,7 +27,7 @@ from ...ir import Graph
 from ...model import Adapter, LoadedModel
 from .archive import check_pt2
 from .capture import graph_from_program
-from .runtime import first_line, run, save
+from .runtime import first_line, run, run_tensors, save
 from .writeback import remove_all_bn as _remove_all_bn
 from .writeback import write_back as _write_back
 
@@ -145,4 +145,4 @@ def remove_all_bn(loaded: LoadedModel) -> nn.Module:
 
 
 #: This format's entry points, held by every LoadedModel it creates.
-ADAPTER = Adapter(name, extensions, write_back, run, save, remove_all_bn)
+ADAPTER = Adapter(name, extensions, write_back, run, save, remove_all_bn, run_tensors)

@@ -1,0 +1,183 @@
+"""Verification that cannot be fooled: per-tensor errors, NaN/Inf, input ranges,
+dtypes, dynamic sizes, and models folded exactly as the user gave them."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from inspector.errors import VerificationError
+from inspector.folding.driver import analyze
+from inspector.folding.pipeline import fold
+from inspector.model import InputSpec, LoadedModel
+from inspector.verification.compare import (
+    changed_tensors,
+    tensor_error,
+    tolerance_for,
+    verify,
+)
+from inspector.verification.numpy_exec import run_graph, run_tensors
+from tests.graph_factory import GraphBuilder
+
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # log/NaN arithmetic
+
+
+class NumpyFrontend:
+    """The 'framework model' is the IR itself, run in float64 (outputs and every tensor).
+
+    ``corrupt = (bn, node, factor)``: any write-back that removes ``bn`` also
+    scales ``node``'s weight and bias by ``factor``, standing in for a wrong fold rule.
+    """
+
+    name = "numpy"
+    extensions = ()
+
+    def __init__(self, corrupt: tuple[str, str, float] | None = None) -> None:
+        self.corrupt = corrupt
+
+    def write_back(self, loaded, folded, removed, changed):
+        if self.corrupt and loaded.graph.find(self.corrupt[0]).id in removed:
+            _, name, factor = self.corrupt
+            node = folded.find(name)
+            nid = node.id
+            params = {k: v * factor if k in ("weight", "bias") else v
+                      for k, v in node.params.items()}
+            folded = folded.with_nodes({nid: replace(node, params=params)})
+        return folded
+
+    def run(self, model, inputs):
+        return run_graph(model, list(inputs))
+
+    def run_tensors(self, model, inputs, loaded):
+        values = run_tensors(model, list(inputs))
+        outs = [values[n.inputs[0]] for n in model.nodes if n.op == "output"]
+        return outs, values
+
+
+def _loaded(graph, frontend, dtype="float32") -> LoadedModel:
+    specs = [InputSpec(n.outputs[0], graph.shape(n.outputs[0]), dtype)
+             for n in graph.nodes if n.op == "input"]
+    return LoadedModel(graph.name, graph, "numpy", graph, specs, frontend)
+
+
+def damped_branch_model(corrupt=None) -> LoadedModel:
+    """x -> conv -> BN -> relu = h;  out = h + 1e-4 * (conv2 -> BN2)(h)  (a layer-scale)."""
+    b = GraphBuilder(seed=3, name="damped")
+    x = b.input((1, 4, 6, 6))
+    h = b.relu(b.bn(b.conv(x, 8, name="stem"), name="bn_stem"))
+    branch = b.bn(b.conv(h, 8, k=3, pad=1, name="branch_conv"), name="bn_branch")
+    scaled = b.affine(branch, name="layer_scale")
+    b.output(b.add(h, scaled, name="residual"))
+    graph = b.build()
+    ls = graph.find("layer_scale")
+    damped = replace(ls, params={"scale": np.full(8, 1e-4), "shift": np.zeros(8)})
+    return _loaded(graph.with_nodes({ls.id: damped}), NumpyFrontend(corrupt))
+
+
+WRONG_BRANCH = ("bn_branch", "branch_conv", 1.45)  # the branch comes out 45 % wrong
+
+
+def test_damped_wrong_fold_passes_the_output_check_alone():
+    loaded = damped_branch_model(WRONG_BRANCH)
+    analysis = analyze(loaded.graph, "optimal")
+    model = loaded.frontend.write_back(loaded, analysis.folded, analysis.removed, analysis.changed)
+    assert verify(loaded, model).passed  # outputs only: the 45 % error is damped below 1e-4
+
+
+def test_damped_wrong_fold_is_caught_by_per_tensor_comparison():
+    loaded = damped_branch_model(WRONG_BRANCH)
+    analysis = analyze(loaded.graph, "optimal")
+    model = loaded.frontend.write_back(loaded, analysis.folded, analysis.removed, analysis.changed)
+    check = verify(loaded, model, steps=analysis.steps)
+    assert check.state == "failed"
+    assert check.worst_tensor == loaded.graph.find("layer_scale").outputs[0]
+    assert check.worst_tensor_rel_error == pytest.approx(0.45, rel=1e-6)
+    assert check.max_rel_error < check.tolerance  # the outputs alone still look fine
+
+
+def test_fold_rolls_back_the_damped_wrong_fold():
+    result = fold(damped_branch_model(WRONG_BRANCH), "optimal")
+    bn = result.loaded.graph.find("bn_branch").id
+    assert result.rolled_back == [bn]
+    assert result.verification.passed
+    assert result.analysis.verdicts[bn].reason_code.value == "verification_failed"
+
+
+def test_correct_fold_compares_shared_tensors_and_passes():
+    result = fold(damped_branch_model(), "optimal")
+    assert result.verification.passed and result.rolled_back == []
+    assert result.verification.tensors_compared >= 2
+
+
+def test_tensors_changed_by_a_fold_are_not_compared():
+    loaded = damped_branch_model()
+    analysis = analyze(loaded.graph, "optimal")
+    changed = changed_tensors(loaded.graph, analysis.steps)
+    out = {name: loaded.graph.find(name).outputs[0] for name in
+           ("stem", "branch_conv", "bn_branch", "layer_scale", "residual")}
+    assert {out["stem"], out["branch_conv"], out["bn_branch"]} <= changed
+    assert out["layer_scale"] not in changed and out["residual"] not in changed
+
+
+# -- NaN / Inf -------------------------------------------------------------------
+def test_nan_at_the_same_places_is_measured_over_finite_entries():
+    y = np.array([1.0, np.nan, np.inf, -2.0])
+    e = tensor_error(y, np.array([1.0, np.nan, np.inf, -2.5]))
+    assert e.abs_error == pytest.approx(0.5) and e.rel_error == pytest.approx(0.25)
+
+
+@pytest.mark.parametrize("candidate", [[1.0, 2.0, np.inf], [1.0, np.nan, np.nan], [np.nan, 2.0, 3.0]])
+def test_a_different_non_finite_pattern_is_an_infinite_error(candidate):
+    e = tensor_error(np.array([1.0, np.nan, np.inf]), np.array(candidate))
+    assert e.rel_error == float("inf")
+
+
+def test_nan_in_the_candidate_only_fails():
+    assert tensor_error(np.ones(3), np.array([1.0, np.nan, 1.0])).rel_error == float("inf")
+
+
+def log_front_model(nan_param: bool = False, corrupt=None) -> LoadedModel:
+    """x -> log -> conv -> BN -> relu: N(0, 1) inputs give NaN outputs."""
+    b = GraphBuilder(seed=4, name="log_front")
+    x = b.input((1, 3, 5, 5))
+    b.output(b.relu(b.bn(b.conv(b.act(x, "log"), 4, name="conv"), name="bn")))
+    graph = b.build()
+    if nan_param:
+        conv = graph.find("conv")
+        weight = conv.params["weight"].copy()
+        weight[0, 0, 0, 0] = np.nan
+        graph = graph.with_nodes({conv.id: replace(conv, params={**conv.params, "weight": weight})})
+    return _loaded(graph, NumpyFrontend(corrupt), dtype="float64")
+
+
+def test_non_finite_outputs_are_retried_with_inputs_in_a_valid_range():
+    result = fold(log_front_model(), "optimal")
+    v = result.verification
+    assert v.passed and v.input_range != "N(0, 1)"
+    assert result.analysis.folded_count == 1
+
+
+def test_a_wrong_fold_behind_a_log_is_caught_not_passed():
+    result = fold(log_front_model(corrupt=("bn", "conv", 1.1)), "optimal")
+    assert result.rolled_back == [result.loaded.graph.find("bn").id]
+
+
+def test_nan_parameters_give_could_not_verify_and_fold_refuses():
+    with pytest.raises(VerificationError, match="could not verify"):
+        fold(log_front_model(nan_param=True), "optimal")
+
+
+def test_unverified_result_is_never_reported_as_passed():
+    result = fold(log_front_model(nan_param=True), "optimal", allow_unverified=True)
+    v = result.verification
+    assert v.state == "unverified" and not v.passed and not v.verified
+    assert v.as_dict()["status"] == "unverified" and v.as_dict()["passed"] is False
+
+
+# -- dtypes ------------------------------------------------------------------------
+def test_tolerance_follows_the_least_precise_of_io_and_weights():
+    assert tolerance_for({"float32", "float16"}) == tolerance_for({"float16"})
+    assert tolerance_for({"bfloat16", "float32"}) > tolerance_for({"float16"})
+    assert tolerance_for({"float64"}) < tolerance_for({"float32"})
