@@ -181,3 +181,88 @@ def test_tolerance_follows_the_least_precise_of_io_and_weights():
     assert tolerance_for({"float32", "float16"}) == tolerance_for({"float16"})
     assert tolerance_for({"bfloat16", "float32"}) > tolerance_for({"float16"})
     assert tolerance_for({"float64"}) < tolerance_for({"float32"})
+
+
+# -- dynamic dimensions (ONNX) -----------------------------------------------------
+def _gap_div_bn(dims):
+    """Conv -> ReduceSum over H, W -> Div by H*W (from Shape) -> BN: an average pool
+    whose 1/(H*W) is computed from the input size."""
+    from onnx import TensorProto, helper
+
+    from tests.onnx_builders import bn_node, init, model, rand, vinfo
+
+    bn, more = bn_node("bn", "avg", "y", 4)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+             helper.make_node("ReduceSum", ["c", "axes"], ["s"], name="sum", keepdims=1),
+             helper.make_node("Shape", ["c"], ["shp"], name="shape"),
+             helper.make_node("Gather", ["shp", "hw_idx"], ["hw"], name="gather", axis=0),
+             helper.make_node("ReduceProd", ["hw"], ["area"], name="prod", keepdims=0),
+             helper.make_node("Cast", ["area"], ["areaf"], name="cast", to=TensorProto.FLOAT),
+             helper.make_node("Div", ["s", "areaf"], ["avg"], name="div"), bn]
+    inits = [init("w", rand((4, 4, 3, 3), 1)), init("axes", np.array([2, 3], np.int64)),
+             init("hw_idx", np.array([2, 3], np.int64)), *more]
+    return model(nodes, [vinfo("x", list(dims))], ["y"], inits, opset=18)
+
+
+def _batch_scaled_bn():
+    """Conv -> Mul by the batch size (Shape[0], cast) -> BN: a batch-derived scale."""
+    from onnx import TensorProto, helper
+
+    from tests.onnx_builders import bn_node, init, model, rand, vinfo
+
+    bn, more = bn_node("bn", "m", "y", 4)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+             helper.make_node("Shape", ["x"], ["shp"], name="shape", start=0, end=1),
+             helper.make_node("Cast", ["shp"], ["n"], name="cast", to=TensorProto.FLOAT),
+             helper.make_node("Mul", ["c", "n"], ["m"], name="scale"), bn]
+    return model(nodes, [vinfo("x", ["N", 3, 6, 6])], ["y"], [init("w", rand((4, 3, 1, 1), 1)), *more])
+
+
+def _rel_error_at(model_a, model_b, shape) -> float:
+    from inspector.frontends.onnx import run
+
+    x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
+    a, b = run(model_a, [x])[0], run(model_b, [x])[0]
+    return float(np.abs(a - b).max() / np.abs(a).max())
+
+
+@pytest.mark.parametrize("build, other_shape", [
+    (lambda: _gap_div_bn(("N", 4, "H", "W")), (2, 4, 7, 5)),
+    (_batch_scaled_bn, (3, 3, 6, 6)),
+])
+def test_constant_computed_from_a_dynamic_dim_blocks_the_fold(build, other_shape):
+    from inspector.frontends.onnx import load_onnx
+
+    model = build()
+    loaded = load_onnx(model)
+    verdict = analyze(loaded.graph, "optimal").verdicts["bn"]
+    assert verdict.status == "not_foldable"
+    assert verdict.reason_code.value == "shape_dependent_constant"
+    result = fold(loaded, "optimal")
+    assert _rel_error_at(model, result.model, other_shape) < 1e-5
+
+
+def test_static_dims_read_through_shape_still_fold():
+    from inspector.frontends.onnx import load_onnx
+
+    loaded = load_onnx(_gap_div_bn(("N", 4, 8, 8)))  # only the batch is dynamic
+    assert analyze(loaded.graph, "optimal").verdicts["bn"].folded
+
+
+def test_dynamic_axes_are_verified_at_a_second_size(monkeypatch):
+    import inspector.frontends.onnx as onnx_frontend
+
+    # Without the shape-dependence guard the wrong fold must still be caught.
+    monkeypatch.setattr(onnx_frontend, "shape_derived", lambda *a: frozenset())
+    model = _gap_div_bn(("N", 4, "H", "W"))
+    loaded = onnx_frontend.load_onnx(model)
+    assert loaded.aux["dynamic_axes"] == {0: [0, 2, 3]}
+    analysis = analyze(loaded.graph, "optimal")
+    assert analysis.verdicts["bn"].folded  # the analysis is fooled ...
+    folded = onnx_frontend.write_back(loaded, analysis.folded, analysis.removed, analysis.changed)
+    check = verify(loaded, folded, steps=analysis.steps)
+    assert check.state == "failed" and len(check.input_shapes) == 2  # ... verification is not
+    assert check.input_shapes[1][0] != check.input_shapes[0][0]
+    result = fold(loaded, "optimal")
+    assert result.rolled_back == ["bn"]
+    assert _rel_error_at(model, result.model, (2, 4, 7, 5)) < 1e-5
