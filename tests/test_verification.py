@@ -266,3 +266,109 @@ def test_dynamic_axes_are_verified_at_a_second_size(monkeypatch):
     result = fold(loaded, "optimal")
     assert result.rolled_back == ["bn"]
     assert _rel_error_at(model, result.model, (2, 4, 7, 5)) < 1e-5
+
+
+# -- PyTorch: models folded exactly as given; dtypes -------------------------------
+def trained_block():
+    """A user's 'trained' model: BN statistics set to known, non-trivial values."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(11)
+    net = nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.BatchNorm2d(6), nn.ReLU(),
+                        nn.Conv2d(6, 4, 1), nn.BatchNorm2d(4))
+    with torch.no_grad():
+        for i, bn in enumerate(m for m in net if isinstance(m, nn.BatchNorm2d)):
+            n = bn.num_features
+            bn.running_mean.copy_(torch.linspace(-1, 1, n) * (i + 1))
+            bn.running_var.copy_(torch.linspace(0.5, 3, n))
+            bn.weight.copy_(torch.linspace(0.7, 1.3, n))
+            bn.bias.copy_(torch.linspace(-0.4, 0.4, n))
+    net.input_shape = (1, 3, 8, 8)
+    return net.eval()
+
+
+def test_a_callable_model_keeps_its_statistics_and_folds_to_the_same_function():
+    import torch
+
+    from inspector.sources import resolve_spec
+
+    loaded = resolve_spec("tests.test_verification:trained_block")
+    given = trained_block()
+    bn = loaded.model[1]
+    assert torch.equal(bn.running_mean, given[1].running_mean)
+    assert torch.equal(bn.running_var, given[1].running_var)
+    result = fold(loaded, "optimal")
+    assert result.analysis.folded_count == 2 and result.verification.passed
+    x = torch.randn(2, 3, 8, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(result.model(x), given(x), rtol=1e-5, atol=1e-5)
+
+
+def test_a_module_in_training_mode_is_analysed_in_eval_mode_with_a_note():
+    from inspector.frontends import pytorch
+
+    net = trained_block().train()
+    loaded = pytorch.load_module(net, input_shape=(1, 3, 8, 8))
+    assert any("training mode" in note for note in loaded.notes)
+    assert net.training  # the user's module is not switched
+    assert fold(loaded, "optimal").verification.passed
+
+
+def test_an_eval_module_gets_no_training_note():
+    from inspector.frontends import pytorch
+
+    loaded = pytorch.load_module(trained_block(), input_shape=(1, 3, 8, 8))
+    assert not any("training mode" in note for note in loaded.notes)
+
+
+def test_torch_per_tensor_verification_compares_module_outputs():
+    from inspector.frontends import pytorch
+
+    loaded = pytorch.load_module(trained_block(), input_shape=(1, 3, 8, 8))
+    result = fold(loaded, "optimal")
+    assert result.verification.tensors_compared >= 1  # the ReLU between the two blocks
+
+
+def test_bf16_model_folds_and_verifies_with_a_bf16_tolerance():
+    import torch
+
+    from inspector.frontends import pytorch
+
+    loaded = pytorch.load_module(trained_block().to(torch.bfloat16), input_shape=(1, 3, 8, 8))
+    result = fold(loaded, "optimal")
+    v = result.verification
+    assert v.passed and result.rolled_back == [] and result.analysis.folded_count == 2
+    assert v.tolerance == tolerance_for({"bfloat16"})
+    assert next(result.model.parameters()).dtype == torch.bfloat16
+
+
+class HalfBody:
+    """fp16 weights behind float32 I/O (casts inside the forward)."""
+
+    @staticmethod
+    def build():
+        import torch
+        from torch import nn
+
+        class Net(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.body = trained_block().half()
+
+            def forward(self, x):
+                return self.body(x.half()).float()
+
+        return Net().eval()
+
+
+def test_fp16_weights_with_fp32_inputs_are_not_rolled_back():
+    import torch
+
+    from inspector.frontends import pytorch
+
+    loaded = pytorch.load_module(HalfBody.build(), torch.randn(1, 3, 8, 8))
+    assert [s.dtype for s in loaded.inputs] == ["float32"]
+    result = fold(loaded, "optimal")
+    assert result.rolled_back == [] and result.verification.passed
+    assert result.verification.tolerance == tolerance_for({"float16"})
