@@ -348,7 +348,6 @@ class HalfBody:
 
     @staticmethod
     def build():
-        import torch
         from torch import nn
 
         class Net(nn.Module):
@@ -372,3 +371,65 @@ def test_fp16_weights_with_fp32_inputs_are_not_rolled_back():
     result = fold(loaded, "optimal")
     assert result.rolled_back == [] and result.verification.passed
     assert result.verification.tolerance == tolerance_for({"float16"})
+
+
+def test_onnx_fp16_weights_with_fp32_io_use_the_fp16_tolerance():
+    from onnx import TensorProto, helper, numpy_helper
+
+    from inspector.frontends.onnx import load_onnx
+    from tests.onnx_builders import bn_stats, model, rand, vinfo
+
+    stats = bn_stats(4)
+    inits = [numpy_helper.from_array(rand((4, 3, 3, 3), 1).astype(np.float16), "w")]
+    inits += [numpy_helper.from_array(stats[k].astype(np.float16), f"bn.{k}")
+              for k in ("gamma", "beta", "mean", "var")]
+    nodes = [helper.make_node("Cast", ["x"], ["xh"], name="to_half", to=TensorProto.FLOAT16),
+             helper.make_node("Conv", ["xh", "w"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+             helper.make_node("BatchNormalization", ["c", "bn.gamma", "bn.beta", "bn.mean",
+                                                     "bn.var"], ["b"], name="bn"),
+             helper.make_node("Cast", ["b"], ["y"], name="to_float", to=TensorProto.FLOAT)]
+    loaded = load_onnx(model(nodes, [vinfo("x", [1, 3, 8, 8])], ["y"], inits))
+    result = fold(loaded, "optimal")
+    assert result.rolled_back == [] and result.verification.passed
+    assert result.verification.tolerance == tolerance_for({"float16"})
+
+
+# -- CLI ---------------------------------------------------------------------------
+def _nan_weight_onnx(path):
+    import onnx
+    from onnx import numpy_helper
+
+    from tests.onnx_builders import conv_bn_relu
+
+    model = conv_bn_relu(relu=False)
+    for t in model.graph.initializer:
+        if t.name == "conv.weight":
+            w = numpy_helper.to_array(t).copy()
+            w[0, 0, 0, 0] = np.nan
+            t.CopyFrom(numpy_helper.from_array(w, t.name))
+    onnx.save(model, str(path))
+    return path
+
+
+def test_cli_refuses_an_unverifiable_fold_in_one_line(capsys, tmp_path):
+    from inspector.cli import main
+
+    src, out = _nan_weight_onnx(tmp_path / "nan.onnx"), tmp_path / "folded.onnx"
+    code = main(["fold", str(src), "-o", str(out)])
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("bnfold: error")]
+    assert code != 0 and len(errors) == 1 and "could not verify" in errors[0]
+    assert not out.exists()
+
+
+def test_cli_saves_an_unverified_fold_only_when_asked_and_says_so(capsys, tmp_path):
+    import json
+
+    from inspector.cli import main
+
+    src, out = _nan_weight_onnx(tmp_path / "nan.onnx"), tmp_path / "folded.onnx"
+    code = main(["fold", str(src), "-o", str(out), "--allow-unverified", "--json", "-"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0 and out.exists()
+    assert report["verification"]["status"] == "unverified"
+    assert report["verification"]["passed"] is False
