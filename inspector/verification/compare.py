@@ -218,22 +218,22 @@ def _np_dtype(name: str) -> np.dtype:
         return np.dtype("float32")
 
 
-def _shape_sets(loaded: LoadedModel, folded_model: Any) -> tuple[list[list[tuple[int, ...]]], list[str]]:
-    """The loaded input shapes plus, per dynamic axis, a second size (to be tried)."""
+def _shape_sets(loaded: LoadedModel, folded_model: Any) -> list[list[tuple[int, ...]]]:
+    """The loaded input shapes, then candidates with every dynamic axis at another
+    size (d + 1, else 2d: the first the original runs at is used)."""
     base = [tuple(s.shape) for s in loaded.inputs]
     dynamic: dict[int, list[int]] = loaded.aux.get("dynamic_axes") or {}
-    notes: list[str] = []
     if not dynamic and loaded.framework == "torch" and _accepts_other_batch(loaded, folded_model):
         dynamic = {i: [0] for i, s in enumerate(base) if len(s) > 0}
     if not dynamic:
-        return [base], notes
+        return [base]
     candidates = []
-    for grow in (lambda d: 2 * d, lambda d: d + 1):
+    for grow in (lambda d: d + 1, lambda d: 2 * d):
         alt = [tuple(grow(d) if ax in dynamic.get(i, ()) else d for ax, d in enumerate(s))
                for i, s in enumerate(base)]
         if alt != base and alt not in candidates:
             candidates.append(alt)
-    return [base, *candidates], notes
+    return [base, *candidates]
 
 
 def _accepts_other_batch(loaded: LoadedModel, folded_model: Any) -> bool:
@@ -274,7 +274,7 @@ def verify(loaded: LoadedModel, folded_model: Any, trials: int = 2, seed: int = 
     dtypes = model_dtypes(loaded)
     tol = tolerance_for(dtypes)
     floor = max((_SCALE_FLOOR[d] for d in dtypes), default=_SCALE_FLOOR["float32"])
-    shape_sets, notes = _shape_sets(loaded, folded_model)
+    shape_sets, notes = _shape_sets(loaded, folded_model), []
 
     out_names = [n.name for n in loaded.graph.nodes if n.op == "output"]
     abs_err = rel_err = worst_rel = 0.0
