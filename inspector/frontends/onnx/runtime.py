@@ -62,7 +62,7 @@ def _run(owner: onnx.ModelProto, build: Any, key: Any,
         except Exception as e:
             raise InspectorError(f"onnxruntime cannot load the model: {str(e).splitlines()[0]}. "
                                  "To fix this, check it with onnx.checker.check_model.") from e
-        while len(_SESSIONS) > 4:
+        while len(_SESSIONS) > 6:  # original + folded, plain and per-tensor
             _SESSIONS.popitem(last=False)
     _SESSIONS.move_to_end(key)
     session = _SESSIONS[key][1]
