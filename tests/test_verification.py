@@ -433,3 +433,23 @@ def test_cli_saves_an_unverified_fold_only_when_asked_and_says_so(capsys, tmp_pa
     assert code == 0 and out.exists()
     assert report["verification"]["status"] == "unverified"
     assert report["verification"]["passed"] is False
+
+
+def test_a_pad_amount_computed_from_a_dynamic_dim_blocks_the_fold():
+    from onnx import helper
+
+    from inspector.frontends.onnx import load_onnx
+    from tests.onnx_builders import bn_node, init, model, rand, vinfo
+
+    # BN -> Pad(W to W + W, amounts from Shape) -> Conv: at W = 1 the pad is 1 column.
+    bn, more = bn_node("bn", "x", "b", 3)
+    nodes = [bn, helper.make_node("Shape", ["x"], ["shp"], name="shape", start=3, end=4),
+             helper.make_node("Concat", ["zeros6", "shp", "zero1"], ["pads"], name="cat", axis=0),
+             helper.make_node("Pad", ["b", "pads"], ["p"], name="pad", mode="edge"),
+             helper.make_node("Conv", ["p", "w"], ["y"], name="conv")]
+    inits = [init("zeros6", np.zeros(6, np.int64)), init("zero1", np.zeros(1, np.int64)),
+             init("w", rand((4, 3, 1, 1), 1)), *more]
+    loaded = load_onnx(model(nodes, [vinfo("x", [1, 3, 4, "W"])], ["y"], inits))
+    pad = next(n for n in loaded.graph.nodes if n.name == "pad")
+    assert pad.op == "other" and pad.attrs["shape_derived"]
+    assert fold(loaded, "optimal").verification.passed

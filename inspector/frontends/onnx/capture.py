@@ -149,6 +149,10 @@ def _subgraph_inputs(node: onnx.NodeProto) -> list[str]:
     return names
 
 
+#: Ops whose transparency depends on amounts read from constant inputs.
+_SIZE_SENSITIVE = frozenset({"Pad", "Slice", "Resize", "Upsample", "Expand", "Tile"})
+
+
 def build_graph(work: onnx.ModelProto, specs: list[InputSpec], consts: dict[str, np.ndarray],
                  shapes: Mapping[str, Shape | None], dtypes: Mapping[str, str], opset: int,
                  label: str, shape_derived: frozenset[str] = frozenset()
@@ -166,8 +170,9 @@ def build_graph(work: onnx.ModelProto, specs: list[InputSpec], consts: dict[str,
         inputs += tuple(i for i in dict.fromkeys(implicit) if i not in consts and i not in inputs)
         view = OpView(node, consts, shapes, opset)
         t = translate(view)
-        if t.params and any(i in shape_derived for i in node.input):
-            # The parameter holds only at the loaded size: keep the node opaque.
+        if (t.params or node.op_type in _SIZE_SENSITIVE) and any(
+                i in shape_derived for i in node.input):
+            # The parameter (or pad/slice/resize amount) holds only at the loaded size.
             t = Translation("other", {"op_type": node.op_type, "shape_derived": True})
         items.append(Item([idx], inputs, tuple(o for o in node.output if o), t, view))
     items = fuse(items, uses)
