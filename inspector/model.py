@@ -52,7 +52,9 @@ class LoadedModel:
         out = []
         for spec in self.inputs:
             shape = spec.shape if batch is None else (batch, *spec.shape[1:])
-            out.append(rng.standard_normal(shape).astype(spec.dtype))
+            # numpy has no bfloat16: such inputs are float32 (the torch runtime casts them)
+            dtype = "float32" if spec.dtype == "bfloat16" else spec.dtype
+            out.append(rng.standard_normal(shape).astype(dtype))
         return out
 
 

@@ -343,6 +343,18 @@ def test_bf16_model_folds_and_verifies_with_a_bf16_tolerance():
     assert next(result.model.parameters()).dtype == torch.bfloat16
 
 
+def test_a_folded_bf16_model_saves_as_pt2(tmp_path):
+    import torch
+
+    from inspector.frontends import pytorch
+
+    loaded = pytorch.load_module(trained_block().to(torch.bfloat16), input_shape=(1, 3, 8, 8))
+    target = tmp_path / "folded.pt2"
+    pytorch.save(fold(loaded, "optimal").model, target, loaded)
+    program = torch.export.load(str(target))
+    assert not any("batch_norm" in str(n.target) for n in program.graph.nodes)
+
+
 class HalfBody:
     """fp16 weights behind float32 I/O (casts inside the forward)."""
 
