@@ -301,7 +301,8 @@ def verify(loaded: LoadedModel, folded_model: Any, trials: int = 2, seed: int = 
                 # The original runs at this size and the folded model does not.
                 abs_err = rel_err = worst_rel = float("inf")
                 worst = f"the folded model fails at input shapes {[list(s) for s in shapes]}"
-                notes.append(f"{worst}: {type(e).__name__}: {str(e).strip().splitlines()[0][:120] if str(e).strip() else ''}")
+                first = (str(e).strip().splitlines() or [""])[0][:120]
+                notes.append(f"{worst}: {type(e).__name__}: {first}")
                 continue
             if len(out) != len(ref_out):
                 abs_err = rel_err = worst_rel = float("inf")
@@ -323,8 +324,9 @@ def verify(loaded: LoadedModel, folded_model: Any, trials: int = 2, seed: int = 
                     worst_rel, worst = e.rel_error, t
         used_shapes.append(tuple(tuple(s) for s in shapes))
     if len(shape_sets) > 1 and len(used_shapes) < 2:
-        notes.append("the model has dynamic axes but does not run at a second size: checked at "
-                     f"{list(used_shapes[0]) if used_shapes else 'the loaded size'} only.")
+        notes.append("the original model does not run at a second input size: checked at "
+                     f"{[list(s) for s in used_shapes[0]] if used_shapes else 'the loaded size'} "
+                     "only.")
     elif len(shape_sets) == 1 and loaded.framework == "torch":
         notes.append("checked at the example input size only (the folded model is a traced graph "
                      "or the module does not run at another batch size).")
