@@ -212,9 +212,13 @@ def _inputs(loaded: LoadedModel, shapes: Sequence[tuple[int, ...]], draw: Callab
 
 
 def _np_dtype(name: str) -> np.dtype:
+    """The numpy dtype of an input; bfloat16 (unknown to numpy, or an ml_dtypes type
+    that torch cannot read) and other exotic floats are fed as float32."""
+    if name == "bfloat16":
+        return np.dtype("float32")
     try:
         return np.dtype(name)
-    except TypeError:  # bfloat16 and other dtypes numpy lacks: feed float32
+    except TypeError:
         return np.dtype("float32")
 
 

@@ -56,6 +56,9 @@ def _float_dtype(module: nn.Module) -> torch.dtype | None:
 def _to_tensor(x: np.ndarray, dtype: torch.dtype | None = None) -> torch.Tensor:
     """A numpy input as a tensor. bfloat16 has no numpy dtype, so a bf16 model gets
     float arrays that are cast here; other dtypes are fed as given."""
+    x = np.asarray(x)
+    if x.dtype.name == "bfloat16":  # an ml_dtypes array: torch cannot read it directly
+        x = x.astype(np.float32)
     t = torch.from_numpy(np.ascontiguousarray(x))
     if dtype == torch.bfloat16 and t.is_floating_point():
         t = t.to(dtype)
