@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..analysis.result import Analysis
-from ..errors import VerificationError
+from ..errors import UnsupportedModelError, VerificationError
 from ..model import LoadedModel
 from ..verification.compare import FAILED, UNVERIFIED, Verification, verify
 from .apply import apply_step
@@ -54,6 +55,10 @@ def fold(
     every input range tried) a :class:`VerificationError` is raised, unless
     ``allow_unverified`` is set: then the result is returned with
     ``verification.state == "unverified"`` (never ``passed``).
+
+    In mode ``reparam`` the merged regions are written back too (the frontend's
+    ``write_back`` must take ``merges``); a merged model that does not verify
+    raises :class:`VerificationError` (merges are not rolled back one by one).
     """
     say = progress or (lambda msg, frac: None)
     t0 = time.perf_counter()
@@ -64,9 +69,9 @@ def fold(
     rolled_back: list[str] = []
     while True:
         say("writing back the folded weights", 0.3)
-        model = loaded.frontend.write_back(loaded, analysis.folded, analysis.removed, analysis.changed)
+        model = write_back(loaded, analysis)
         say("verifying the folded model", 0.6)
-        check = verify(loaded, model, steps=analysis.steps)
+        check = verify(loaded, model, steps=analysis.steps, merges=analysis.merge_log)
         if check.passed:
             break
         if check.state == UNVERIFIED:
@@ -76,6 +81,11 @@ def fold(
                 f"could not verify the folded model: {' '.join(check.notes) or 'no comparison possible'} "
                 "To fix this, pass input shapes/ranges the model is defined on, or accept an "
                 "unverified result explicitly (--allow-unverified).")
+        if analysis.merges:
+            raise VerificationError(
+                f"the merged model differs from the original (max relative error "
+                f"{check.worst_tensor_rel_error:.2e} at tensor '{check.worst_tensor}'). To fix "
+                "this, report the model; use --mode optimal meanwhile.")
         culprit = _first_failing_step(loaded, analysis)
         if culprit is None or len(rolled_back) >= max_rollbacks:
             raise VerificationError(
@@ -90,6 +100,20 @@ def fold(
     total = time.perf_counter() - t0
     timings = {"analyze_s": t_analyze, "fold_s": total - t_analyze}
     return FoldResult(loaded, analysis, model, check, timings, rolled_back)
+
+
+def write_back(loaded: LoadedModel, analysis: Analysis) -> Any:
+    """The frontend's write-back of ``analysis`` (its merges too, when it has any).
+
+    Raises UnsupportedModelError when the frontend cannot write merged regions yet."""
+    if not analysis.merges:
+        return loaded.frontend.write_back(loaded, analysis.folded, analysis.removed, analysis.changed)
+    if "merges" not in inspect.signature(loaded.frontend.write_back).parameters:
+        raise UnsupportedModelError(
+            f"the {loaded.framework} frontend cannot write merged branches back yet. To fix this, "
+            "use --mode optimal, or export the model to ONNX and fold that with --mode reparam.")
+    return loaded.frontend.write_back(loaded, analysis.folded, analysis.removed, analysis.changed,
+                                      merges=analysis.merges)
 
 
 def _first_failing_step(loaded: LoadedModel, analysis: Analysis) -> str | None:

@@ -165,14 +165,21 @@ def model_dtypes(loaded: LoadedModel) -> set[str]:
     return {d for d in found if d in TOLERANCE}
 
 
-def changed_tensors(graph: Graph, steps: Sequence[Any]) -> set[str]:
+def changed_tensors(graph: Graph, steps: Sequence[Any], merges: Sequence[Any] = ()) -> set[str]:
     """Tensors that the folds are *meant* to change (never compared).
 
     For every step: the outputs of its emitters and of its BN, and every tensor
     downstream of them up to (not including) the outputs of the absorbers,
-    which undo the transform. Removed BN outputs are in the set too.
+    which undo the transform. Removed BN outputs are in the set too. For every
+    merge (``MergeStep``): the tensors inside the region (its output is kept;
+    a merged conv that a later fold edits stands for the region output).
     """
     out: set[str] = set()
+    merged_output = {m.conv_id: m.output for m in merges}
+    for m in merges:
+        inside = [t for nid in m.nodes if graph.has_node(nid) for t in graph.node(nid).outputs]
+        inside += [merged_output[nid] for nid in m.nodes if nid in merged_output]  # nested
+        out.update(t for t in inside if t != m.output)
     for step in steps:
         if not graph.has_node(step.bn):
             continue
@@ -183,6 +190,7 @@ def changed_tensors(graph: Graph, steps: Sequence[Any]) -> set[str]:
             {step.bn} if step.direction == "backward" else set())
         out.update(bn_outputs)
         seeds = [t for nid in step.emitters if graph.has_node(nid) for t in graph.node(nid).outputs]
+        seeds += [merged_output[nid] for nid in step.emitters if nid in merged_output]
         if step.direction != "backward":
             seeds += list(bn_outputs)
         queue, seen = deque(seeds), set()
@@ -259,13 +267,16 @@ def _run_all(loaded: LoadedModel, model: Any, inputs: list[np.ndarray],
 
 
 def verify(loaded: LoadedModel, folded_model: Any, trials: int = 2, seed: int = 0, *,
-           steps: Sequence[Any] | None = None, per_tensor: bool = True) -> Verification:
+           steps: Sequence[Any] | None = None, merges: Sequence[Any] = (),
+           per_tensor: bool = True) -> Verification:
     """Compare ``loaded.model`` and ``folded_model`` on ``trials`` input sets.
 
     Args:
         steps: the fold steps applied (``Analysis.steps``); the tensors they are
             meant to change are left out of the per-tensor comparison. When
             None, only the outputs are compared.
+        merges: the merges applied (``Analysis.merge_log``); tensors inside
+            merged regions are not compared.
         per_tensor: compare every shared intermediate tensor (when the
             frontend can return them and ``steps`` is given).
 
@@ -274,7 +285,7 @@ def verify(loaded: LoadedModel, folded_model: Any, trials: int = 2, seed: int = 
     second size (see the module docstring).
     """
     per_tensor = per_tensor and steps is not None
-    skip = changed_tensors(loaded.graph, steps) if per_tensor else set()
+    skip = changed_tensors(loaded.graph, steps, merges) if per_tensor else set()
     dtypes = model_dtypes(loaded)
     tol = tolerance_for(dtypes)
     floor = max((_SCALE_FLOOR[d] for d in dtypes), default=_SCALE_FLOOR["float32"])
