@@ -186,7 +186,8 @@ def _summary(report: dict, stream) -> None:
     v = report["verification"]
     if v.get("max_abs_error") is not None:
         state = {"passed": "PASS", "unverified": "COULD NOT VERIFY"}.get(v.get("status"), "FAIL")
-        worst = (f"; worst tensor {v['worst_tensor']} {v['worst_tensor_rel_error']:.2e} "
+        node = f" (from {v['worst_node']})" if v.get("worst_node") else ""
+        worst = (f"; worst tensor {v['worst_tensor']}{node} {v['worst_tensor_rel_error']:.2e} "
                  f"({v['tensors_compared']} shared tensors)" if v.get("worst_tensor") else "")
         print(f"verification {state}: max abs error {v['max_abs_error']:.2e}, "
               f"max rel error {v['max_rel_error']:.2e}{worst}", file=stream)

@@ -93,6 +93,7 @@ def test_damped_wrong_fold_is_caught_by_per_tensor_comparison():
     check = verify(loaded, model, steps=analysis.steps)
     assert check.state == "failed"
     assert check.worst_tensor == loaded.graph.find("layer_scale").outputs[0]
+    assert check.worst_node == "layer_scale"
     assert check.worst_tensor_rel_error == pytest.approx(0.45, rel=1e-6)
     assert check.max_rel_error < check.tolerance  # the outputs alone still look fine
 

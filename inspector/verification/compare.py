@@ -65,6 +65,8 @@ class Verification:
     worst_tensor: str | None = None
     worst_tensor_rel_error: float = 0.0
     tensors_compared: int = 0
+    #: Display name of the node producing ``worst_tensor`` (None for outputs / unknown).
+    worst_node: str | None = None
     input_range: str = "N(0, 1)"
     input_shapes: tuple[tuple[tuple[int, ...], ...], ...] = ()
     notes: tuple[str, ...] = ()
@@ -97,6 +99,7 @@ class Verification:
             "worst_tensor": self.worst_tensor,
             "worst_tensor_rel_error": self.worst_tensor_rel_error,
             "tensors_compared": self.tensors_compared,
+            "worst_node": self.worst_node,
             "input_range": self.input_range,
             "input_shapes": [[list(s) for s in shapes] for shapes in self.input_shapes],
             "notes": list(self.notes),
@@ -353,8 +356,10 @@ def verify(loaded: LoadedModel, folded_model: Any, trials: int = 2, seed: int = 
     if status == UNVERIFIED and used_shapes:
         notes.append("the original model's outputs hold NaN/Inf for every input range tried "
                      f"({', '.join(n for n, _ in INPUT_RANGES)}): could not verify.")
+    producer = loaded.graph.producer(worst) if worst in loaded.graph.tensors else None
     return Verification(abs_err, rel_err, tol, trials + len(used_shapes) - 1 if used_shapes else 0,
-                        status, worst, worst_rel if worst else 0.0, len(compared), range_name,
+                        status, worst, worst_rel if worst else 0.0, len(compared),
+                        producer.name if producer is not None else None, range_name,
                         tuple(used_shapes), tuple(notes))
 
 
