@@ -264,8 +264,11 @@ def _run_all(loaded: LoadedModel, model: Any, inputs: list[np.ndarray],
              per_tensor: bool) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
     run_tensors = getattr(loaded.frontend, "run_tensors", None) if per_tensor else None
     if run_tensors is not None:
-        outs, tensors = run_tensors(model, inputs, loaded)
-        return list(outs), dict(tensors)
+        try:
+            outs, tensors = run_tensors(model, inputs, loaded)
+            return list(outs), dict(tensors)
+        except Exception:  # noqa: BLE001 - e.g. a non-tensor value exposed: outputs only
+            pass
     return list(loaded.frontend.run(model, inputs)), {}
 
 
