@@ -466,3 +466,11 @@ def test_a_pad_amount_computed_from_a_dynamic_dim_blocks_the_fold():
     pad = next(n for n in loaded.graph.nodes if n.name == "pad")
     assert pad.op == "other" and pad.attrs["shape_derived"]
     assert fold(loaded, "optimal").verification.passed
+
+
+def test_an_eager_module_is_also_verified_at_larger_spatial_sizes():
+    from inspector.frontends import pytorch
+
+    loaded = pytorch.load_module(trained_block(), input_shape=(1, 3, 8, 8))
+    shapes = fold(loaded, "optimal").verification.input_shapes
+    assert shapes == (((1, 3, 8, 8),), ((2, 3, 9, 9),))

@@ -14,7 +14,8 @@ What is checked (and how it cannot be fooled):
   the result is ``unverified`` ("could not verify"), never ``passed``.
 * **Dynamic sizes**: each dynamic input axis (``aux["dynamic_axes"]``) is
   also checked at a second size; a PyTorch module that is not a traced graph
-  is also run at batch size + 1 when it accepts it. What was really run is
+  is also run with every non-channel axis + 1 (else the batch + 1) when it
+  accepts it. What was really run is
   listed in ``input_shapes`` and ``notes``.
 * **Precision**: the tolerance follows the lowest precision among the I/O
   and the weights (:func:`tolerance_for`).
@@ -239,7 +240,11 @@ def _shape_sets(loaded: LoadedModel, folded_model: Any) -> list[list[tuple[int, 
     base = [tuple(s.shape) for s in loaded.inputs]
     dynamic: dict[int, list[int]] = loaded.aux.get("dynamic_axes") or {}
     if not dynamic and loaded.framework == "torch" and _accepts_other_batch(loaded, folded_model):
-        dynamic = {i: [0] for i, s in enumerate(base) if len(s) > 0}
+        # An eager module: every axis but the channels one larger (catches constants
+        # frozen from H, W or the batch), else the batch alone.
+        grown = [tuple(d + 1 if ax != 1 else d for ax, d in enumerate(s)) for s in base]
+        batch = [tuple(d + 1 if ax == 0 else d for ax, d in enumerate(s)) for s in base]
+        return [base, *([grown, batch] if grown != batch else [batch])]
     if not dynamic:
         return [base]
     candidates = []
@@ -349,8 +354,8 @@ def verify(loaded: LoadedModel, folded_model: Any, trials: int = 2, seed: int = 
                      f"{[list(s) for s in used_shapes[0]] if used_shapes else 'the loaded size'} "
                      "only.")
     elif len(shape_sets) == 1 and loaded.framework == "torch":
-        notes.append("checked at the example input size only (the folded model is a traced graph "
-                     "or the module does not run at another batch size).")
+        notes.append("checked at the example input size only (the folded model is a traced graph, "
+                     "valid at that size).")
     if not used_shapes:
         notes.append("the original model could not be run on any input tried.")
     worst_all = max(rel_err, worst_rel)
