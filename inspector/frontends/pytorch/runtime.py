@@ -123,9 +123,8 @@ def save(model: Any, path: str | Path, loaded: LoadedModel) -> None:
     suffix = p.suffix.lower()
     if suffix not in (".pt2", ".onnx"):
         raise InspectorError(f"cannot save {p.name}: use a .pt2 or .onnx file name.")
-    example = loaded.aux.get("example_inputs")
-    args = tuple(example) if example else tuple(
-        _to_tensor(x, _float_dtype(_as_module(model))) for x in loaded.random_inputs())
+    dtype = _float_dtype(_as_module(model))
+    args = tuple(_to_tensor(x, dtype) for x in loaded.random_inputs())
     try:
         if suffix == ".pt2":
             torch.export.save(_export(model, args), str(p))
