@@ -78,7 +78,8 @@ def fold(
             if allow_unverified:
                 break
             raise VerificationError(
-                f"could not verify the folded model: {' '.join(check.notes) or 'no comparison possible'} "
+                f"could not verify the folded model: "
+                f"{check.notes[-1] if check.notes else 'no comparison possible.'} "
                 "To fix this, pass input shapes/ranges the model is defined on, or accept an "
                 "unverified result explicitly (--allow-unverified).")
         if analysis.merges:
