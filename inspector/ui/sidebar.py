@@ -74,7 +74,8 @@ def _upload_picker() -> state.ModelContext | None:
     up = st.file_uploader(
         "ONNX or torch.export file", type=list(state.UPLOAD_TYPES), key="upload",
         max_upload_size=state.MAX_UPLOAD_MB,
-        help=".pt2 files are read with torch.export.load; nothing is unpickled.",
+        help="Read without running code: .pt2 archives are checked and never unpickled; "
+             "ONNX files must be self-contained (no external data).",
     )
     st.caption(f"`.onnx` or `.pt2` (torch.export.save), up to {state.MAX_UPLOAD_MB} MB.")
     if up is None:

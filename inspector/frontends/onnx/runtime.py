@@ -71,7 +71,13 @@ def _run(owner: onnx.ModelProto, build: Any, key: Any,
         raise InspectorError(f"the model takes {len(metas)} inputs but {len(inputs)} were given. "
                              f"To fix this, pass one array per input ({[m.name for m in metas]}).")
     feed = {m.name: np.asarray(x, dtype=_ORT_TYPES.get(m.type)) for m, x in zip(metas, inputs)}
-    return [np.asarray(v) for v in session.run(None, feed)]
+    try:
+        outputs = session.run(None, feed)
+    except Exception as e:  # onnxruntime raises its own types: one line for the CLI/app
+        raise InspectorError(f"onnxruntime failed to run the model: {str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}. "
+                             "To fix this, check the model and the input shapes "
+                             "(onnx.checker.check_model, --input-shape).") from e
+    return [np.asarray(v) for v in outputs]
 
 
 def save(model: onnx.ModelProto, path: str, loaded: LoadedModel) -> None:
