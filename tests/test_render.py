@@ -255,7 +255,7 @@ def test_selected_bn_marks_blocking_node(tiny):
     g, opt, adj = tiny
     a = dot_attrs(to_dot(g, opt, adj, selected="bn4"), "relu2")
     assert "blocking" in a["class"].split()
-    assert a["label"].endswith("⛔ blocks")
+    assert a["label"].endswith("blocks the fold")
     assert float(a["penwidth"]) >= 4
 
 

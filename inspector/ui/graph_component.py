@@ -1,45 +1,91 @@
-"""A clickable SVG graph: server-rendered Graphviz SVG, node clicks sent back.
+"""A navigable, clickable SVG graph: pan/zoom, minimap, client-side highlight.
 
 Built on ``st.components.v2.component`` (inline HTML/CSS/JS, no build step).
-The SVG is parsed with ``DOMParser`` and stripped of scripts, ``foreignObject``
-and event-handler attributes before it is inserted, although
-``inspector.render`` already escapes every name that comes from a model.
+Pan and zoom come from the vendored ``svg-pan-zoom`` 3.6.2
+(``assets/vendor/svg-pan-zoom``, BSD-2-Clause), read from disk at import and
+inlined: nothing is fetched at run time. The SVG is parsed with ``DOMParser``
+and stripped of scripts, ``foreignObject`` and event-handler attributes before
+it is inserted, although ``inspector.render`` already escapes every name that
+comes from a model.
+
+The browser keeps the laid-out SVG while only the selection changes: a BN's
+roots, leaves and blocking node (``data.roles``, from
+``inspector.render.highlight``) are applied as CSS classes, and dashed links
+to them are drawn as straight lines; nothing is laid out again.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+from pathlib import Path
 
 import streamlit as st
 
+VENDOR = Path(__file__).resolve().parents[2] / "assets" / "vendor" / "svg-pan-zoom"
+#: Graphs with more nodes than this get a minimap.
+MINIMAP_NODES = 100
+#: Default graph height: follows the browser window.
+VIEWPORT_HEIGHT = "max(420px, calc(100vh - 230px))"
+
 _CSS = """
-.bnfold-wrap { border: 1px solid #d0d0d0; border-radius: 6px; background: #ffffff; }
-.bnfold-bar { display: flex; gap: 6px; align-items: center; padding: 4px 6px;
-  border-bottom: 1px solid #e4e4e4; font: 12px sans-serif; color: #333; }
+.bnfold-wrap { border: 1px solid #d0d0d0; border-radius: 6px; background: #ffffff;
+  outline: none; }
+.bnfold-wrap:focus-visible { box-shadow: 0 0 0 2px #0072B2; }
+.bnfold-bar { display: flex; flex-wrap: wrap; gap: 6px; align-items: center;
+  padding: 4px 6px; border-bottom: 1px solid #e4e4e4; font: 12px sans-serif; color: #333; }
 .bnfold-bar button { border: 1px solid #bbb; background: #f6f6f6; border-radius: 4px;
-  padding: 1px 8px; cursor: pointer; color: #222; }
+  padding: 1px 8px; cursor: pointer; color: #222; font: 12px sans-serif; }
 .bnfold-bar .hint { margin-left: auto; color: #666; }
-.bnfold-view { overflow: auto; max-height: var(--bnfold-h, 640px); }
-.bnfold-view svg { display: block; }
-.bnfold-view g.node { cursor: pointer; }
-.bnfold-view g.node:hover polygon, .bnfold-view g.node:hover path,
-.bnfold-view g.node:hover ellipse { stroke-width: 3px; }
+.bnfold-legend { display: flex; flex-wrap: wrap; gap: 4px 10px; padding: 4px 8px;
+  border-bottom: 1px solid #eee; font: 12px sans-serif; color: #222; }
+.bnfold-legend:empty { display: none; }
+.bnfold-legend .sw { display: inline-block; width: 12px; height: 12px; border-radius: 3px;
+  vertical-align: -2px; margin-right: 4px; border: 1px solid; }
+.bnfold-view { position: relative; height: var(--bnfold-h, 640px); overflow: hidden;
+  cursor: grab; }
+.bnfold-view:active { cursor: grabbing; }
+.bnfold-canvas, .bnfold-canvas > svg { width: 100%; height: 100%; display: block; }
+.bnfold-canvas g.node { cursor: pointer; }
+.bnfold-canvas g.node:hover polygon, .bnfold-canvas g.node:hover path,
+.bnfold-canvas g.node:hover ellipse { stroke-width: 3px; }
+.bnfold-canvas g.node.hl > polygon, .bnfold-canvas g.node.hl > path,
+.bnfold-canvas g.node.hl > ellipse { stroke: #000000; stroke-width: 3px; }
+.bnfold-canvas g.node.hl.leaf > polygon, .bnfold-canvas g.node.hl.leaf > path {
+  stroke-dasharray: 5 3; }
+.bnfold-canvas g.node.hl.selected > polygon, .bnfold-canvas g.node.hl.selected > path {
+  stroke-width: 5px; stroke-dasharray: none; }
+.bnfold-canvas g.node.hl.blocking > polygon, .bnfold-canvas g.node.hl.blocking > path,
+.bnfold-canvas g.node.hl.blocking > ellipse { stroke: #D00000; stroke-width: 6px;
+  stroke-dasharray: none; }
+.bnfold-mini { position: absolute; right: 8px; bottom: 8px; width: 180px; height: 220px;
+  background: rgba(255,255,255,0.92); border: 1px solid #999; border-radius: 4px;
+  cursor: crosshair; }
+.bnfold-mini:empty { display: none; }
+.bnfold-mini svg { width: 100%; height: 100%; display: block; }
+.bnfold-mini .bnfold-vp { fill: rgba(0,114,178,0.12); stroke: #0072B2; }
 """
 
 _HTML = """
-<div class="bnfold-wrap">
+<div class="bnfold-wrap" tabindex="0">
   <div class="bnfold-bar">
-    <button data-zoom="in" title="zoom in">+</button>
-    <button data-zoom="out" title="zoom out">−</button>
-    <button data-zoom="fit" title="fit to width">fit</button>
-    <button data-zoom="one" title="natural size">1:1</button>
+    <button data-act="in" title="zoom in (+)">+</button>
+    <button data-act="out" title="zoom out (−)">−</button>
+    <button data-act="fit" title="whole graph (f)">fit</button>
+    <button data-act="one" title="natural size (0)">1:1</button>
     <span class="hint"></span>
   </div>
-  <div class="bnfold-view"></div>
+  <div class="bnfold-legend"></div>
+  <div class="bnfold-view"><div class="bnfold-canvas"></div><div class="bnfold-mini"></div></div>
 </div>
 """
 
 _JS = """
+const NATURAL = 4 / 3;  // Graphviz draws in pt: 1:1 is 4/3 CSS px per unit
+const READABLE = 1.0;   // default zoom: 11-pt labels are >= 11 px on screen
+const ROLES = ['selected', 'root', 'leaf', 'blocking'];
+const SVGNS = 'http://www.w3.org/2000/svg';
+
 function clean(svg) {
   svg.querySelectorAll('script, foreignObject, iframe').forEach((e) => e.remove());
   svg.querySelectorAll('*').forEach((el) => {
@@ -53,95 +99,264 @@ function clean(svg) {
   return svg;
 }
 
-function natural(svg) {
-  if (!svg.dataset.natW) {
-    svg.dataset.natW = String(parseFloat(svg.getAttribute('width')) || 800);
-    svg.dataset.natH = String(parseFloat(svg.getAttribute('height')) || 600);
+function parse(text) {
+  const doc = new DOMParser().parseFromString(
+    text || '<svg xmlns="http://www.w3.org/2000/svg"/>', 'image/svg+xml');
+  return clean(doc.documentElement);
+}
+
+function realZoom(st) { return st.pz.getSizes().realZoom; }
+
+function zoomToReal(st, target) {
+  st.pz.zoomBy(target / realZoom(st));
+}
+
+function centreOn(st, el) {
+  const s = st.svg.getBoundingClientRect();
+  const r = el.getBoundingClientRect();
+  st.pz.panBy({ x: s.left + s.width / 2 - (r.left + r.width / 2),
+                y: s.top + s.height / 2 - (r.top + r.height / 2) });
+}
+
+function inView(st, el) {
+  const s = st.svg.getBoundingClientRect();
+  const r = el.getBoundingClientRect();
+  const mx = s.width * 0.05, my = s.height * 0.05;
+  return r.left >= s.left + mx && r.right <= s.right - mx &&
+         r.top >= s.top + my && r.bottom <= s.bottom - my;
+}
+
+function defaultView(st) {
+  st.pz.resize();
+  st.pz.fit();
+  st.pz.center();
+  const fit = realZoom(st);
+  if (fit >= READABLE) {
+    if (fit > NATURAL) zoomToReal(st, NATURAL);
+    st.pz.center();
+    return;
   }
-  return [parseFloat(svg.dataset.natW), parseFloat(svg.dataset.natH)];
+  zoomToReal(st, READABLE);
+  const target = (st.focus && st.nodes.get(st.focus)) || st.svg.querySelector('g.node.bn') ||
+    st.svg.querySelector('g.node');
+  if (target) centreOn(st, target);
 }
 
-function zoomTo(view, z) {
-  const svg = view.querySelector('svg');
-  if (!svg) return;
-  const [w, h] = natural(svg);
-  view.dataset.zoom = String(z);
-  svg.setAttribute('width', (w * z).toFixed(1) + 'pt');
-  svg.setAttribute('height', (h * z).toFixed(1) + 'pt');
+function updateMini(st) {
+  if (!st.vp) return;
+  const s = st.pz.getSizes();
+  const p = st.pz.getPan();
+  st.vp.setAttribute('x', String(-p.x / s.realZoom));
+  st.vp.setAttribute('y', String(-p.y / s.realZoom));
+  st.vp.setAttribute('width', String(s.width / s.realZoom));
+  st.vp.setAttribute('height', String(s.height / s.realZoom));
 }
 
-function fitZoom(view) {
-  const svg = view.querySelector('svg');
-  if (!svg) return 1;
-  const [w] = natural(svg);
-  return Math.min(1, Math.max(0.05, (view.clientWidth - 4) / (w * 4 / 3)));
+function buildMini(st, mini, source) {
+  mini.replaceChildren();
+  st.vp = null;
+  if (!st.minimap) return;
+  const copy = source.cloneNode(true);
+  copy.querySelectorAll('[id]').forEach((e) => e.removeAttribute('id'));
+  copy.querySelectorAll('title, a').forEach((e) => {
+    if (e.tagName.toLowerCase() === 'title') e.remove();
+  });
+  copy.removeAttribute('width');
+  copy.removeAttribute('height');
+  copy.setAttribute('preserveAspectRatio', 'xMidYMid meet');
+  copy.style.pointerEvents = 'none';
+  const vp = document.createElementNS(SVGNS, 'rect');
+  vp.setAttribute('class', 'bnfold-vp');
+  vp.setAttribute('vector-effect', 'non-scaling-stroke');
+  vp.setAttribute('stroke-width', '2');
+  copy.appendChild(vp);
+  mini.appendChild(copy);
+  st.vp = vp;
+  const move = (ev) => {
+    const m = copy.getScreenCTM();
+    if (!m) return;
+    const pt = new DOMPoint(ev.clientX, ev.clientY).matrixTransform(m.inverse());
+    const s = st.pz.getSizes();
+    st.pz.pan({ x: s.width / 2 - pt.x * s.realZoom, y: s.height / 2 - pt.y * s.realZoom });
+  };
+  mini.onpointerdown = (ev) => {
+    ev.preventDefault();
+    ev.stopPropagation();
+    move(ev);
+    mini.setPointerCapture(ev.pointerId);
+    mini.onpointermove = (e2) => move(e2);
+  };
+  mini.onpointerup = (ev) => {
+    mini.onpointermove = null;
+    try { mini.releasePointerCapture(ev.pointerId); } catch (e) { /* already released */ }
+  };
 }
 
-function autoFit(view) {
-  // Fit to width until the user zooms; re-fit when the panel gets its real width
-  // (a graph mounted in a hidden tab starts with width 0).
-  if (view.dataset.manual === '1' || view.clientWidth < 40) return;
-  if (Math.abs((parseFloat(view.dataset.fitW) || 0) - view.clientWidth) < 24) return;
-  view.dataset.fitW = String(view.clientWidth);
-  zoomTo(view, fitZoom(view));
+function centre(el) {
+  const b = el.getBBox();
+  return [b.x + b.width / 2, b.y + b.height / 2];
+}
+
+function highlight(st, bn) {
+  st.svg.querySelectorAll('g.node.hl').forEach((g) => g.classList.remove('hl', ...ROLES));
+  st.svg.querySelectorAll('g.fold-link.client').forEach((g) => g.remove());
+  st.applied = bn || '';
+  const roles = (st.roles || {})[bn];
+  if (!roles) return;
+  for (const role of ROLES) {
+    for (const id of roles[role] || []) {
+      const el = st.nodes.get(id);
+      if (el) el.classList.add('hl', role);
+    }
+  }
+  const src = st.nodes.get((roles.selected || [])[0]);
+  const layer = st.svg.querySelector('g.graph');
+  if (!src || !layer) return;
+  const [x1, y1] = centre(src);
+  const bg = layer.querySelector(':scope > polygon');
+  for (const role of ['root', 'leaf']) {
+    for (const id of roles[role] || []) {
+      const el = st.nodes.get(id);
+      if (!el || el === src) continue;
+      const [x2, y2] = centre(el);
+      const g = document.createElementNS(SVGNS, 'g');
+      g.setAttribute('class', `edge fold-link ${role}-link client`);
+      const path = document.createElementNS(SVGNS, 'path');
+      path.setAttribute('d', `M${x1},${y1} L${x2},${y2}`);
+      path.setAttribute('fill', 'none');
+      path.setAttribute('stroke', '#000000');
+      path.setAttribute('stroke-width', '1.5');
+      path.setAttribute('stroke-dasharray', '6 4');
+      g.appendChild(path);
+      layer.insertBefore(g, bg ? bg.nextSibling : layer.firstChild);
+    }
+  }
+}
+
+function setLegend(root, items) {
+  const box = root.querySelector('.bnfold-legend');
+  if (!box) return;
+  box.replaceChildren();
+  for (const it of items || []) {
+    const span = document.createElement('span');
+    const sw = document.createElement('span');
+    sw.className = 'sw';
+    sw.style.background = it.fill;
+    sw.style.borderColor = it.edge;
+    span.appendChild(sw);
+    span.appendChild(document.createTextNode(`${it.label} (${it.count})`));
+    box.appendChild(span);
+  }
+}
+
+function mount(st, view, data) {
+  const canvas = view.querySelector('.bnfold-canvas');
+  const mini = view.querySelector('.bnfold-mini');
+  if (st.pz) { try { st.pz.destroy(); } catch (e) { /* detached */ } }
+  st.pz = null;
+  const source = parse(data.svg);
+  const svg = document.importNode(source, true);
+  svg.removeAttribute('width');
+  svg.removeAttribute('height');
+  canvas.replaceChildren(svg);
+  st.svg = svg;
+  st.nodes = new Map(Array.from(svg.querySelectorAll('g.node')).map((g) => [g.id, g]));
+  st.minimap = !!data.minimap;
+  st.focus = data.focus || '';
+  st.hash = data.hash;
+  st.ready = false;
+  buildMini(st, mini, document.importNode(source, true));
+  let down = null;
+  svg.addEventListener('pointerdown', (ev) => { down = [ev.clientX, ev.clientY]; });
+  svg.querySelectorAll('g.node').forEach((g) => {
+    g.addEventListener('click', (ev) => {
+      ev.preventDefault();
+      ev.stopPropagation();
+      if (down && Math.hypot(ev.clientX - down[0], ev.clientY - down[1]) > 4) return;
+      if ((st.roles || {})[g.id]) highlight(st, g.id);
+      st.clicked = g.id;
+      if (st.send) st.send('clicked', g.id);
+    });
+  });
+}
+
+function start(st, view) {
+  // svg-pan-zoom needs the real size: wait until the panel is laid out.
+  if (st.ready || !st.svg || view.clientWidth < 40 || view.clientHeight < 40) return;
+  st.pz = window.svgPanZoom(st.svg, {
+    zoomEnabled: true, panEnabled: true, controlIconsEnabled: false, fit: true, center: true,
+    dblClickZoomEnabled: false, mouseWheelZoomEnabled: true, preventMouseEventsDefault: true,
+    zoomScaleSensitivity: 0.25, minZoom: 0.5, maxZoom: 10,
+    onZoom: () => updateMini(st), onPan: () => updateMini(st),
+  });
+  const fit = realZoom(st);
+  st.pz.setMaxZoom(Math.max(10, (4 * NATURAL) / fit));
+  st.pz.setMinZoom(Math.min(0.5, 0.05 / fit));
+  st.ready = true;
+  defaultView(st);
+  highlight(st, st.applied);
+  updateMini(st);
 }
 
 export default function (component) {
   const { data, setTriggerValue, parentElement } = component;
-  const view = parentElement.querySelector('.bnfold-view');
   const wrap = parentElement.querySelector('.bnfold-wrap');
+  const view = parentElement.querySelector('.bnfold-view');
   if (!view || !data) return;
-  wrap.style.setProperty('--bnfold-h', (data.height || 640) + 'px');
+  const st = view._bnfold || (view._bnfold = { applied: '' });
+  st.send = setTriggerValue;
+  wrap.style.setProperty('--bnfold-h', data.height || '640px');
   const hint = parentElement.querySelector('.hint');
   if (hint) hint.textContent = data.hint || '';
-  if (view.dataset.hash !== data.hash) {
-    const doc = new DOMParser().parseFromString(data.svg || '<svg xmlns="http://www.w3.org/2000/svg"/>', 'image/svg+xml');
-    const svg = clean(doc.documentElement);
-    view.replaceChildren(document.importNode(svg, true));
-    view.dataset.hash = data.hash;
-    view.dataset.fitW = '';
-    if (view.dataset.manual === '1') zoomTo(view, parseFloat(view.dataset.zoom) || 1);
+  setLegend(parentElement, data.legend);
+  st.roles = data.roles || {};
+  if (st.hash !== data.hash) {
+    st.applied = data.selected || '';
+    mount(st, view, data);
   }
-  const svg = view.querySelector('svg');
-  if (!svg) return;
-  autoFit(view);
-  if (!view._bnfoldObserver && typeof ResizeObserver !== 'undefined') {
-    view._bnfoldObserver = new ResizeObserver(() => autoFit(view));
-    view._bnfoldObserver.observe(view);
+  start(st, view);
+  if (st.ready && (data.selected || '') !== st.applied) {
+    highlight(st, data.selected || '');
+    const el = st.nodes.get(data.selected || '');
+    if (el && st.clicked !== data.selected && !inView(st, el)) centreOn(st, el);
   }
-  parentElement.querySelectorAll('button[data-zoom]').forEach((b) => {
-    b.onclick = () => {
-      const z = parseFloat(view.dataset.zoom) || 1;
-      const kind = b.getAttribute('data-zoom');
-      view.dataset.manual = kind === 'fit' ? '' : '1';
-      view.dataset.fitW = '';
-      zoomTo(view, kind === 'in' ? z * 1.25 : kind === 'out' ? z / 1.25 : kind === 'fit' ? fitZoom(view) : 1);
-    };
+  st.clicked = '';
+  const act = (kind) => {
+    if (!st.ready) return;
+    if (kind === 'in') st.pz.zoomIn();
+    else if (kind === 'out') st.pz.zoomOut();
+    else if (kind === 'fit') { st.pz.fit(); st.pz.center(); }
+    else if (kind === 'one') zoomToReal(st, NATURAL);
+  };
+  parentElement.querySelectorAll('button[data-act]').forEach((b) => {
+    b.onclick = () => act(b.getAttribute('data-act'));
   });
-  svg.querySelectorAll('g.node').forEach((g) => {
-    g.onclick = (ev) => {
-      ev.preventDefault();
-      ev.stopPropagation();
-      setTriggerValue('clicked', g.id);
-    };
-  });
-  if (data.selected) {
-    const el = Array.from(svg.querySelectorAll('g.node')).find((g) => g.id === data.selected);
-    if (el) {
-      const r = el.getBoundingClientRect();
-      const v = view.getBoundingClientRect();
-      if (r.top < v.top || r.bottom > v.bottom || r.left < v.left || r.right > v.right) {
-        view.scrollTop += r.top - v.top - v.height / 2 + r.height / 2;
-        view.scrollLeft += r.left - v.left - v.width / 2 + r.width / 2;
-      }
-    }
+  wrap.onkeydown = (ev) => {
+    const k = { '+': 'in', '=': 'in', '-': 'out', '_': 'out', '0': 'one', 'f': 'fit' }[ev.key];
+    if (!k || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    ev.preventDefault();
+    act(k);
+  };
+  view.onpointerdown = () => wrap.focus({ preventScroll: true });
+  if (!st.observer && typeof ResizeObserver !== 'undefined') {
+    st.observer = new ResizeObserver(() => {
+      if (!st.ready) start(st, view);
+      else { st.pz.resize(); updateMini(st); }
+    });
+    st.observer.observe(view);
   }
   return () => {
-    if (view._bnfoldObserver) view._bnfoldObserver.disconnect();
-    view._bnfoldObserver = null;
+    if (st.observer) st.observer.disconnect();
+    st.observer = null;
   };
 }
 """
+
+
+def _library() -> str:
+    """The vendored svg-pan-zoom source (defines ``window.svgPanZoom``)."""
+    return (VENDOR / "svg-pan-zoom.min.js").read_text(encoding="utf-8")
+
 
 _COMPONENT = None
 
@@ -149,22 +364,39 @@ _COMPONENT = None
 def _component():
     global _COMPONENT
     if _COMPONENT is None:
-        _COMPONENT = st.components.v2.component("bnfold_graph", html=_HTML, css=_CSS, js=_JS)
+        _COMPONENT = st.components.v2.component(
+            "bnfold_graph", html=_HTML, css=_CSS, js=_library() + "\n" + _JS)
     return _COMPONENT
 
 
-def clickable_svg(svg: str, *, key: str, selected: str | None = None, height: int = 640,
-                  on_click=None, hint: str = "") -> str | None:
-    """Show ``svg``; returns the id of the node clicked in this run (or None).
+def clickable_svg(svg: str, *, key: str, selected: str | None = None,
+                  height: int | str = VIEWPORT_HEIGHT, on_click=None, hint: str = "",
+                  roles: dict | None = None, legend: list[dict] | None = None,
+                  focus: str | None = None, minimap: bool | None = None) -> str | None:
+    """Show ``svg`` with pan/zoom; returns the id of the node clicked in this run (or None).
 
-    ``on_click`` (a callback without arguments) runs before the rerun; read the
-    value with :func:`clicked_value` inside it.
+    Args:
+        svg: a document from ``inspector.render.render_svg``.
+        key: widget key (one per graph on the page).
+        selected: the selected BN; its roles (from ``roles``) are highlighted.
+        height: CSS height (px number or CSS text); default follows the window.
+        on_click: a callback without arguments, run before the rerun; read the
+            value with :func:`clicked_value` inside it.
+        roles: ``inspector.render.highlight.highlight_map`` of this drawing.
+        legend: rows ``{"label", "count", "fill", "font", "edge"}`` shown in HTML.
+        focus: the node the first view is centred on (default: ``selected``,
+            else the first BN).
+        minimap: draw the minimap (default: above ``MINIMAP_NODES`` nodes).
     """
     digest = hashlib.sha1(svg.encode("utf-8")).hexdigest()
+    if minimap is None:
+        minimap = svg.count('class="node') > MINIMAP_NODES
     result = _component()(
         key=key,
-        data={"svg": svg, "hash": digest, "selected": selected or "", "height": height,
-              "hint": hint},
+        data={"svg": svg, "hash": digest, "selected": selected or "",
+              "height": f"{height}px" if isinstance(height, int) else height, "hint": hint,
+              "roles": json.loads(json.dumps(roles or {})), "legend": legend or [],
+              "focus": focus or selected or "", "minimap": bool(minimap)},
         on_clicked_change=on_click or (lambda: None),
     )
     value = getattr(result, "clicked", None) if result is not None else None
