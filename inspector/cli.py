@@ -139,8 +139,9 @@ def _cmd_svg(args) -> int:
             focus = loaded.graph.find(args.focus).id
         except KeyError as e:
             raise InspectorError(f"--focus {args.focus!r}: no node with that name or id") from e
+    # Without --focus the file is the whole graph: every node, uncollapsed.
     dot = to_dot(loaded.graph, analyses["optimal"], analyses["adjacent"], rankdir=args.rankdir,
-                 focus=focus, hops=args.hops, title=loaded.name, collapse=focus is None and len(loaded.graph) > 150)
+                 focus=focus, hops=args.hops, title=loaded.name)
     Path(args.output).write_text(render_svg(dot), encoding="utf-8")
     _log(f"saved {args.output}")
     return 0

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from ..analysis.result import Analysis
 from ..ir import Graph, Node
 from .dotfmt import attrs, q_id, q_title
+from .properties import shape_text
 from .status import (
     ADJACENT_ONLY,
     BOTH,
@@ -78,6 +79,8 @@ def build_view(
     search: str | None = None,
     title: str | None = None,
     legend: bool = True,
+    edge_shapes: bool = False,
+    changed: dict[str, str] | None = None,
 ) -> DotView:
     """The annotated view of ``graph``: DOT text plus the node -> drawn unit map.
 
@@ -95,6 +98,9 @@ def build_view(
         search: case-insensitive text matched against name, id and op type.
         title: model name for the caption (default ``graph.name``).
         legend: draw the status legend (a compact column beside the graph).
+        edge_shapes: label each data edge with its tensor shape (``1×64×56×56``).
+        changed: node id -> short note (e.g. ``weights, bias``): layers a fold
+            edited, outlined and labelled (the Fold page's after graph).
     """
     if rankdir not in RANKDIRS:
         raise ValueError(f"rankdir must be one of {RANKDIRS}, got {rankdir!r}")
@@ -103,6 +109,9 @@ def build_view(
             raise ValueError(f"{what}={nid!r} is not a node id of graph {graph.name!r}")
     statuses = compute_statuses(graph, optimal, adjacent)
     roles = _roles(graph, statuses, selected, search)
+    for nid in changed or {}:
+        if graph.has_node(nid):
+            roles[nid].add("changed")
     if focus is not None:
         shown = neighbourhood(graph, focus, max(hops, 0)) | {
             n for n, r in roles.items() if r - {"match"}}
@@ -132,8 +141,8 @@ def build_view(
     ]
     taken = {n.id for n in graph.nodes}
     unit = _unit_names(grouping, taken)
-    body = _body(nodes, grouping, unit, statuses, roles)
-    edges = _edges(graph, nodes, unit)
+    body = _body(nodes, grouping, unit, statuses, roles, changed or {})
+    edges = _edges(graph, nodes, unit, edge_shapes)
     out += _layout_limits(grouping.unit_count(), len(edges))
     out += body + edges
     if focus is not None:
@@ -206,7 +215,7 @@ def _unit_names(grouping: Grouping, taken: set[str]) -> dict[str, str]:
 
 def _body(
     nodes: list[Node], grouping: Grouping, unit: dict[str, str],
-    statuses: dict[str, BNStatus], roles: dict[str, set[str]],
+    statuses: dict[str, BNStatus], roles: dict[str, set[str]], notes: dict[str, str],
 ) -> list[str]:
     """Node and box statements, nested in clusters for opened scopes."""
     by_path: dict[tuple[str, ...], list[str]] = defaultdict(list)
@@ -216,7 +225,8 @@ def _body(
         path = grouping.clusters[n.id]
         prefix = grouping.box[n.id]
         if prefix is None:
-            stmt = node_statement(n.id, n, statuses.get(n.id), roles.get(n.id, set()))
+            stmt = node_statement(n.id, n, statuses.get(n.id), roles.get(n.id, set()),
+                                  notes.get(n.id))
         elif prefix not in done:
             done.add(prefix)
             hits = sum("match" in roles.get(m, ()) for m in members[prefix])
@@ -245,7 +255,8 @@ def _emit_clusters(by_path: dict[tuple[str, ...], list[str]], path: tuple[str, .
     return out
 
 
-def _edges(graph: Graph, nodes: list[Node], unit: dict[str, str]) -> list[str]:
+def _edges(graph: Graph, nodes: list[Node], unit: dict[str, str],
+           shapes: bool = False) -> list[str]:
     """Data edges between drawn units, one per ordered pair."""
     seen: dict[tuple[str, str], list[str]] = {}
     for n in nodes:
@@ -262,8 +273,9 @@ def _edges(graph: Graph, nodes: list[Node], unit: dict[str, str]) -> list[str]:
         tip = tensors[0] + (f" {tuple(shape)}" if shape is not None else "")
         if len(tensors) > 1:
             tip = f"{len(tensors)} tensors, e.g. {tip}"
+        label = shape_text(shape) if shapes and shape is not None else None
         out.append(f"  {q_id(u)} -> {q_id(v)} " + attrs(
-            id=f"edge:{u}->{v}", class_="data", tooltip=tip))
+            id=f"edge:{u}->{v}", class_="data", tooltip=tip, label=label))
     return out
 
 

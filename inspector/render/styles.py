@@ -22,6 +22,8 @@ from .status import (
 BLOCKING_COLOR = "#D00000"
 #: Outline of selected BN, its roots and leaves, and of search matches.
 HIGHLIGHT_COLOR = "#000000"
+#: Outline of layers whose weights a fold changed (not a status colour).
+CHANGED_COLOR = "#6A3D9A"
 
 _COUNT_WORDS = {
     "both": "both", "optimal_only": "optimal-only", "not_foldable": "not foldable",
@@ -45,6 +47,8 @@ def _role_style(roles: set[str], colors: Colors) -> dict[str, object]:
         style.append("dashed" if roles == {"leaf"} or roles == {"leaf", "match"} else "bold")
     if "selected" in roles:
         out["penwidth"] = "4"
+    if "changed" in roles:
+        out.update(color=CHANGED_COLOR, penwidth="4")
     if "blocking" in roles:
         out.update(color=BLOCKING_COLOR, penwidth="5")
         style.append("bold")
@@ -55,14 +59,17 @@ def _role_style(roles: set[str], colors: Colors) -> dict[str, object]:
 _ROLE_TEXT = {
     "selected": "selected", "root": "root of the selected BN's fold",
     "leaf": "leaf of the selected BN's fold", "blocking": "blocks the selected BN's fold",
-    "match": "matches the search",
+    "match": "matches the search", "changed": "parameters changed by the fold",
 }
 
 
 def node_statement(
-    name: str, node: Node, status: BNStatus | None, roles: set[str]
+    name: str, node: Node, status: BNStatus | None, roles: set[str], note: str | None = None
 ) -> str:
-    """The DOT statement of one IR node (``name`` is its quoted-to-be DOT name)."""
+    """The DOT statement of one IR node (``name`` is its quoted-to-be DOT name).
+
+    ``note`` is an extra label line (e.g. which parameters a fold changed).
+    """
     kind = op_kind(node)
     lines = [shorten(node.name)]
     if kind != node.name:
@@ -84,6 +91,8 @@ def node_statement(
         classes.append(f"op-{node.op}")
     if "blocking" in roles:
         lines.append("✗ blocks the fold")
+    if note:
+        lines.append(note)
     classes.extend(sorted(roles))
     tooltip += "".join(f"\n{_ROLE_TEXT[r]}" for r in sorted(roles))
     extra = {} if shape == "box" else {"height": "0.3"}

@@ -17,7 +17,6 @@ to them are drawn as straight lines; nothing is laid out again.
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import streamlit as st
@@ -111,19 +110,28 @@ function zoomToReal(st, target) {
   st.pz.zoomBy(target / realZoom(st));
 }
 
+function contentCentre(st, el) {
+  // In the pan/zoom viewport's own coordinates. svg-pan-zoom applies a new
+  // transform on the next animation frame, so screen rectangles can be stale:
+  // the relative matrix between the viewport group and the node is not.
+  const vp = st.svg.querySelector('.svg-pan-zoom_viewport');
+  const b = el.getBBox();
+  const m = vp.getCTM().inverse().multiply(el.getCTM());
+  return new DOMPoint(b.x + b.width / 2, b.y + b.height / 2).matrixTransform(m);
+}
+
 function centreOn(st, el) {
-  const s = st.svg.getBoundingClientRect();
-  const r = el.getBoundingClientRect();
-  st.pz.panBy({ x: s.left + s.width / 2 - (r.left + r.width / 2),
-                y: s.top + s.height / 2 - (r.top + r.height / 2) });
+  const p = contentCentre(st, el);
+  const s = st.pz.getSizes();
+  st.pz.pan({ x: s.width / 2 - p.x * s.realZoom, y: s.height / 2 - p.y * s.realZoom });
 }
 
 function inView(st, el) {
-  const s = st.svg.getBoundingClientRect();
-  const r = el.getBoundingClientRect();
-  const mx = s.width * 0.05, my = s.height * 0.05;
-  return r.left >= s.left + mx && r.right <= s.right - mx &&
-         r.top >= s.top + my && r.bottom <= s.bottom - my;
+  const p = contentCentre(st, el);
+  const s = st.pz.getSizes();
+  const pan = st.pz.getPan();
+  const x = p.x * s.realZoom + pan.x, y = p.y * s.realZoom + pan.y;
+  return x > 0.1 * s.width && x < 0.9 * s.width && y > 0.1 * s.height && y < 0.9 * s.height;
 }
 
 function defaultView(st) {
@@ -158,9 +166,7 @@ function buildMini(st, mini, source) {
   if (!st.minimap) return;
   const copy = source.cloneNode(true);
   copy.querySelectorAll('[id]').forEach((e) => e.removeAttribute('id'));
-  copy.querySelectorAll('title, a').forEach((e) => {
-    if (e.tagName.toLowerCase() === 'title') e.remove();
-  });
+  copy.querySelectorAll('title').forEach((e) => e.remove());
   copy.removeAttribute('width');
   copy.removeAttribute('height');
   copy.setAttribute('preserveAspectRatio', 'xMidYMid meet');
@@ -395,7 +401,7 @@ def clickable_svg(svg: str, *, key: str, selected: str | None = None,
         key=key,
         data={"svg": svg, "hash": digest, "selected": selected or "",
               "height": f"{height}px" if isinstance(height, int) else height, "hint": hint,
-              "roles": json.loads(json.dumps(roles or {})), "legend": legend or [],
+              "roles": roles or {}, "legend": legend or [],
               "focus": focus or selected or "", "minimap": bool(minimap)},
         on_clicked_change=on_click or (lambda: None),
     )

@@ -52,6 +52,7 @@ class ViewOptions:
     hops: int = 2
     search: str = ""
     focus: str | None = None
+    shapes: bool = False
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -84,8 +85,9 @@ def view_controls(graph: Graph, prefix: str, *, focus_id: str | None) -> ViewOpt
     view = c2.segmented_control("View", VIEWS, key=f"{k}view", required=True)
     search = c3.text_input("Search nodes", key=f"{k}search",
                            placeholder="name or op type, e.g. relu or conv")
+    shapes = st.toggle("Tensor shapes on edges", key=f"{k}shapes")
     opts = ViewOptions(rankdir=LAYOUTS.get(layout or "Top-down", "TB"), view=view or "Full",
-                       search=search.strip(), focus=focus_id)
+                       search=search.strip(), focus=focus_id, shapes=shapes)
     if opts.search:
         found = [n.name for n in graph.nodes if matches(n, opts.search)]
         more = f" and {len(found) - 8} more" if len(found) > 8 else ""
@@ -115,7 +117,8 @@ def view_controls(graph: Graph, prefix: str, *, focus_id: str | None) -> ViewOpt
 
 def view_kwargs(opts: ViewOptions) -> dict:
     """``to_dot`` keyword arguments of the chosen view (without the selection)."""
-    kwargs: dict = {"rankdir": opts.rankdir, "search": opts.search or None}
+    kwargs: dict = {"rankdir": opts.rankdir, "search": opts.search or None,
+                    "edge_shapes": opts.shapes}
     if opts.view == "Focus" and opts.focus is not None:
         kwargs.update(focus=opts.focus, hops=opts.hops)
     elif opts.view == "Collapsed":

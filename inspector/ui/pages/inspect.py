@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from inspector.render import dot_available
 from inspector.render.status import BOTH, NOT_FOLDABLE, OPTIMAL_ONLY, status_counts
 from inspector.ui import bn_panel, exports, graph_view, state
 from inspector.ui.errors import safe_call
@@ -40,7 +39,7 @@ def graph_panel(ctx: state.ModelContext, selected: str | None) -> None:
         st.info("Select a node to focus on: pick a BN above, click a row of the BN table, or "
                 "click any node in the Full or Collapsed view.")
         return
-    if not dot_available():
+    if not graph_view.dot_available():
         dot = safe_call("Building the graph view", graph_view.make_dot, ctx.graph, ctx.optimal,
                         ctx.adjacent, opts, selected=selected, title=ctx.name)
         if dot is not None:
@@ -70,6 +69,16 @@ def graph_panel(ctx: state.ModelContext, selected: str | None) -> None:
                              name=f"{ctx.slug}-view.svg")
 
 
+def details(ctx: state.ModelContext, selected: str | None) -> None:
+    """The selected BN's explanation, then the properties of the last clicked node."""
+    bn_panel.detail_panel(ctx, selected)
+    clicked = st.session_state.get(f"{view_key(ctx)}:clicked_node")
+    shown = clicked if clicked and ctx.graph.has_node(clicked) else selected
+    if shown is not None:
+        with st.expander("Node properties", expanded=shown != selected):
+            bn_panel.properties_panel(ctx, shown)
+
+
 def render() -> None:
     ctx = state.current()
     st.title(":material/search: Inspect")
@@ -90,10 +99,10 @@ def render() -> None:
         with left:
             graph_panel(ctx, selected)
         with right:
-            bn_panel.detail_panel(ctx, selected)
+            details(ctx, selected)
     else:
         graph_panel(ctx, selected)
-        bn_panel.detail_panel(ctx, selected)
+        details(ctx, selected)
     st.subheader("Batch-norm layers")
     bn_panel.bn_table(ctx)
 
