@@ -128,7 +128,7 @@ def _cmd_fold(args) -> int:
 
 
 def _cmd_svg(args) -> int:
-    from .render import render_svg, to_dot
+    from .render import build_view, render_view
     from .report import compare_modes
 
     loaded = _load(args)
@@ -140,9 +140,9 @@ def _cmd_svg(args) -> int:
         except KeyError as e:
             raise InspectorError(f"--focus {args.focus!r}: no node with that name or id") from e
     # Without --focus the file is the whole graph: every node, uncollapsed.
-    dot = to_dot(loaded.graph, analyses["optimal"], analyses["adjacent"], rankdir=args.rankdir,
-                 focus=focus, hops=args.hops, title=loaded.name)
-    Path(args.output).write_text(render_svg(dot), encoding="utf-8")
+    view = build_view(loaded.graph, analyses["optimal"], analyses["adjacent"],
+                      rankdir=args.rankdir, focus=focus, hops=args.hops, title=loaded.name)
+    Path(args.output).write_text(render_view(view), encoding="utf-8")
     _log(f"saved {args.output}")
     return 0
 

@@ -50,10 +50,10 @@ def views(graph, selected: str | None, full_max: int) -> Iterator[tuple[str, dic
         yield "full graph LR", {"collapse": False, "rankdir": "LR"}
 
 
-def measure(spec: str, *, full_max: int = 1000, timeout: float = 120.0) -> list[str]:
+def measure(spec: str, *, full_max: int = 2500, timeout: float = 120.0) -> list[str]:
     """Lines of figures for one model spec (path, sample:, timm:, torchvision:)."""
     from ..frontends import load
-    from ..render import render_svg, to_dot
+    from ..render import build_view, render_view
     from ..report import compare_modes
 
     t0 = time.perf_counter()
@@ -69,13 +69,15 @@ def measure(spec: str, *, full_max: int = 1000, timeout: float = 120.0) -> list[
     selected = bns[0].bn if bns else None  # the BN with most leaves: the hardest highlight
     for label, kwargs in views(g, selected, full_max):
         a = time.perf_counter()
-        dot = to_dot(g, opt, adj, title=loaded.name, **kwargs)
+        view = build_view(g, opt, adj, title=loaded.name, legend=False, **kwargs)
         b = time.perf_counter()
         try:
-            svg = render_svg(dot, timeout=timeout)
+            svg = render_view(view, timeout=timeout)
             c = time.perf_counter()
-            lines.append(f"  {label:30s} to_dot {b - a:6.3f} s   dot -Tsvg {c - b:6.2f} s   "
-                         f"{len(svg) // 1024:5d} KB")
+            how = "skeleton+neato" if view.skeleton else "dot -Tsvg"
+            drawn = svg.count('class="node')
+            lines.append(f"  {label:30s} to_dot {b - a:6.3f} s   layout {c - b:6.2f} s   "
+                         f"{len(svg) // 1024:5d} KB  ({how}, {drawn:4d} nodes)")
         except InspectorError as e:
             lines.append(f"  {label:30s} to_dot {b - a:6.3f} s   dot -Tsvg failed: {e}")
     return lines
@@ -84,7 +86,7 @@ def measure(spec: str, *, full_max: int = 1000, timeout: float = 120.0) -> list[
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("models", nargs="+", help="model specs (as for bnfold)")
-    p.add_argument("--full-max", type=int, default=1000, help="skip full views above N nodes")
+    p.add_argument("--full-max", type=int, default=2500, help="skip full views above N nodes")
     p.add_argument("--timeout", type=float, default=120.0, help="Graphviz time limit (s)")
     args = p.parse_args(argv)
     for spec in args.models:

@@ -20,7 +20,7 @@ import streamlit as st
 
 from ..analysis.result import Analysis
 from ..ir import Graph
-from ..render import default_view, dot_available, render_svg, to_dot
+from ..render import default_view, dot_available, render_svg, render_view, to_dot
 from ..render.dot import build_view
 from ..render.highlight import highlight_map
 from ..render.status import compute_statuses, legend_items
@@ -165,7 +165,7 @@ def cached_layout(model_key: str, view: tuple, title: str, _graph: Graph,
     drawn = build_view(_graph, _optimal, _adjacent, title=title, legend=False, **kwargs)
     statuses = compute_statuses(_graph, _optimal, _adjacent)
     t1 = time.perf_counter()
-    svg = render_svg(drawn.dot, timeout=SVG_TIMEOUT)
+    svg = render_view(drawn, timeout=SVG_TIMEOUT)
     t2 = time.perf_counter()
     return Layout(svg, highlight_map(_graph, statuses, drawn.units),
                   legend_rows(statuses, _adjacent is not None), t1 - t0, t2 - t1)
