@@ -38,9 +38,13 @@ LARGE_VIEW = 150
 #: spline routing is the slowest part of a DenseNet-sized layout.
 STRAIGHT_EDGES = 600
 #: Above this many drawn edges (in a large view without clusters) the layout is
-#: computed on a skeleton (one in-edge per node) and every edge drawn straight:
-#: ``dot`` needs minutes on a 1,500-node DenseNet's ~10,700 concat edges.
-SKELETON_EDGES = 3000
+#: computed on a skeleton (short edges only) and every edge is drawn straight:
+#: the long concat edges of a DenseNet make ``dot`` build ~55k virtual nodes
+#: (433 nodes) or run for many minutes (1,500 nodes, ~10,700 edges).
+SKELETON_EDGES = 600
+#: Skeleton edges span at most this many drawn units (in graph order), plus
+#: each unit's in-edge from its latest producer.
+SKELETON_SPAN = 16
 _FONT = "Helvetica"
 
 
@@ -56,9 +60,9 @@ class DotView:
 
     dot: str
     units: dict[str, str]
-    #: For very large views: the same DOT with one in-edge per node (its latest
-    #: producer). ``render_view`` lays this skeleton out with ``dot`` and draws
-    #: every edge straight between the placed nodes (``neato -n2``).
+    #: For very large views: the same DOT with only short edges (and each node's
+    #: in-edge from its latest producer). ``render_view`` lays this skeleton out
+    #: with ``dot`` and draws every edge straight between the placed nodes.
     skeleton: str | None = None
 
 
@@ -170,15 +174,19 @@ def build_view(
 
 def _skeleton_edges(nodes: list[Node], unit: dict[str, str],
                     pairs: list[tuple[str, str]]) -> set[tuple[str, str]]:
-    """Per drawn unit, the in-edge from its latest producer (in graph order)."""
+    """Edges spanning at most ``SKELETON_SPAN`` units, plus each unit's in-edge
+    from its latest producer (graph order), so every node stays connected."""
     order: dict[str, int] = {}
     for n in nodes:
         order.setdefault(unit[n.id], len(order))
     best: dict[str, str] = {}
+    keep = set()
     for u, v in pairs:
         if v not in best or order.get(u, -1) > order.get(best[v], -1):
             best[v] = u
-    return {(u, v) for v, u in best.items()}
+        if 0 <= order.get(v, 0) - order.get(u, 0) <= SKELETON_SPAN:
+            keep.add((u, v))
+    return keep | {(u, v) for v, u in best.items()}
 
 
 def _layout_limits(units: int, edges: int) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from inspector.render import build_view, render_view
 from inspector.render.status import BOTH, NOT_FOLDABLE, OPTIMAL_ONLY, status_counts
 from inspector.ui import bn_panel, exports, graph_view, state
 from inspector.ui.errors import safe_call
@@ -27,6 +28,12 @@ def metrics(ctx: state.ModelContext) -> None:
     cols[3].metric("Not foldable", c[NOT_FOLDABLE], help="folded by neither mode; see the reasons")
     cols[4].metric("Gap optimal − adjacent", opt - adj,
                    help=f"{c[OPTIMAL_ONLY]} BN folded only by optimal; {c[BOTH]} by both")
+
+
+def whole_svg(ctx: state.ModelContext, selected: str | None) -> bytes:
+    """The whole-graph export: every node uncollapsed, statuses, tooltips, legend."""
+    view = build_view(ctx.graph, ctx.optimal, ctx.adjacent, selected=selected, title=ctx.name)
+    return render_view(view).encode("utf-8")
 
 
 def graph_panel(ctx: state.ModelContext, selected: str | None) -> None:
@@ -59,8 +66,10 @@ def graph_panel(ctx: state.ModelContext, selected: str | None) -> None:
                "keys: + − 0 (1:1) f (fit) · hover a node for its reason")
     c1, c2 = st.columns(2)
     with c1:
-        exports.svg_download(ctx, exports.export_dot(ctx, selected), key=f"svg_full::{ctx.key}",
-                             label="Download whole graph (SVG, every node)")
+        st.download_button("Download whole graph (SVG, every node)", data=lambda: whole_svg(ctx, selected),
+                           file_name=f"{ctx.slug}.svg", mime=exports.MIME[".svg"],
+                           key=f"svg_full::{ctx.key}", icon=":material/download:",
+                           on_click="ignore")
     with c2:
         view_dot = graph_view.make_dot(ctx.graph, ctx.optimal, ctx.adjacent, opts,
                                        selected=selected, title=ctx.name)
