@@ -167,6 +167,19 @@ def test_fold_page_applies_and_verifies():
     assert "Verification passed" in at.success[0].value
 
 
+def test_fold_before_after_starts_on_an_optimal_only_bn_and_marks_changed_layers(
+        densenet_reference):
+    _loaded, _analyses, statuses = densenet_reference
+    at = _app("densenet")
+    at.switch_page("inspector/ui/pages/fold.py").run()
+    at.button(key="fold_apply").click().run()
+    _no_exceptions(at)
+    center = at.selectbox(key="ba_center::sample:densenet::optimal").value
+    assert statuses[center].status == "optimal_only"
+    after = _svg(at, 1)
+    assert 'class="node op expressive op-conv changed' in after and "changed: weights" in after
+
+
 # -- Timing -------------------------------------------------------------------
 def test_timing_page_on_a_tiny_model():
     at = _app("conv_bn_relu")
