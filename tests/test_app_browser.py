@@ -225,7 +225,7 @@ def densenet(page):
     """The Inspect page showing DenseNet-121; prints the time to first graph."""
     page.get_by_role("link", name="Inspect").click()
     page.get_by_text("Model zoo").click()
-    box = page.get_by_label("Model name")
+    box = page.get_by_role("textbox", name="Model name")
     box.fill(DENSENET)
     t0 = time.perf_counter()
     box.press("Enter")
