@@ -198,7 +198,9 @@ function mount(st, view, data) {
     g.addEventListener('click', (ev) => {
       ev.preventDefault();
       ev.stopPropagation();
-      if (down && Math.hypot(ev.clientX - down[0], ev.clientY - down[1]) > 4) return;
+      const dragged = down && Math.hypot(ev.clientX - down[0], ev.clientY - down[1]) > 4;
+      down = null;
+      if (dragged) return;  // the end of a pan, not a click
       if ((st.roles || {})[g.id]) highlight(st, g.id);
       st.clicked = g.id;
       if (st.send) st.send('clicked', g.id);
