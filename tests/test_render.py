@@ -500,7 +500,8 @@ def test_properties_of_any_node_list_tensors_attributes_and_parameter_stats():
 
 
 def test_very_large_views_get_a_short_edge_skeleton():
-    from inspector.render.dot import SKELETON_EDGES, SKELETON_SPAN, build_view
+    from inspector.render.dot import build_view
+    from inspector.render.layout import SKELETON_EDGES, SKELETON_SPAN
 
     g = dense_block_graph(80)
     view = build_view(g, all_folded(g), legend=False)

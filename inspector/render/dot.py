@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from ..analysis.result import Analysis
 from ..ir import Graph, Node
 from .dotfmt import attrs, q_id, q_title
+from .layout import LARGE_VIEW, SKELETON_EDGES, effort_limits, skeleton_edges
 from .properties import shape_text
 from .status import (
     ADJACENT_ONLY,
@@ -31,20 +32,6 @@ from .styles import box_statement, fresh_name, legend_block, node_statement, stu
 from .views import Grouping, group_nodes, matches, neighbourhood, suggest_depth
 
 RANKDIRS = ("TB", "LR", "BT", "RL")
-#: Above this many drawn units, cap Graphviz's crossing minimisation and network
-#: simplex (an uncollapsed DenseNet-121 takes minutes in ``dot`` otherwise).
-LARGE_VIEW = 150
-#: Above this many drawn edges (in a large view) edges are straight lines:
-#: spline routing is the slowest part of a DenseNet-sized layout.
-STRAIGHT_EDGES = 600
-#: Above this many drawn edges (in a large view without clusters) the layout is
-#: computed on a skeleton (short edges only) and every edge is drawn straight:
-#: the long concat edges of a DenseNet make ``dot`` build ~55k virtual nodes
-#: (433 nodes) or run for many minutes (1,500 nodes, ~10,700 edges).
-SKELETON_EDGES = 600
-#: Skeleton edges span at most this many drawn units (in graph order), plus
-#: each unit's in-edge from its latest producer.
-SKELETON_SPAN = 16
 _FONT = "Helvetica"
 
 
@@ -155,7 +142,7 @@ def build_view(
     unit = _unit_names(grouping, taken)
     body = _body(nodes, grouping, unit, statuses, roles, changed or {})
     edges = _edges(graph, nodes, unit, edge_shapes)
-    head = out + _layout_limits(grouping.unit_count(), len(edges)) + body
+    head = out + effort_limits(grouping.unit_count(), len(edges)) + body
     tail = []
     if focus is not None:
         tail += _stubs(graph, nodes, taken)
@@ -167,40 +154,9 @@ def build_view(
     skeleton = None
     clustered = any(grouping.clusters.values())
     if grouping.unit_count() > LARGE_VIEW and len(edges) > SKELETON_EDGES and not clustered:
-        keep = _skeleton_edges(nodes, unit, [(u, v) for u, v, _ in edges])
+        keep = skeleton_edges(nodes, unit, [(u, v) for u, v, _ in edges])
         skeleton = "\n".join(head + [e for u, v, e in edges if (u, v) in keep] + tail) + "\n"
     return DotView("\n".join(head + [e for _, _, e in edges] + tail) + "\n", unit, skeleton)
-
-
-def _skeleton_edges(nodes: list[Node], unit: dict[str, str],
-                    pairs: list[tuple[str, str]]) -> set[tuple[str, str]]:
-    """Edges spanning at most ``SKELETON_SPAN`` units, plus each unit's in-edge
-    from its latest producer (graph order), so every node stays connected."""
-    order: dict[str, int] = {}
-    for n in nodes:
-        order.setdefault(unit[n.id], len(order))
-    best: dict[str, str] = {}
-    keep = set()
-    for u, v in pairs:
-        if v not in best or order.get(u, -1) > order.get(best[v], -1):
-            best[v] = u
-        if 0 <= order.get(v, 0) - order.get(u, 0) <= SKELETON_SPAN:
-            keep.add((u, v))
-    return keep | {(u, v) for v, u in best.items()}
-
-
-def _layout_limits(units: int, edges: int) -> list[str]:
-    """Graphviz effort limits for big views (quality kept where it is cheap).
-
-    Measured on DenseNet-121 uncollapsed (433 nodes, 967 edges, ~55k virtual
-    nodes from the concat edges): crossing minimisation ~2.8 s, x-placement
-    ~2.4 s and spline routing ~3.7 s. Capping ``mclimit``/``nslimit`` keeps the
-    first two bounded; straight edges (``splines=line``) remove the routing.
-    """
-    if units <= LARGE_VIEW:
-        return []
-    extra = {"splines": "line"} if edges > STRAIGHT_EDGES else {}
-    return ["  graph " + attrs(nslimit="0.2", mclimit="0.3", **extra)]
 
 
 def caption_text(model: str, statuses: dict[str, BNStatus], with_adjacent: bool) -> str:
