@@ -290,6 +290,9 @@ def test_clicking_a_bn_highlights_it_in_place(page, densenet):
     page.locator(f'.bnfold-canvas g.node[id="{bn_id}"]').click()
     page.locator(f'.bnfold-canvas g.node.hl.selected[id="{bn_id}"]').wait_for(state="attached")
     print(f"\n[figure] click to highlight: {1000 * (time.perf_counter() - t0):.0f} ms")
+    stroke = page.locator(f'.bnfold-canvas g.node.hl.selected[id="{bn_id}"] path').first.evaluate(
+        "p => [getComputedStyle(p).stroke, getComputedStyle(p).strokeWidth]")
+    assert stroke == ["rgb(0, 0, 0)", "5px"]  # the selected BN is outlined on screen
     page.get_by_text("Not foldable").first.wait_for()
     other = _in_view(page, f'g.node.bn:not([id="{bn_id}"])')
     ms = page.evaluate(_CLICK_MS, other)
