@@ -68,6 +68,16 @@ function defaultView(st) {
   const target = (st.focus && st.nodes.get(st.focus)) || st.svg.querySelector('g.node.bn') ||
     st.svg.querySelector('g.node');
   if (target) centreOn(st, target);
+  keepInside(st);
+}
+
+function keepInside(st) {
+  // No empty band between the panel's edge and a graph bigger than the panel.
+  const s = st.pz.getSizes();
+  const p = st.pz.getPan();
+  const w = s.viewBox.width * s.realZoom, h = s.viewBox.height * s.realZoom;
+  const clamp = (v, size, view) => (size <= view ? v : Math.min(0, Math.max(view - size, v)));
+  st.pz.pan({ x: clamp(p.x, w, s.width), y: clamp(p.y, h, s.height) });
 }
 
 function updateMini(st) {
