@@ -225,7 +225,7 @@ def _modes(mode: str) -> tuple[str, ...]:
 
 
 def _cmd_svg(args) -> int:
-    from .render import render_svg, to_dot
+    from .render import build_view, render_view
     from .report import compare_modes
     from .safe_io import atomic_write_text, check_output
 
@@ -238,9 +238,10 @@ def _cmd_svg(args) -> int:
             focus = loaded.graph.find(args.focus).id
         except KeyError as e:
             raise InspectorError(f"--focus {args.focus!r}: no node with that name or id") from e
-    dot = to_dot(loaded.graph, analyses["optimal"], analyses["adjacent"], rankdir=args.rankdir,
-                 focus=focus, hops=args.hops, title=loaded.name, collapse=focus is None and len(loaded.graph) > 150)
-    atomic_write_text(args.output, render_svg(dot), what="SVG")
+    # Without --focus the file is the whole graph: every node, uncollapsed.
+    view = build_view(loaded.graph, analyses["optimal"], analyses["adjacent"],
+                      rankdir=args.rankdir, focus=focus, hops=args.hops, title=loaded.name)
+    atomic_write_text(args.output, render_view(view), what="SVG")
     _log(f"saved {args.output}")
     return 0
 
