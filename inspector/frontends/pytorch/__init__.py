@@ -28,7 +28,7 @@ from ...limits import cap_bytes, check_tensor
 from ...model import Adapter, LoadedModel
 from .archive import load_program
 from .capture import graph_from_program
-from .runtime import first_line, run, save
+from .runtime import first_line, run, run_tensors, save
 from .writeback import remove_all_bn as _remove_all_bn
 from .writeback import write_back as _write_back
 
@@ -65,6 +65,10 @@ def load_module(module: nn.Module, example_inputs: Any = None, *,
                 max_tensor_mb: float | None = None) -> LoadedModel:
     """Capture ``module`` (never mutated) into the IR.
 
+    The module is analysed, folded and verified in eval mode (running
+    statistics, as deployed); a module given in training mode gets a note
+    saying so in ``LoadedModel.notes``.
+
     Args:
         module: any ``nn.Module``; a deep copy in eval mode is traced.
         example_inputs: a tensor or a tuple of tensors.
@@ -86,6 +90,9 @@ def load_module(module: nn.Module, example_inputs: Any = None, *,
     except Exception as e:  # noqa: BLE001
         raise UnsupportedModelError(f"{label} cannot be copied ({first_line(e)}).") from e
     notes: list[str] = []
+    if any(m.training for m in module.modules()):
+        notes.append(f"{label} is in training mode; it is analysed, folded and verified in eval "
+                     "mode (BN uses its running statistics). Call .eval() on it to silence this.")
     stage = "torch.export"
     try:
         with torch.no_grad():
@@ -154,4 +161,4 @@ def remove_all_bn(loaded: LoadedModel) -> nn.Module:
 
 
 #: This format's entry points, held by every LoadedModel it creates.
-ADAPTER = Adapter(name, extensions, write_back, run, save, remove_all_bn)
+ADAPTER = Adapter(name, extensions, write_back, run, save, remove_all_bn, run_tensors)
