@@ -70,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     model_args(f)
     f.add_argument("-o", "--output", required=True, help="output path: .onnx (any input) or .pt2 (PyTorch inputs)")
     f.add_argument("--json", metavar="PATH|-", help="write the JSON report to PATH, or stdout with -")
+    f.add_argument("--allow-unverified", action="store_true",
+                   help="save the folded model even when it cannot be verified (outputs NaN/Inf "
+                        "for every input range tried); the report says 'unverified'")
     quant_arg(f)
     s = sub.add_parser("svg", help="render the annotated graph as SVG")
     model_args(s)
@@ -204,7 +207,8 @@ def _cmd_fold(args) -> int:
         raise InspectorError(".pt2 output needs a PyTorch input; use -o model.onnx for ONNX inputs")
     analyses = compare_modes(loaded.graph, _modes(args.mode))
     result = fold(loaded, args.mode, analysis=analyses[args.mode],
-                  progress=lambda msg, frac: _log(f"[{frac:4.0%}] {msg}"))
+                  progress=lambda msg, frac: _log(f"[{frac:4.0%}] {msg}"),
+                  allow_unverified=args.allow_unverified)
     analyses[args.mode] = result.analysis
     atomic_write(out, lambda tmp: loaded.frontend.save(result.model, str(tmp), loaded))
     _log(f"saved {out}")
@@ -224,7 +228,7 @@ def _modes(mode: str) -> tuple[str, ...]:
 
 def _cmd_svg(args) -> int:
     from .folding.driver import compare_modes
-    from .render import default_view, render_svg, to_dot
+    from .render import build_view, render_view
     from .safe_io import atomic_write_text, check_output
 
     check_output(args.output, _inputs(args), what="SVG")
@@ -236,10 +240,10 @@ def _cmd_svg(args) -> int:
             focus = loaded.graph.find(args.focus).id
         except KeyError as e:
             raise InspectorError(f"--focus {args.focus!r}: no node with that name or id") from e
-    view = {} if focus else default_view(loaded.graph)  # the app's first view, same rule
-    dot = to_dot(loaded.graph, analyses["optimal"], analyses["adjacent"], rankdir=args.rankdir,
-                 focus=focus, hops=args.hops, title=loaded.name, **view)
-    atomic_write_text(args.output, render_svg(dot), what="SVG")
+    # Without --focus the file is the whole graph: every node, uncollapsed.
+    view = build_view(loaded.graph, analyses["optimal"], analyses["adjacent"],
+                      rankdir=args.rankdir, focus=focus, hops=args.hops, title=loaded.name)
+    atomic_write_text(args.output, render_view(view), what="SVG")
     _log(f"saved {args.output}")
     return 0
 
@@ -292,9 +296,12 @@ def _summary(report: dict, lines: list[str], stream) -> None:
         print("\n".join(quant_lines(report["quantization"])), file=stream)
     v = report["verification"]
     if v.get("max_abs_error") is not None:
-        state = "PASS" if v["passed"] else "FAIL"
+        state = {"passed": "PASS", "unverified": "COULD NOT VERIFY"}.get(v.get("status"), "FAIL")
+        node = f" (from {v['worst_node']})" if v.get("worst_node") else ""
+        worst = (f"; worst tensor {v['worst_tensor']}{node} {v['worst_tensor_rel_error']:.2e} "
+                 f"({v['tensors_compared']} shared tensors)" if v.get("worst_tensor") else "")
         print(f"verification {state}: max abs error {v['max_abs_error']:.2e}, "
-              f"max rel error {v['max_rel_error']:.2e}", file=stream)
+              f"max rel error {v['max_rel_error']:.2e}{worst}", file=stream)
 
 
 _COMMANDS = {"analyze": _cmd_analyze, "fold": _cmd_fold, "svg": _cmd_svg, "samples": _cmd_samples}

@@ -48,6 +48,9 @@ class LoadedModel:
     frontend: Frontend
     notes: list[str] = field(default_factory=list)
     capture: Any = None
+    #: Dynamic input axes (ONNX): input index -> axes; verification also runs
+    #: other sizes along them.
+    dynamic_axes: dict[int, list[int]] = field(default_factory=dict)
 
     def random_inputs(self, seed: int = 0, batch: int | None = None) -> list[np.ndarray]:
         """Seeded random inputs matching ``inputs`` (optionally re-batched)."""
@@ -55,7 +58,9 @@ class LoadedModel:
         out = []
         for spec in self.inputs:
             shape = spec.shape if batch is None else (batch, *spec.shape[1:])
-            out.append(rng.standard_normal(shape).astype(spec.dtype))
+            # numpy has no bfloat16: such inputs are float32 (the torch runtime casts them)
+            dtype = "float32" if spec.dtype == "bfloat16" else spec.dtype
+            out.append(rng.standard_normal(shape).astype(dtype))
         return out
 
 
@@ -93,6 +98,10 @@ class Adapter:
     write_back: Callable[..., Any]
     run: Callable[..., list[np.ndarray]]
     save: Callable[..., None]
+    #: ``run_tensors(model, inputs, loaded) -> (outputs, {IR tensor name: value})``:
+    #: the outputs plus every intermediate tensor the model computes that the IR
+    #: names (for per-tensor verification). None: outputs only.
+    run_tensors: Callable[..., tuple[list[np.ndarray], dict[str, np.ndarray]]] | None = None
 
 
 def unmapped_note(node: str, op_type: str, error: BaseException) -> str:

@@ -4,6 +4,8 @@ formats; the format adapters are in ``inspector.frontends``).
 
 Zoo and sample weights are random (never downloaded) and their BN statistics
 are randomised (:func:`randomize_bn`) so that folding is really exercised.
+A user's ``package.module:callable`` model (like a ``.pt2`` or ONNX file) is
+folded exactly as given: its statistics are never touched.
 
     >>> loaded = resolve_spec("torchvision:resnet18")   # input (1, 3, 224, 224)
 """
@@ -111,7 +113,8 @@ def resolve_spec(spec: str, input_shape: tuple[int, ...] | None = None,
     Args:
         spec: the model spec.
         input_shape: overrides the model's default input size (batch included).
-        seed: seed of the randomised BN statistics.
+        seed: seed of the random weights and randomised BN statistics of
+            ``timm:``/``torchvision:`` models (a callable's model is used as given).
 
     Raises:
         MissingDependencyError: timm / torchvision is not installed.
@@ -140,7 +143,8 @@ def resolve_spec(spec: str, input_shape: tuple[int, ...] | None = None,
         raise UnsupportedModelError(
             f"{spec} does not declare an input shape. To fix this, pass --input-shape "
             "(e.g. 1,3,224,224) or give the callable an `input_shape` attribute.")
-    randomize_bn(net, seed)
+    if kind in ("timm", "torchvision"):  # random weights: make the BN maps non-trivial
+        randomize_bn(net, seed)
     return pytorch.load_module(net, input_shape=shape, name=spec, max_tensor_mb=max_tensor_mb)
 
 

@@ -57,6 +57,7 @@ class Reason(str, Enum):
     DATA_DEPENDENT_MUL = "data_dependent_mul"
     NORMALIZATION = "normalization"
     UNKNOWN_OP = "unknown_op"
+    SHAPE_DEPENDENT = "shape_dependent_constant"
     BOUNDARY = "boundary"
     ZERO_PADDING = "zero_padding"
     NEGATIVE_SCALE = "negative_scale"
@@ -148,6 +149,10 @@ REASONS: dict[Reason, ReasonInfo] = {
         "data-dependent normalisation",
         "LayerNorm / GroupNorm / InstanceNorm renormalise with statistics of the input, which "
         "erase or distort the affine map.", "blocking"),
+    Reason.SHAPE_DEPENDENT: ReasonInfo(
+        "constant computed from a dynamic size",
+        "The layer's constant is computed from a dynamic input size (e.g. 1/(H·W) of an average "
+        "pool); folding would freeze the value of one size into the model.", "blocking"),
     Reason.UNKNOWN_OP: ReasonInfo(
         "unknown op",
         "An operation outside the supported vocabulary is treated as blocking (the tool never "

@@ -15,8 +15,16 @@ from typing import Any
 from ...limits import cap_bytes
 from ...model import Adapter, LoadedModel
 from .capture import OnnxCapture, build_graph, check_model, default_opset, read_model, read_source
-from .runtime import run, save
-from .shapes import concrete_inputs, fold_constants, infer_shapes, skeleton
+from .runtime import run, run_tensors, save
+from .shapes import (
+    concrete_inputs,
+    dynamic_axes,
+    fold_constants,
+    infer_shapes,
+    shape_derived,
+    skeleton,
+    symbolic_shapes,
+)
 from .writeback import write_back
 
 __all__ = ["name", "extensions", "load_onnx", "load", "read_model", "write_back", "run", "save",
@@ -32,7 +40,9 @@ def load_onnx(source: Any, *, name: str | None = None,
     """Load an ONNX model (path, bytes or ``onnx.ModelProto``) as a LoadedModel.
 
     Dynamic input dims become 1 unless ``input_shape`` gives them (a shape for
-    the first input, one shape per input, or ``{input_name: shape}``). The model
+    the first input, one shape per input, or ``{input_name: shape}``); they are
+    recorded in ``LoadedModel.dynamic_axes`` (verification also runs other sizes),
+    and nodes whose parameters are computed from them are not folded. The model
     passed in is copied, never modified. Raises InvalidGraphError for missing,
     corrupt or invalid files, UnsafeFileError for external data outside the
     model's folder (or any external data in bytes), ResourceLimitError when an
@@ -49,17 +59,21 @@ def load_onnx(source: Any, *, name: str | None = None,
     check_model(work, label)
     opset = default_opset(model)
     notes: list[str] = []
+    dynamic = dynamic_axes(work, weights)
+    symbolic = symbolic_shapes(work) if dynamic else {}
     specs = concrete_inputs(work, weights, input_shape, notes, cap=cap)
     shapes, dtypes = infer_shapes(work, model, specs, notes, cap=cap, given_shape=input_shape)
     consts = fold_constants(work, model, shapes, dtypes, opset, notes, cap=cap)
-    graph, node_map = build_graph(work, specs, consts, shapes, dtypes, opset, label, notes)
+    derived = shape_derived(work, consts, symbolic) if dynamic else frozenset()
+    graph, node_map = build_graph(work, specs, consts, shapes, dtypes, opset, label, notes,
+                                  shape_derived=derived)
     return LoadedModel(name=label, graph=graph, framework="onnx", model=model, inputs=specs,
-                       frontend=ADAPTER, notes=notes,
-                       capture=OnnxCapture(node_map, opset))
+                       frontend=ADAPTER, notes=notes, capture=OnnxCapture(node_map, opset),
+                       dynamic_axes=dynamic)
 
 
 load = load_onnx
 
 
 #: This format's entry points, held by every LoadedModel it creates.
-ADAPTER = Adapter(name, extensions, write_back, run, save)
+ADAPTER = Adapter(name, extensions, write_back, run, save, run_tensors)

@@ -33,7 +33,7 @@ from ...errors import InvalidGraphError, ResourceLimitError, UnsafeFileError, fi
 from ...ir import Graph, Node, Tensor
 from ...limits import mb
 from ...model import InputSpec
-from .ops import Item, OpView, fuse, translate
+from .ops import Item, OpView, Translation, fuse, translate
 from .shapes import skeleton
 
 Shape = tuple[int, ...]
@@ -262,11 +262,17 @@ def _subgraph_inputs(node: onnx.NodeProto) -> list[str]:
     return names
 
 
+#: Ops whose transparency depends on amounts read from constant inputs.
+_SIZE_SENSITIVE = frozenset({"Pad", "Slice", "Resize", "Upsample", "Expand", "Tile"})
+
+
 def build_graph(work: onnx.ModelProto, specs: list[InputSpec], consts: dict[str, np.ndarray],
                  shapes: Mapping[str, Shape | None], dtypes: Mapping[str, str], opset: int,
-                 label: str, notes: list[str] | None = None) -> tuple[Graph, dict[str, list[int]]]:
+                 label: str, notes: list[str] | None = None,
+                 shape_derived: frozenset[str] = frozenset()) -> tuple[Graph, dict[str, list[int]]]:
     """The IR of ``work`` and the ONNX node indices of every IR node; nodes kept
-    as ``other`` because their rule failed are listed in ``notes``."""
+    as ``other`` because their rule failed are listed in ``notes``; nodes whose
+    parameters come from a dynamic size (``shape_derived``) are ``other`` too."""
     g = work.graph
     ids = node_ids(g.node)
     uses = Counter(o.name for o in g.output)
@@ -279,7 +285,12 @@ def build_graph(work: onnx.ModelProto, specs: list[InputSpec], consts: dict[str,
         inputs = tuple(i for i in node.input if i and i not in consts)
         inputs += tuple(i for i in dict.fromkeys(implicit) if i not in consts and i not in inputs)
         view = OpView(node, consts, shapes, opset)
-        items.append(Item([idx], inputs, tuple(o for o in node.output if o), translate(view, notes), view))
+        t = translate(view, notes)
+        if (t.params or node.op_type in _SIZE_SENSITIVE) and any(
+                i in shape_derived for i in node.input):
+            # The parameter (or pad/slice/resize amount) holds only at the loaded size.
+            t = Translation("other", {"op_type": node.op_type, "shape_derived": True})
+        items.append(Item([idx], inputs, tuple(o for o in node.output if o), t, view))
     items = fuse(items, uses)
 
     nodes = [Node(id=f"input:{s.name}", op="input", outputs=(s.name,), name=s.name) for s in specs]

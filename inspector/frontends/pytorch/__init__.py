@@ -29,7 +29,7 @@ from ...limits import cap_bytes, check_tensor
 from ...model import Adapter, LoadedModel
 from .archive import load_program
 from .capture import graph_from_program
-from .runtime import run, save
+from .runtime import run, run_tensors, save
 from .writeback import write_back as _write_back
 
 name = "torch"
@@ -65,6 +65,10 @@ def load_module(module: nn.Module, example_inputs: Any = None, *,
                 max_tensor_mb: float | None = None) -> LoadedModel:
     """Capture ``module`` (never mutated) into the IR.
 
+    The module is analysed, folded and verified in eval mode (running
+    statistics, as deployed); a module given in training mode gets a note
+    saying so in ``LoadedModel.notes``.
+
     Args:
         module: any ``nn.Module``; a deep copy in eval mode is traced.
         example_inputs: a tensor or a tuple of tensors.
@@ -86,6 +90,9 @@ def load_module(module: nn.Module, example_inputs: Any = None, *,
     except Exception as e:  # noqa: BLE001
         raise UnsupportedModelError(f"{label} cannot be copied ({first_line(e, with_type=True)}).") from e
     notes: list[str] = []
+    if any(m.training for m in module.modules()):
+        notes.append(f"{label} is in training mode; it is analysed, folded and verified in eval "
+                     "mode (BN uses its running statistics). Call .eval() on it to silence this.")
     stage = "torch.export"
     try:
         with torch.no_grad():
@@ -150,4 +157,5 @@ def write_back(loaded: LoadedModel, folded: Graph, removed: Sequence[str],
     return _write_back(loaded, folded, removed, changed)
 
 
-ADAPTER = Adapter(name, extensions, write_back, run, save)
+#: This format's entry points, held by every LoadedModel it creates.
+ADAPTER = Adapter(name, extensions, write_back, run, save, run_tensors)
