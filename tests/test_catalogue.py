@@ -13,8 +13,9 @@ import pytest
 
 from inspector.folding.driver import analyze
 from inspector.folding.pipeline import fold
-from inspector.frontends import load, load_sample
+from inspector.frontends import load
 from inspector.report import compare_modes
+from inspector.sources import load_sample
 from sample_models import list_samples, onnx_path
 
 CASES = [s.name for s in list_samples("case")]
@@ -87,8 +88,8 @@ def _op_counts(model) -> Counter:
         return Counter(conv=ops["Conv"], bn=ops["BatchNormalization"])
     from torch import fx, nn
 
-    from inspector.frontends.pytorch_capture import op_name
-    from inspector.frontends.pytorch_ops import BATCH_NORMS
+    from inspector.frontends.pytorch.capture import op_name
+    from inspector.frontends.pytorch.ops import BATCH_NORMS
 
     out: Counter = Counter()
     if isinstance(model, fx.GraphModule):
