@@ -239,6 +239,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=RESULTS)
     args = p.parse_args(argv)
     warnings.filterwarnings("ignore")
+    from .run import environment  # lazy: run imports this module
+
+    command = "python -m benchmarks.reparam " + " ".join(sys.argv[1:] if argv is None else argv)
+    meta = {"command": command.strip(), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "environment": environment(args.threads)}
+    t0 = time.perf_counter()
     models = args.models or list(QUICK if args.quick else MODELS)
     repeats = 5 if args.quick else args.repeats
     rows = run(models, repeats=repeats, warmup=args.warmup, threads=args.threads, latency=not args.no_latency,
@@ -246,9 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     text = table(rows)
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)
-    command = "python -m benchmarks.reparam " + " ".join(sys.argv[1:] if argv is None else argv)
-    (args.out / "reparam.json").write_text(json.dumps({"command": command.strip(), "rows": rows}, indent=1,
-                                                      default=str))
+    data = {**meta, "seconds": time.perf_counter() - t0, "rows": rows}
+    (args.out / "reparam.json").write_text(json.dumps(data, indent=1, default=str))
     (args.out / "reparam.md").write_text(f"Command: `.venv/bin/{command.strip()}`\n\n{text}\n")
     return 0
 
