@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..analysis.result import Analysis
-from ..errors import VerificationError
+from ..errors import UnsupportedModelError, VerificationError
 from ..model import LoadedModel
 from ..verification.compare import Verification, verify
 from .apply import apply_step
@@ -56,11 +57,15 @@ def fold(
     rolled_back: list[str] = []
     while True:
         say("writing back the folded weights", 0.3)
-        model = loaded.frontend.write_back(loaded, analysis.folded, analysis.removed, analysis.changed)
+        model = write_back(loaded, analysis)
         say("verifying the folded model", 0.6)
         check = verify(loaded, model)
         if check.passed:
             break
+        if analysis.merges:
+            raise VerificationError(
+                f"the merged model differs from the original (max relative error "
+                f"{check.max_rel_error:.2e}). To fix this, report the model; use --mode optimal meanwhile.")
         culprit = _first_failing_step(loaded, analysis)
         if culprit is None or len(rolled_back) >= max_rollbacks:
             raise VerificationError(
@@ -74,6 +79,20 @@ def fold(
     total = time.perf_counter() - t0
     timings = {"analyze_s": t_analyze, "fold_s": total - t_analyze}
     return FoldResult(loaded, analysis, model, check, timings, rolled_back)
+
+
+def write_back(loaded: LoadedModel, analysis: Analysis) -> Any:
+    """The frontend's write-back of ``analysis`` (its merges too, when it has any).
+
+    Raises UnsupportedModelError when the frontend cannot write merged regions yet."""
+    if not analysis.merges:
+        return loaded.frontend.write_back(loaded, analysis.folded, analysis.removed, analysis.changed)
+    if "merges" not in inspect.signature(loaded.frontend.write_back).parameters:
+        raise UnsupportedModelError(
+            f"the {loaded.framework} frontend cannot write merged branches back yet. To fix this, "
+            "use --mode optimal, or export the model to ONNX and fold that with --mode reparam.")
+    return loaded.frontend.write_back(loaded, analysis.folded, analysis.removed, analysis.changed,
+                                      merges=analysis.merges)
 
 
 def _first_failing_step(loaded: LoadedModel, analysis: Analysis) -> str | None:
