@@ -259,8 +259,8 @@ REPARAM_CASES: list[Sample] = [
           _rep({"dense.bn": F, "avg_bn": N}, 1, {"dense.bn": None, "avg_bn": M}, 1)),
     # --- refusals: one per reason --------------------------------------------------------------
     _case("misaligned_centres", rp.MisalignedBranches,
-          "conv3x3 (padding 1) + conv2x2 (padding 'same') + identity BN: centres half a pixel apart.",
-          "§3.7 refuse when (k-1)d/2 - p differs between branches.",
+          "Dilated (d=2) conv3x3 + conv2x2 + identity BN: the 2x2 taps fall between the 3x3 taps.",
+          "§3.7 refuse branches whose tap grids do not coincide (centres misaligned).",
           _rep({"dense.bn": F, "even.bn": F, "identity": N}, 2,
                {"dense.bn": F, "even.bn": F, "identity": N}, 2,
                {"identity": "merge_misaligned"})),

@@ -105,12 +105,14 @@ class DBBAvgBlock(nn.Module):
 
 
 class MisalignedBranches(nn.Module):
-    """bn(conv3x3 p=1) + bn(conv2x2 'same') + bn(x): the 2x2 kernel's centre sits half a pixel off."""
+    """bn(conv3x3 d=2 p=2) + bn(conv2x2 d=2 p=1) + bn(x): both dilated by 2, the 2x2 taps
+    (offsets -1, +1) fall between the 3x3 taps (-2, 0, +2), so no kernel of that dilation
+    holds both."""
 
     def __init__(self, channels: int = C) -> None:
         super().__init__()
-        self.dense = conv_bn(channels, channels, 3, padding=1)
-        self.even = conv_bn(channels, channels, 2, padding="same")
+        self.dense = conv_bn(channels, channels, 3, padding=2, dilation=2)
+        self.even = conv_bn(channels, channels, 2, padding=1, dilation=2)
         self.identity = nn.BatchNorm2d(channels)
         self.relu = nn.ReLU()
 
