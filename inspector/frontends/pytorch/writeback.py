@@ -290,8 +290,11 @@ class _GraphEditor:
             src = self.bypassed[src]
         x, y = self.node(src), self.node(step.output)
         attrs = conv.attrs
-        pads = [tuple(int(v) for v in p) for p in attrs["padding"]]
-        nd = len(pads)
+        nd = len(attrs["padding"])
+        stride = [int(v) for v in attrs.get("stride", [1] * nd)]
+        dilation = [int(v) for v in attrs.get("dilation", [1] * nd)]
+        pads = _symmetric_padding(attrs["padding"], self.loaded.graph.shape(step.input),
+                                  conv.params["weight"].shape[2:], stride, dilation)
         aten = torch.ops.aten
         graph = self.gm.graph
         weight = self.attr(conv.params["weight"], y)
@@ -306,8 +309,7 @@ class _GraphEditor:
             else:
                 padding = [b for b, _ in pads]
             new = graph.call_function(aten.convolution.default, (
-                x, weight, bias_node, [int(v) for v in attrs.get("stride", [1] * nd)], padding,
-                [int(v) for v in attrs.get("dilation", [1] * nd)], False, [0] * nd,
+                x, weight, bias_node, stride, padding, dilation, False, [0] * nd,
                 int(attrs.get("groups", 1))))
         y.replace_all_uses_with(new)
         self.drop(step)
@@ -345,6 +347,25 @@ class _GraphEditor:
         self.gm.recompile()
         self.gm.training = False
         return self.gm
+
+
+def _symmetric_padding(padding: Sequence[Sequence[int]], in_shape: Sequence[int] | None,
+                       kernel: Sequence[int], stride: Sequence[int],
+                       dilation: Sequence[int]) -> list[tuple[int, int]]:
+    """``padding`` with each axis's end set to its begin when that keeps the output size.
+
+    The begin padding fixes which inputs every window reads; the end padding only
+    decides how many windows fit. With the same output size the last window reads
+    the same positions, so the conv is the same and needs no separate pad op (a
+    strided merge often gets an end padding one short of its begin)."""
+    pads = [(int(b), int(e)) for b, e in padding]
+    if in_shape is None or len(in_shape) != len(pads) + 2:
+        return pads
+    out = []
+    for (b, e), size, k, s, d in zip(pads, in_shape[2:], kernel, stride, dilation):
+        span = size + b - d * (k - 1) - 1  # output size is (span + end) // s + 1
+        out.append((b, b) if (span + b) // s == (span + e) // s else (b, e))
+    return out
 
 
 def _graph_surgery(loaded: LoadedModel, writes: list[_Write], removed: set[str],
