@@ -42,7 +42,7 @@ from .isolate import run_isolated
 
 RESULTS = Path(__file__).parent / "results"
 #: The issue's models, then every other timm family with ``reparameterize``.
-MODELS = ("repvgg_a2", "mobileone_s0", "fastvit_t8", "repghostnet_050", "repvit_m1",
+MODELS = ("repghostnet_050", "mobileone_s0", "repvgg_a2", "fastvit_t8", "repvit_m1",
           "repvgg_b0", "mobileone_s1", "fastvit_sa12", "ghostnetv3_050", "lcnetv2_small")
 QUICK = ("repvgg_a2", "mobileone_s0")
 MODE = "reparam"
@@ -215,13 +215,17 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 
 def run(models: list[str], *, repeats: int = 15, warmup: int = 3, threads: int = 1, latency: bool = True,
-        mode: str = MODE, timeout: float = 1200.0, log: Callable[[str], None] = print) -> list[dict[str, Any]]:
-    """Measure every model in its own child; failures become error rows."""
+        mode: str = MODE, timeout: float = 1200.0, log: Callable[[str], None] = print,
+        on_row: Callable[[list[dict[str, Any]]], None] | None = None) -> list[dict[str, Any]]:
+    """Measure every model in its own child; failures become error rows. ``on_row``
+    gets the rows so far after each model (to save partial results)."""
     rows = []
     for i, name in enumerate(models):
         r = run_isolated(measure, name, repeats, warmup, threads, latency, mode, timeout=timeout)
         row = r["value"] if r["ok"] else {"model": name, "error": r["error"]}
         rows.append(row)
+        if on_row is not None:
+            on_row(rows)
         log(f"[reparam {i + 1}/{len(models)}] {name}: "
             + (row["error"] if "error" in row else f"missed {verdicts(row)}" if verdicts(row) else "all targets met"))
     return rows
@@ -247,14 +251,16 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     models = args.models or list(QUICK if args.quick else MODELS)
     repeats = 5 if args.quick else args.repeats
-    rows = run(models, repeats=repeats, warmup=args.warmup, threads=args.threads, latency=not args.no_latency,
-               mode=args.mode)
-    text = table(rows)
-    print(text)
     args.out.mkdir(parents=True, exist_ok=True)
-    data = {**meta, "seconds": time.perf_counter() - t0, "rows": rows}
-    (args.out / "reparam.json").write_text(json.dumps(data, indent=1, default=str))
-    (args.out / "reparam.md").write_text(f"Command: `.venv/bin/{command.strip()}`\n\n{text}\n")
+
+    def save(rows: list[dict[str, Any]]) -> None:
+        data = {**meta, "seconds": time.perf_counter() - t0, "rows": rows}
+        (args.out / "reparam.json").write_text(json.dumps(data, indent=1, default=str))
+        (args.out / "reparam.md").write_text(f"Command: `.venv/bin/{command.strip()}`\n\n{table(rows)}\n")
+
+    rows = run(models, repeats=repeats, warmup=args.warmup, threads=args.threads, latency=not args.no_latency,
+               mode=args.mode, on_row=save)
+    print(table(rows))
     return 0
 
 
