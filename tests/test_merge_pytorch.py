@@ -129,3 +129,14 @@ def test_merge_writes_back_on_the_symbolic_trace_fallback():
     ops = calls(result.model)
     assert ops["convolution"] == 1 and ops["Conv2d"] == 0 and ops["BatchNorm2d"] == 0
     assert result.verification.max_rel_error <= 1e-5
+
+
+def test_timing_can_include_the_reparam_variant():
+    from inspector.bench.timing import build_variants, time_variants
+
+    loaded = load(RepVGGBlock())
+    variants = build_variants(loaded, modes=("optimal", "reparam"), floor=False)
+    assert list(variants) == ["original", "optimal", "reparam"]
+    assert calls(variants["reparam"])["convolution"] == 1
+    times = time_variants(loaded, variants, backend="torch", repeats=2, warmup=0)
+    assert set(times) == set(variants) and all(len(t) == 2 for t in times.values())
