@@ -60,11 +60,11 @@ def test_merge_region_leaves_the_input_graph_untouched():
     assert [(n.id, n.op) for n in graph.nodes] == before
 
 
-def test_repmixer_style_region_with_layer_scale_merges():
+def test_repmixer_region_with_sub_and_layer_scale_merges():
     b = GraphBuilder(seed=5)
     x = b.relu(b.input((1, 4, 6, 6)))
     mixer = b.bn(b.conv(x, 4, 3, 1, groups=4, bias=False))
-    y = b.add(x, b.affine(b.add(mixer, b.affine(b.bn(x)))))  # x + s * (dw_bn(x) + (-1) * bn(x))
+    y = b.add(x, b.affine(b.sub(mixer, b.bn(x))))  # x + s * (dw_bn(x) - bn(x))
     b.output(b.relu(y))
     graph = b.build()
     merged = _merge_all(graph)
@@ -151,7 +151,7 @@ def linear_regions(draw: st.DrawFn) -> Graph:
         branches.append(t)
     y = branches[0]
     for t in branches[1:]:
-        y = b.add(y, t)
+        y = b.sub(y, t) if draw(st.integers(0, 3)) == 0 else b.add(y, t)
     if draw(st.booleans()):
         y = b.affine(y)
     if draw(st.booleans()):
@@ -175,3 +175,34 @@ def test_reparam_never_removes_fewer_bns_than_optimal(graph):
     optimal, reparam = analyze(graph, "optimal"), analyze(graph, "reparam")
     assert reparam.folded_count + reparam.merged_count >= optimal.folded_count
     assert _error(graph, reparam.folded) < 1e-9
+
+
+def test_frontend_without_merge_write_back_gives_a_clear_error():
+    from types import SimpleNamespace
+
+    import pytest
+
+    from inspector.errors import UnsupportedModelError
+    from inspector.folding.pipeline import write_back
+
+    def old_write_back(loaded, folded, removed, changed):  # no ``merges`` keyword
+        raise AssertionError("must not be called with merges pending")
+
+    loaded = SimpleNamespace(framework="torch", frontend=SimpleNamespace(write_back=old_write_back))
+    with pytest.raises(UnsupportedModelError, match="--mode optimal"):
+        write_back(loaded, analyze(_repvgg(1), "reparam"))
+
+
+def test_bn_after_a_merged_region_folds_into_the_merged_conv():
+    b = GraphBuilder(seed=9)
+    x = b.relu(b.input((1, 4, 6, 6)))
+    y = b.bn(b.add(b.conv(x, 4, 3, 1), b.avgpool(x, 3, 1, 1)))  # blocked before the merge
+    b.output(b.relu(y))
+    graph = b.build()
+    assert analyze(graph, "optimal").folded_count == 0
+    a = analyze(graph, "reparam")
+    (verdict,) = a.verdicts.values()
+    (merge,) = a.merges
+    assert verdict.status == "folded" and set(verdict.roots) == set(merge.nodes)
+    assert _error(graph, a.folded) < 1e-12
+    assert _error(graph, replay(graph, a.steps, a.merge_log)) < 1e-12

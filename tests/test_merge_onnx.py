@@ -11,7 +11,7 @@ from onnx import helper
 
 from inspector.folding.driver import analyze
 from inspector.folding.pipeline import fold
-from inspector.frontends.onnx_graph import load_onnx, run
+from inspector.frontends.onnx import load_onnx, run
 
 from .onnx_builders import bn_node, init, model, rand, vinfo
 
@@ -88,3 +88,57 @@ def test_reparam_verdicts_name_the_merged_conv_for_identity_bns():
 def test_other_modes_leave_the_identity_bns(mode):
     a = analyze(load_onnx(repvgg_blocks()).graph, mode)
     assert a.merges == [] and a.folded_count == 4 and a.remaining_count == 2
+
+
+def repmixer(c: int = 4) -> onnx.ModelProto:
+    """FastViT RepMixer: y = x + s * (BN(dwconv(x)) - BN(x)), s a per-channel layer scale."""
+    nodes = [helper.make_node("Relu", ["x"], ["r"], name="/stem/Relu"),
+             helper.make_node("Conv", ["r", "dw.w"], ["dw"], name="/mixer/conv/Conv",
+                              kernel_shape=[3, 3], pads=[1, 1, 1, 1], group=c)]
+    inits = [init("dw.w", rand((c, 1, 3, 3), 7)), init("scale", rand((c, 1, 1), 8))]
+    for name, src, seed in (("/mixer/bn", "dw", 1), ("/norm/bn", "r", 2)):
+        n, its = bn_node(name, src, name + "_out", c, seed)
+        nodes.append(n)
+        inits += its
+    nodes += [helper.make_node("Sub", ["/mixer/bn_out", "/norm/bn_out"], ["d"], name="/Sub"),
+              helper.make_node("Mul", ["d", "scale"], ["ds"], name="/layer_scale/Mul"),
+              helper.make_node("Add", ["r", "ds"], ["sum"], name="/Add"),
+              helper.make_node("Relu", ["sum"], ["y"], name="/Relu")]
+    return model(nodes, [vinfo("x", [1, c, 6, 6])], ["y"], inits)
+
+
+def test_repmixer_sub_and_layer_scale_become_one_depthwise_conv():
+    loaded = load_onnx(repmixer())
+    result = fold(loaded, "reparam")
+    after = _ops(result.model)
+    assert (after["BatchNormalization"], after["Sub"], after["Mul"], after["Add"]) == (0, 0, 0, 0)
+    (conv,) = [n for n in result.model.graph.node if n.op_type == "Conv"]
+    assert next(a.i for a in conv.attribute if a.name == "group") == 4
+    assert result.verification.passed
+
+
+def test_cli_analyze_reparam_reports_nodes_and_convs(tmp_path, capsys):
+    import json
+
+    from inspector.cli import main
+
+    path = tmp_path / "repvgg.onnx"
+    onnx.save(repvgg_blocks(), str(path))
+    assert main(["analyze", str(path), "--mode", "reparam", "--json", "-"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    r = report["modes"]["reparam"]
+    assert (r["folded"], r["merged"], r["remaining"]) == (4, 2, 0)
+    assert (r["convs_before"], r["convs_after"]) == (4, 2)
+    assert r["nodes_after"] < r["nodes_before"]
+    assert report["modes"]["optimal"]["merged"] == 0
+    assert sorted(la["merged_into"] for la in report["layers"] if la["status"] == "merged") == [
+        "merged:/b0/Add_1", "merged:/b1/Add_1"]
+
+
+def test_cli_fold_reparam_writes_the_merged_onnx(tmp_path):
+    from inspector.cli import main
+
+    src, out = tmp_path / "repvgg.onnx", tmp_path / "merged.onnx"
+    onnx.save(repvgg_blocks(), str(src))
+    assert main(["fold", str(src), "-o", str(out), "--mode", "reparam"]) == 0
+    assert _ops(onnx.load(str(out)))["Conv"] == 2

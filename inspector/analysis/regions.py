@@ -192,7 +192,7 @@ def _step(graph: Graph, node: Node, args: list[_Sym], spatial: int,
     if op == "identity":
         return a
     if op in ("batch_norm", "affine"):
-        return replace(a, bias_zero=a.bias_zero and not np.any(_shift(node)))
+        return replace(a, bias_zero=a.bias_zero and not np.any(affine_of(node)[1]))
     if op == "pool_avg":
         pads = node_padding(node, spatial)
         if node.attrs.get("ceil_mode"):
@@ -217,12 +217,14 @@ def _step(graph: Graph, node: Node, args: list[_Sym], spatial: int,
     return _Sym(own, gcd(a.groups, groups), False, a.bias_zero and not has_bias)
 
 
-def _shift(node: Node) -> np.ndarray:
+def affine_of(node: Node) -> tuple[np.ndarray, np.ndarray]:
+    """``(a, c)`` of a batch_norm / affine node, float64: ``a = gamma / sqrt(var + eps)``,
+    ``c = beta - a * mean`` (the same map as ``condition.bn_affine``)."""
     p = node.params
     if node.op == "affine":
-        return np.asarray(p["shift"], np.float64)
+        return np.asarray(p["scale"], np.float64), np.asarray(p["shift"], np.float64)
     a = p["gamma"].astype(np.float64) / np.sqrt(p["var"].astype(np.float64) + node.attrs.get("eps", 1e-5))
-    return p["beta"].astype(np.float64) - a * p["mean"].astype(np.float64)
+    return a, p["beta"].astype(np.float64) - a * p["mean"].astype(np.float64)
 
 
 def _kernel_text(taps: Geometry) -> str:

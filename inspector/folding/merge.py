@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..analysis.condition import bn_affine
 from ..analysis.regions import (
     Region,
     Taps,
+    affine_of,
     evaluate,
     is_pointwise,
     merged_padding,
@@ -51,19 +51,26 @@ class MergeStep:
 
 @dataclass(frozen=True)
 class _Lin:
-    """A conv from x: kernel (W, b, groups) on the tap grid ``taps``."""
+    """A conv from x: kernel (W, b, groups) on the tap grid ``taps``; ``w is None``
+    is x itself (kept symbolic: composing with it costs nothing)."""
 
-    w: np.ndarray
+    w: np.ndarray | None
     b: np.ndarray
     groups: int
     taps: tuple[Taps, ...]
+
+    def kernel(self) -> R.Kernel:
+        if self.w is None:
+            channels = len(self.b)
+            return R.identity_kernel(channels, channels, len(self.taps)), self.b, channels
+        return self.w, self.b, self.groups
 
 
 def _on_grid(lin: _Lin, taps: tuple[Taps, ...]) -> np.ndarray:
     """``lin``'s kernel with zero taps added so that it spans the grid ``taps``."""
     before = [(t.start - u.start) // u.d for t, u in zip(lin.taps, taps)]
     after = [(u.end - t.end) // u.d for t, u in zip(lin.taps, taps)]
-    return R.pad_kernel(lin.w, before, after)
+    return R.pad_kernel(lin.kernel()[0], before, after)
 
 
 def _step(graph: Graph, node: Node, args: list[_Lin], spatial: int) -> _Lin:
@@ -71,7 +78,8 @@ def _step(graph: Graph, node: Node, args: list[_Lin], spatial: int) -> _Lin:
     if op in ("add", "sub"):
         a, b = args
         if op == "sub":
-            b = _Lin(-b.w, -b.b, b.groups, b.taps)
+            w, bias, g = b.kernel()
+            b = _Lin(-w, -bias, g, b.taps)
         grid = union(a.taps, b.taps)
         w, bias, g = R.add_parallel((_on_grid(a, grid), a.b, a.groups), (_on_grid(b, grid), b.b, b.groups))
         return _Lin(w, bias, g, grid)
@@ -79,9 +87,10 @@ def _step(graph: Graph, node: Node, args: list[_Lin], spatial: int) -> _Lin:
     if op == "identity":
         return a
     if op in ("batch_norm", "affine"):
-        s, c = bn_affine(node)
-        w, b = R.scale_shift(a.w, a.b, s, c)
-        return _Lin(w, b, a.groups, a.taps)
+        s, c = affine_of(node)
+        w, b, g = a.kernel()
+        w, b = R.scale_shift(w, b, s, c)
+        return _Lin(w, b, g, a.taps)
     if op == "pool_avg":
         channels = graph.shape(node.outputs[0])[1]
         taps = node_taps(node, spatial)
@@ -91,10 +100,14 @@ def _step(graph: Graph, node: Node, args: list[_Lin], spatial: int) -> _Lin:
         bias = node.params.get("bias")
         bias = np.zeros(w.shape[0]) if bias is None else np.asarray(bias, np.float64)
         second, taps = (w, bias, int(node.attrs.get("groups", 1))), node_taps(node, spatial)
+        if a.w is None:
+            return _Lin(*second, taps)
         if is_pointwise(node, spatial):
-            return _Lin(*R.then_pointwise((a.w, a.b, a.groups), second), a.taps)
+            return _Lin(*R.then_pointwise(a.kernel(), second), a.taps)
+    if a.w is None:  # average pool of x
+        return _Lin(*second, taps)
     # the region check guarantees ``a`` is pointwise here
-    return _Lin(*R.pointwise_then((a.w, a.b, a.groups), second), taps)
+    return _Lin(*R.pointwise_then(a.kernel(), second), taps)
 
 
 def region_kernel(graph: Graph, region: Region, conv_id: str | None = None) -> Node:
@@ -106,11 +119,12 @@ def region_kernel(graph: Graph, region: Region, conv_id: str | None = None) -> N
     sym = evaluate(graph, region.input, nodes)
     if not hasattr(sym, "taps"):
         raise ValueError(f"region ending at {region.anchor!r} does not merge: {sym.sentence}")
-    lins = {region.input: _Lin(R.identity_kernel(channels, channels, spatial), np.zeros(channels),
-                               channels, (Taps(1, 1, 1, 0),) * spatial)}
+    lins = {region.input: _Lin(None, np.zeros(channels), channels, (Taps(1, 1, 1, 0),) * spatial)}
     for node in nodes:
         lins[node.outputs[0]] = _step(graph, node, [lins[t] for t in node.inputs], spatial)
     out = lins[region.output]
+    if out.w is None:
+        out = _Lin(*out.kernel(), out.taps)
     pads = merged_padding(out.taps, x_shape[2:], y_shape[2:])
     anchor = graph.node(region.anchor)
     base = anchor.id.removeprefix("merged:")

@@ -94,9 +94,10 @@ def then_pointwise(first: Kernel, second: Kernel) -> Kernel:
     g = gcd(g1, g2)
     w1, w2 = expand_groups(w1, g1, g), expand_groups(w2, g2, g)
     m2 = _blocks(w2.reshape(w2.shape[:2]), g)  # (g, Co/g, Cm/g)
-    w = np.einsum("gom,gmi...->goi...", m2, _blocks(w1, g))
-    b = np.einsum("gom,gm->go", m2, _f64(b1).reshape(g, -1)).reshape(-1) + _f64(b2)
-    return w.reshape(-1, *w.shape[2:]), b, g
+    blocks1 = _blocks(w1, g)  # (g, Cm/g, Ci/g, *k)
+    w = np.matmul(m2, blocks1.reshape(*blocks1.shape[:2], -1))  # (g, Co/g, Ci/g * taps)
+    b = np.matmul(m2, _f64(b1).reshape(g, -1, 1)).reshape(-1) + _f64(b2)
+    return w.reshape(-1, *w1.shape[1:]), b, g
 
 
 def pointwise_then(first: Kernel, second: Kernel) -> Kernel:
@@ -110,7 +111,10 @@ def pointwise_then(first: Kernel, second: Kernel) -> Kernel:
     w1, w2 = expand_groups(w1, g1, g), expand_groups(w2, g2, g)
     m1 = _blocks(w1.reshape(w1.shape[:2]), g)  # (g, Cm/g, Ci/g)
     blocks2 = _blocks(w2, g)  # (g, Co/g, Cm/g, *k)
-    w = np.einsum("gom...,gmi->goi...", blocks2, m1)
-    taps = blocks2.reshape(*blocks2.shape[:3], -1).sum(axis=-1)  # (g, Co/g, Cm/g)
-    b = np.einsum("gom,gm->go", taps, _f64(b1).reshape(g, -1)).reshape(-1) + _f64(b2)
-    return w.reshape(-1, *w.shape[2:]), b, g
+    kernel = blocks2.shape[3:]
+    taps_last = np.moveaxis(blocks2.reshape(*blocks2.shape[:3], -1), 2, 3)  # (g, Co/g, taps, Cm/g)
+    w = np.matmul(taps_last, m1[:, None])  # (g, Co/g, taps, Ci/g)
+    w = np.moveaxis(w, 3, 2).reshape(w2.shape[0], m1.shape[2], *kernel)
+    per_mid = taps_last.sum(axis=2)  # (g, Co/g, Cm/g)
+    b = np.matmul(per_mid, _f64(b1).reshape(g, -1, 1)).reshape(-1) + _f64(b2)
+    return w, b, g
