@@ -85,6 +85,7 @@ def test_write_back_leaves_the_user_model_unchanged():
 
 def test_strided_merge_uses_symmetric_padding_without_a_pad_op():
     result = fold(load(RepVGGBlock(4, 8, stride=2)), "reparam")
+    assert [s.conv.attrs["padding"] for s in result.analysis.merges] == [[(1, 1), (1, 1)]]
     ops = calls(result.model)
     assert ops["convolution"] == 1 and ops["constant_pad_nd"] == 0
     assert result.verification.max_rel_error <= 1e-5
