@@ -205,19 +205,21 @@ def verdicts(row: dict[str, Any]) -> list[str]:
 def table(rows: list[dict[str, Any]]) -> str:
     """Markdown table: counts train / timm / ours, latency ratios, errors, targets."""
     head = ("| model | training form BN/Conv/nodes | timm reparam | ours (ONNX) | ours (PyTorch) "
-            "| ORT ours/timm | torch ours/timm | max rel. error ours | targets |")
-    lines = [head, "|" + "---|" * 9]
+            "| folded + merged (PyTorch; ONNX) | ORT ours/timm | torch ours/timm | max rel. error ours "
+            "| targets |")
+    lines = [head, "|" + "---|" * 10]
     fmt = lambda c: f"{c['bn']} / {c['conv']} / {c['nodes']}"  # noqa: E731
     for row in rows:
         if "ours_onnx" not in row:
-            lines.append(f"| {row['model']} | failed: {row.get('error', '?')[:120]} |" + " |" * 7)
+            lines.append(f"| {row['model']} | failed: {row.get('error', '?')[:120]} |" + " |" * 8)
             continue
         ort = f"{row['ort']['ours']:.3f} ({row['ort']['timm_ms']:.1f} ms)" if "ort" in row else "-"
         eager = f"{row['torch']['ours']:.3f} ({row['torch']['timm_ms']:.1f} ms)" if "torch" in row else "-"
         err = max(row["ours_onnx"]["error"], row["ours_torch"]["error"])
         miss = verdicts(row)
+        split = "; ".join(f"{row[k]['ir']['folded']} + {row[k]['ir']['merged']}" for k in ("ours_torch", "ours_onnx"))
         lines.append(f"| {row['model']} | {fmt(row['train'])} | {fmt(row['timm'])} | {fmt(row['ours_onnx'])} "
-                     f"| {fmt(row['ours_torch'])} | {ort} | {eager} | {err:.1e} "
+                     f"| {fmt(row['ours_torch'])} | {split} | {ort} | {eager} | {err:.1e} "
                      f"| {'met' if not miss else 'missed: ' + ', '.join(miss)} |")
     return "\n".join(lines)
 
