@@ -209,7 +209,8 @@ def verdicts(row: dict[str, Any]) -> list[str]:
 def table(rows: list[dict[str, Any]]) -> str:
     """Markdown table: counts train / timm / ours, latency ratios, errors, targets."""
     head = ("| model | training form BN/Conv/nodes | timm reparam | ours (ONNX) | ours (PyTorch) "
-            "| folded + merged (PyTorch; ONNX) | ORT ours/timm | torch ours/timm | max rel. error ours "
+            "| folded + merged (PyTorch; ONNX) | ORT ours/timm (timm CPU ms) "
+            "| torch ours/timm (timm CPU ms) | max rel. error ours "
             "| targets |")
     lines = [head, "|" + "---|" * 10]
     fmt = lambda c: f"{c['bn']} / {c['conv']} / {c['nodes']}"  # noqa: E731
