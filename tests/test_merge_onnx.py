@@ -142,3 +142,30 @@ def test_cli_fold_reparam_writes_the_merged_onnx(tmp_path):
     onnx.save(repvgg_blocks(), str(src))
     assert main(["fold", str(src), "-o", str(out), "--mode", "reparam"]) == 0
     assert _ops(onnx.load(str(out)))["Conv"] == 2
+
+
+def test_region_between_graph_input_and_graph_output_keeps_both_names():
+    nodes = [helper.make_node("Conv", ["x", "w3", "b3"], ["a"], name="c3", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             helper.make_node("Conv", ["x", "w1"], ["b"], name="c1", kernel_shape=[1, 1]),
+             helper.make_node("Add", ["a", "b"], ["y"], name="add")]
+    inits = [init("w3", rand((4, 4, 3, 3), 1)), init("b3", rand((4,), 2)), init("w1", rand((4, 4, 1, 1), 3))]
+    loaded = load_onnx(model(nodes, [vinfo("x", [1, 4, 5, 5])], ["y"], inits))
+    result = fold(loaded, "reparam")
+    (conv,) = result.model.graph.node
+    assert (conv.op_type, list(conv.input)[0], list(conv.output)) == ("Conv", "x", ["y"])
+    assert len(result.model.graph.initializer) == 2 and result.verification.passed
+
+
+def test_both_frontends_give_the_same_reparam_result_on_the_repvgg_sample():
+    from pathlib import Path
+
+    from inspector.frontends import load
+    from inspector.report import deployed_counts
+
+    onnx_path = Path(__file__).resolve().parents[1] / "sample_models" / "onnx" / "repvgg.onnx"
+    results = []
+    for loaded in (load("sample:repvgg"), load_onnx(str(onnx_path))):
+        a = analyze(loaded.graph, "reparam")
+        results.append((a.folded_count, a.merged_count, a.remaining_count, deployed_counts(a.structure)[1]))
+    assert results[0] == results[1]
+    assert results[0][2] == 0

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from inspector.analysis.regions import find_regions, merged_padding, node_taps, union
+from inspector.analysis.regions import find_regions
+from inspector.analysis.taps import merged_padding, node_taps, union
 from inspector.analysis.verdict import Blocked, Reason
 from inspector.ir import Graph
 

@@ -7,15 +7,9 @@ counted), and every intermediate tensor is read only inside the region (``x``
 and ``y`` may be read by anyone). Such a region is one conv ``y = W ⊛ x + b``
 when its tap grids line up; this module decides *whether* and *where*, from
 the geometry alone, and :mod:`inspector.folding.merge` computes ``W`` and ``b``.
+Rules (tap grids: :mod:`.taps`):
 
-Geometry of a linear map from ``x``, per spatial axis: kernel ``k``, stride
-``s``, dilation ``d`` and ``start`` (the offset of the first tap: output ``i``
-reads ``x[s·i + start + j·d]``, ``j < k``; ``start = -pad_begin``). Rules:
-
-* sum of two maps: equal ``s``; equal ``d`` where both kernels are wider than
-  1; starts that differ by a multiple of ``d`` (the tap grids coincide: the
-  centre-offset rule ``(k₁−1)·d/2 − p₁ = (k₂−1)·d/2 − p₂`` of the design is the
-  symmetric-padding case). The merged kernel spans both grids.
+* sum of two maps: their tap grids must coincide; the merged kernel spans both.
 * sequence: anything followed by a 1×1 conv (stride 1, no padding); a
   pointwise map followed by anything, if that thing has no zero padding or the
   pointwise map's bias is exactly 0.
@@ -30,25 +24,20 @@ from math import gcd
 import numpy as np
 
 from ..ir import Graph, Node
-from ..verification.numpy_ops import as_pairs, as_tuple
+from .taps import (
+    Taps,
+    affine_of,
+    is_pointwise,
+    kernel_text,
+    merged_padding,
+    node_padding,
+    node_taps,
+    union,
+)
 from .verdict import Blocked, Reason
 
 #: Most nodes a region may hold (bounds the search on large graphs).
 REGION_LIMIT = 64
-
-
-@dataclass(frozen=True)
-class Taps:
-    """The tap grid of one spatial axis (see the module docstring)."""
-
-    k: int
-    s: int
-    d: int
-    start: int
-
-    @property
-    def end(self) -> int:
-        return self.start + (self.k - 1) * self.d
 
 
 @dataclass(frozen=True)
@@ -80,9 +69,6 @@ class _Sym:
     bias_zero: bool
 
 
-Geometry = tuple[Taps, ...]
-
-
 def is_region_op(node: Node) -> bool:
     """Ops that are affine in their data inputs and expressible as part of a conv."""
     op = node.op
@@ -97,68 +83,6 @@ def is_region_op(node: Node) -> bool:
     if op in ("add", "sub"):
         return len(node.inputs) == 2
     return op == "identity" and len(node.inputs) == 1
-
-
-def node_taps(node: Node, spatial: int) -> Geometry:
-    """Tap grid of a conv or an average pool, per spatial axis (``k = 1`` has ``d = 1``)."""
-    at = node.attrs
-    if node.op == "conv":
-        kernel = tuple(int(k) for k in node.params["weight"].shape[2:])
-    else:
-        kernel = as_tuple(at.get("kernel"), spatial, 1)
-    stride = as_tuple(at.get("stride") or (kernel if node.op == "pool_avg" else 1), spatial, 1)
-    dilation = as_tuple(at.get("dilation"), spatial, 1)
-    pads = as_pairs(at.get("padding"), spatial)
-    return tuple(Taps(k, s, d if k > 1 else 1, -b)
-                 for k, s, d, (b, _) in zip(kernel, stride, dilation, pads))
-
-
-def node_padding(node: Node, spatial: int) -> tuple[tuple[int, int], ...]:
-    return as_pairs(node.attrs.get("padding"), spatial)
-
-
-def is_pointwise(node: Node, spatial: int) -> bool:
-    """A 1×1 conv with stride 1 and no padding (output grid = input grid)."""
-    taps = node_taps(node, spatial)
-    return all(t.k == 1 and t.s == 1 for t in taps) and not any(
-        b or e for b, e in node_padding(node, spatial))
-
-
-def union(g1: Geometry, g2: Geometry) -> Geometry | Blocked:
-    """The tap grid covering two summed branches, or why they cannot share one."""
-    out = []
-    for axis, (a, b) in enumerate(zip(g1, g2)):
-        if a.s != b.s:
-            return Blocked(Reason.STRIDE_MISMATCH, f"branches have strides {a.s} and {b.s} on spatial axis {axis}")
-        if a.k > 1 and b.k > 1 and a.d != b.d:
-            return Blocked(Reason.DILATION_MISMATCH,
-                           f"branches have dilations {a.d} and {b.d} on spatial axis {axis}")
-        d = a.d if a.k > 1 else b.d
-        if (a.start - b.start) % d:
-            return Blocked(Reason.MISALIGNED, f"branch kernels are misaligned on spatial axis {axis}: "
-                           f"their centres differ by {abs((a.start + a.end) - (b.start + b.end)) / 2:g} "
-                           f"taps, not a multiple of the dilation {d}")
-        start, end = min(a.start, b.start), max(a.end, b.end)
-        k = (end - start) // d + 1
-        out.append(Taps(k, a.s, d if k > 1 else 1, start))
-    return tuple(out)
-
-
-def merged_padding(taps: Geometry, in_size: tuple[int, ...],
-                   out_size: tuple[int, ...]) -> list[tuple[int, int]] | None:
-    """Zero padding (begin, end) per axis with which the merged conv maps ``in_size`` to
-    ``out_size``; None if no padding does (then the branches disagree on the output)."""
-    pads = []
-    for t, n_in, n_out in zip(taps, in_size, out_size):
-        if t.start > 0:
-            return None
-        pe = max(0, t.s * (n_out - 1) + t.end - (n_in - 1))
-        if t.s * n_out + t.end <= n_in - 1 + pe:
-            return None
-        if t.s * n_out + t.end > n_in - 1 - t.start:  # end = begin still gives n_out windows:
-            pe = max(pe, -t.start)  # symmetric padding keeps runtimes on their fast paths
-        pads.append((-t.start, pe))
-    return pads
 
 
 def weight_size(node: Node) -> int:
@@ -210,7 +134,7 @@ def _step(graph: Graph, node: Node, args: list[_Sym], spatial: int,
     if op == "conv" and is_pointwise(node, spatial):
         return _Sym(a.taps, gcd(a.groups, groups), a.pointwise, a.bias_zero and not has_bias)
     if not a.pointwise:
-        return Blocked(Reason.SEQUENCE, f"`{node.name}` ({_kernel_text(own)}) reads the output of another "
+        return Blocked(Reason.SEQUENCE, f"`{node.name}` ({kernel_text(own)}) reads the output of another "
                        "spatial kernel in the region: only a 1×1 conv may follow one", node.id)
     if not a.bias_zero and any(b or e for b, e in node_padding(node, spatial)):
         return Blocked(Reason.BIASED_POINTWISE, f"`{node.name}` zero-pads a tensor that carries a bias "
@@ -219,21 +143,7 @@ def _step(graph: Graph, node: Node, args: list[_Sym], spatial: int,
     return _Sym(own, gcd(a.groups, groups), False, a.bias_zero and not has_bias)
 
 
-def affine_of(node: Node) -> tuple[np.ndarray, np.ndarray]:
-    """``(a, c)`` of a batch_norm / affine node, float64: ``a = gamma / sqrt(var + eps)``,
-    ``c = beta - a * mean`` (the same map as ``condition.bn_affine``)."""
-    p = node.params
-    if node.op == "affine":
-        return np.asarray(p["scale"], np.float64), np.asarray(p["shift"], np.float64)
-    a = p["gamma"].astype(np.float64) / np.sqrt(p["var"].astype(np.float64) + node.attrs.get("eps", 1e-5))
-    return a, p["beta"].astype(np.float64) - a * p["mean"].astype(np.float64)
-
-
-def _kernel_text(taps: Geometry) -> str:
-    return "×".join(str(t.k) for t in taps)
-
-
-# -- finding regions -----------------------------------------------------------
+# -- finding regions# -- finding regions -----------------------------------------------------------
 def check_region(graph: Graph, x: str, nodes: list[Node]) -> Region | Blocked:
     """Whether ``nodes`` (graph order, ending at the producer of ``y``) merge into one conv of ``x``."""
     inside = {n.id for n in nodes}
@@ -255,7 +165,7 @@ def check_region(graph: Graph, x: str, nodes: list[Node]) -> Region | Blocked:
     merged = y_shape[1] * (x_shape[1] // sym.groups) * int(np.prod([t.k for t in sym.taps]))
     budget = sum(weight_size(n) for n in nodes)
     if merged > budget:
-        return Blocked(Reason.SEQUENCE, f"the merged {_kernel_text(sym.taps)} conv would hold {merged} "
+        return Blocked(Reason.SEQUENCE, f"the merged {kernel_text(sym.taps)} conv would hold {merged} "
                        f"weights, more than the region's convs ({budget})", last.id)
     return Region(x, last.outputs[0], tuple(n.id for n in nodes), last.id)
 
@@ -282,10 +192,14 @@ def region_nodes(graph: Graph, x: str, anchor: Node, limit: int = REGION_LIMIT) 
     return [n for n in graph.nodes if n.id in seen]
 
 
-def find_region(graph: Graph, anchor: Node) -> tuple[Region | None, list[Refusal]]:
+def find_region(graph: Graph, anchor: Node,
+                order: dict[str, int] | None = None) -> tuple[Region | None, list[Refusal]]:
     """The largest mergeable region ending at ``anchor``'s output, and the refused
-    larger candidates (each a linear region that cannot become one conv)."""
-    order = {n.id: i for i, n in enumerate(graph.nodes)}
+    larger candidates (each a linear region that cannot become one conv).
+
+    Candidate inputs ``x`` are tried from the earliest tensor (``order``: node id ->
+    position in the graph) to the latest; the first that merges wins."""
+    order = order if order is not None else {n.id: i for i, n in enumerate(graph.nodes)}
     cone: dict[str, Node] = {}
     stack = [anchor]
     while stack and len(cone) < REGION_LIMIT:
@@ -314,10 +228,11 @@ def find_regions(graph: Graph) -> tuple[list[Region], list[Refusal]]:
     regions: list[Region] = []
     refusals: list[Refusal] = []
     taken: set[str] = set()
+    order = {n.id: i for i, n in enumerate(graph.nodes)}
     for node in reversed(graph.nodes):
         if node.op not in ("add", "sub") or node.id in taken or not is_region_op(node):
             continue
-        region, refused = find_region(graph, node)
+        region, refused = find_region(graph, node, order)
         refusals.extend(refused)
         if region is not None and not taken.intersection(region.nodes):
             regions.append(region)

@@ -13,16 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..analysis.regions import (
-    Region,
-    Taps,
-    affine_of,
-    evaluate,
-    is_pointwise,
-    merged_padding,
-    node_taps,
-    union,
-)
+from ..analysis.regions import Region, evaluate
+from ..analysis.taps import Taps, affine_of, is_pointwise, merged_padding, node_taps, union
+from ..analysis.verdict import Blocked
 from ..ir import Graph, Node, is_bn
 from . import merge_rules as R
 
@@ -117,7 +110,7 @@ def region_kernel(graph: Graph, region: Region, conv_id: str | None = None) -> N
     spatial, channels = len(x_shape) - 2, x_shape[1]
     nodes = [graph.node(i) for i in region.nodes]
     sym = evaluate(graph, region.input, nodes)
-    if not hasattr(sym, "taps"):
+    if isinstance(sym, Blocked):
         raise ValueError(f"region ending at {region.anchor!r} does not merge: {sym.sentence}")
     lins = {region.input: _Lin(None, np.zeros(channels), channels, (Taps(1, 1, 1, 0),) * spatial)}
     for node in nodes:
@@ -130,7 +123,7 @@ def region_kernel(graph: Graph, region: Region, conv_id: str | None = None) -> N
     base = anchor.id.removeprefix("merged:")
     if conv_id is None:
         conv_id, k = f"merged:{base}", 1
-        while graph.has_node(conv_id) and conv_id not in region.nodes:
+        while graph.has_node(conv_id):  # unique even when the anchor is an earlier merged conv
             k += 1
             conv_id = f"merged:{base}#{k}"
     return Node(

@@ -47,6 +47,9 @@ def fold(
     A fold whose verification fails is located (steps re-applied one by one),
     excluded and the analysis redone; after ``max_rollbacks`` culprits a
     :class:`VerificationError` is raised rather than returning a wrong model.
+    In mode ``reparam`` the merged regions are written back too (the frontend's
+    ``write_back`` must take ``merges``); a merged model that does not verify
+    raises :class:`VerificationError` (merges are not rolled back one by one).
     """
     say = progress or (lambda msg, frac: None)
     t0 = time.perf_counter()

@@ -66,8 +66,9 @@ def _effective(graph: Graph, current: Graph, log: list[MergeStep], origin: dict[
                folded: set[str]) -> list[MergeStep]:
     """The merges still present at the end, in terms of the nodes of ``graph``."""
     out = []
+    superseded = {n for m in log for n in m.nodes}
     for m in log:
-        if not current.has_node(m.conv_id):
+        if m.conv_id in superseded:
             continue  # merged again later
         nodes = origin[m.conv_id]
         bns = tuple(n for n in nodes if is_bn(graph.node(n)) and n not in folded)
