@@ -32,7 +32,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
@@ -44,8 +44,8 @@ from ...model import LoadedModel
 from .capture import op_name
 from .ops import BATCH_NORMS
 
-if TYPE_CHECKING:
-    from ...folding.merge import MergeStep
+#: A ``folding.merge.MergeStep`` (typed loosely: frontends do not import the folding layer).
+MergeStep = Any
 
 _ARG_POS = {
     **{k: {"weight": 1, "bias": 2} for k in ("conv1d", "conv2d", "conv3d", "convolution",
