@@ -8,6 +8,7 @@ A BN is shown as one of:
 * ``adjacent_only`` folded by ``adjacent`` but not ``optimal`` (should not happen;
   shown rather than hidden);
 * ``folded``        folded by ``optimal`` when no ``adjacent`` analysis was given;
+* ``merged``        removed in ``reparam`` mode by merging parallel branches into one conv;
 * ``unanalysed``    a BN without a verdict.
 
 Colours come from the Okabe-Ito colour-blind-safe palette, with explicit fill,
@@ -29,6 +30,7 @@ OPTIMAL_ONLY = "optimal_only"
 NOT_FOLDABLE = "not_foldable"
 ADJACENT_ONLY = "adjacent_only"
 FOLDED = "folded"
+MERGED = "merged"
 UNANALYSED = "unanalysed"
 
 
@@ -51,6 +53,7 @@ STATUS_COLORS: dict[str, Colors] = {
     "not_foldable_other": Colors("#B09A80", "#000000", "#5E4E3C"),
     ADJACENT_ONLY: Colors("#56B4E9", "#000000", "#1F6E9C"),
     FOLDED: Colors("#009E73", "#000000", "#00523C"),
+    MERGED: Colors("#F0E442", "#000000", "#8C8426"),
     UNANALYSED: Colors("#EEEEEE", "#333333", "#888888"),
 }
 
@@ -85,18 +88,19 @@ _LABELS: dict[str, str] = {
     "not_foldable_other": "not foldable: batch stats, shared params, other",
     ADJACENT_ONLY: "folded by adjacent only",
     FOLDED: "folded",
+    MERGED: "merged with parallel branches",
     UNANALYSED: "not analysed",
 }
 
 #: Most severe first: a collapsed box takes the colour of the first key present.
 SEVERITY: tuple[str, ...] = (
     NOT_FOLDABLE, "not_foldable_padding", "not_foldable_scale", "not_foldable_other",
-    ADJACENT_ONLY, OPTIMAL_ONLY, UNANALYSED, BOTH, FOLDED,
+    ADJACENT_ONLY, OPTIMAL_ONLY, MERGED, UNANALYSED, BOTH, FOLDED,
 )
 
 
 _LEGEND_ORDER: tuple[str, ...] = (
-    BOTH, FOLDED, OPTIMAL_ONLY, ADJACENT_ONLY, NOT_FOLDABLE, "not_foldable_padding",
+    BOTH, FOLDED, OPTIMAL_ONLY, MERGED, ADJACENT_ONLY, NOT_FOLDABLE, "not_foldable_padding",
     "not_foldable_scale", "not_foldable_other", UNANALYSED,
 )
 
@@ -169,6 +173,8 @@ def _status(
     if opt is None:
         return BNStatus(bn, UNANALYSED, UNANALYSED, None, "not analysed", None)
     adj_folded = adj is not None and adj.folded
+    if opt.status == MERGED:
+        return BNStatus(bn, MERGED, MERGED, None, merge_sentence(opt), opt)
     if opt.folded:
         if not has_adj:
             return BNStatus(bn, FOLDED, FOLDED, None, fold_sentence(graph, opt), opt)
@@ -205,6 +211,12 @@ def fold_sentence(graph: Graph, v: Verdict) -> str:
     return text
 
 
+def merge_sentence(v: Verdict) -> str:
+    """E.g. ``merged with the parallel branches into `merged:add_1```."""
+    conv = v.details.get("merged_into") if isinstance(v.details, dict) else None
+    return f"merged with the parallel branches into `{conv}`" if conv else "merged"
+
+
 def not_foldable_sentence(v: Verdict) -> str:
     """E.g. ``not foldable: backward: reaches non-linearity ...``."""
     if v.folded:
@@ -230,4 +242,4 @@ def short_status(s: BNStatus) -> str:
         title = REASON_TITLES.get(s.reason_code) if s.reason_code else None
         return f"✗ {title}" if title else "✗ not foldable"
     return {BOTH: "✓ both", OPTIMAL_ONLY: "✓ optimal only", FOLDED: "✓ folded",
-            ADJACENT_ONLY: "! adjacent only"}.get(s.status, "? not analysed")
+            MERGED: "✓ merged", ADJACENT_ONLY: "! adjacent only"}.get(s.status, "? not analysed")
