@@ -16,6 +16,7 @@ from torch import nn
 from sample_models import arch_classic as cl
 from sample_models import arch_mobile as mb
 from sample_models import arch_other as ot
+from sample_models import arch_reparam as rp
 from sample_models._build import builder
 from sample_models.types import Sample
 
@@ -60,6 +61,8 @@ ARCHITECTURES: list[Sample] = [
           "Inception: parallel conv->BN->ReLU branches (one after an avgpool) concatenated."),
     _arch("repvgg", cl.RepVGG,
           "RepVGG (training form): 3x3 and 1x1 conv+BN branches fold; the identity-branch BN has no linear neighbour."),
+    _arch("mobileone", rp.MobileOne,
+          "MobileOne (training form): depthwise/pointwise blocks of parallel conv+BN branches and identity BNs; only merging removes those."),
     _arch("unet", ot.UNet,
           "U-Net: encoder/decoder with ConvTranspose2d up-sampling and skip concats; conv->BN->ReLU throughout."),
     _arch("audio1d", ot.Audio1d,

@@ -15,8 +15,9 @@ from torch import nn
 
 from sample_models import catalogue_branch as br
 from sample_models import catalogue_chain as ch
+from sample_models import catalogue_reparam as rp
 from sample_models._build import builder
-from sample_models.types import FOLDED, NOT_FOLDABLE, Expected, Sample
+from sample_models.types import FOLDED, MERGED, NOT_FOLDABLE, Expected, Sample
 
 F, N = FOLDED, NOT_FOLDABLE
 IMG = (1, 4, 8, 8)
@@ -202,3 +203,87 @@ CASES: list[Sample] = [
           _one(N, N, "unknown_op")),
 ]
 # fmt: on
+
+
+# --- merging parallel branches (reparam mode, DESIGN §3.7) ----------------------------------------
+M = MERGED
+
+
+def _rep(adjacent: dict[str, str | None], optimal: int, reparam: dict[str, str | None],
+         convs: int, reasons: dict[str, str] | None = None) -> Expected:
+    """Expected for a re-parameterization case: ``adjacent`` statuses (the BNs directly after
+    a conv; ``optimal`` folds the same ones unless ``optimal`` says more), ``reparam``
+    statuses (``None``: folded or merged), the convs left after a ``reparam`` fold."""
+    removed = sum(s != N for s in reparam.values())
+    return Expected(
+        adjacent=sum(s == F for s in adjacent.values()),
+        optimal=optimal,
+        status={bn: (s, s if s == F else None) for bn, s in adjacent.items()},
+        reparam=removed,
+        reparam_status=reparam,
+        reparam_reasons=reasons or {},
+        reparam_convs=convs,
+    )
+
+
+_BRANCHES = {"dense.bn": F, "one.bn": F, "identity": N}
+
+# fmt: off
+REPARAM_CASES: list[Sample] = [
+    _case("repvgg_block", rp.RepVGGBlock,
+          "RepVGG block: relu(bn(conv3x3 x) + bn(conv1x1 x) + bn(x)); the identity BN only merges.",
+          "§3.7 parallel sum: 1x1 zero-padded to 3x3 (centred), identity as a centre tap.",
+          _rep(_BRANCHES, 2, {"dense.bn": None, "one.bn": None, "identity": M}, 1)),
+    _case("repvgg_stride2", lambda: rp.RepVGGBlock(4, 8, stride=2),
+          "Stride-2 RepVGG block (4 -> 8, no identity): both BNs fold, the two convs merge into one.",
+          "§3.7 parallel sum with equal stride: W = W1 + W2, b = b1 + b2.",
+          _rep({"dense.bn": F, "one.bn": F}, 2, {"dense.bn": None, "one.bn": None}, 1)),
+    _case("mobileone_dw", rp.MobileOneDepthwise,
+          "MobileOne depthwise block: two 3x3 dw conv+BN, a 1x1 dw scale conv+BN and an identity BN.",
+          "§3.7 groups: identity and depthwise taps fit any grouping with C_in = C_out.",
+          _rep({"conv_kxk.0.bn": F, "conv_kxk.1.bn": F, "conv_scale.bn": F, "identity": N}, 3,
+               {"conv_kxk.0.bn": None, "conv_kxk.1.bn": None, "conv_scale.bn": None,
+                "identity": M}, 1)),
+    _case("repmixer", rp.RepMixer,
+          "FastViT RepMixer: x + s * (bn(dwconv x) - bn(x)) with a per-channel layer scale s.",
+          "§3.7 sub of branches, per-channel affine absorption W <- a W, b <- a b + c, identity tap.",
+          _rep({"mixer.bn": F, "norm": N}, 1, {"mixer.bn": None, "norm": M}, 1)),
+    _case("acnet_block", rp.ACBlock,
+          "ACNet block: bn(conv3x3) + bn(conv1x3) + bn(conv3x1); asymmetric kernels merge per axis.",
+          "§3.7 centre offsets (k-1)d/2 - p agree on every spatial axis.",
+          _rep({"square.bn": F, "hor.bn": F, "ver.bn": F}, 3,
+               {"square.bn": None, "hor.bn": None, "ver.bn": None}, 1)),
+    _case("dbb_avgpool", rp.DBBAvgBlock,
+          "DBB block: bn(conv3x3 x) + bn(avgpool3x3(conv1x1 x)) with counted zero padding.",
+          "§3.7 avg-pool k x k with counted padding = depthwise taps 1/k^2; unbiased 1x1 -> k x k.",
+          _rep({"dense.bn": F, "avg_bn": N}, 1, {"dense.bn": None, "avg_bn": M}, 1)),
+    # --- refusals: one per reason --------------------------------------------------------------
+    _case("misaligned_centres", rp.MisalignedBranches,
+          "Dilated (d=2) conv3x3 + conv2x2 + identity BN: the 2x2 taps fall between the 3x3 taps.",
+          "§3.7 refuse branches whose tap grids do not coincide (centres misaligned).",
+          _rep({"dense.bn": F, "even.bn": F, "identity": N}, 2,
+               {"dense.bn": F, "even.bn": F, "identity": N}, 2,
+               {"identity": "merge_misaligned"})),
+    _case("dilation_mismatch", rp.DilationMismatch,
+          "conv3x3 + dilated conv3x3 (d=2, padding 2) + identity BN: same centre, different dilation.",
+          "§3.7 refuse branches whose stride or dilation differ.",
+          _rep({"dense.bn": F, "dilated.bn": F, "identity": N}, 2,
+               {"dense.bn": F, "dilated.bn": F, "identity": N}, 2,
+               {"identity": "merge_dilation_mismatch"})),
+    _case("avgpool_exclude_pad", rp.AvgPoolExcludePad,
+          "conv3x3+BN + avgpool3x3(padding 1, count_include_pad=False)+BN: the border divisor varies.",
+          "§3.7 count_include_pad=False with padding is not a convolution: refuse.",
+          _rep({"dense.bn": F, "avg_bn": N}, 1, {"dense.bn": F, "avg_bn": N}, 1,
+               {"avg_bn": "merge_pool_uncounted_padding"})),
+    _case("biased_1x1_padded", rp.BiasedOneThenPadded,
+          "identity BN + conv3x3(padding 1) after a biased conv1x1: the border would read the bias.",
+          "§3.7 1x1 -> zero-padded k x k only when the first bias is 0.",
+          _rep({"identity": N}, 0, {"identity": N}, 2, {"identity": "merge_biased_pointwise"})),
+    _case("branch_read_outside", rp.BranchReadOutside,
+          "RepVGG block whose 3x3 branch output is also returned: it must survive, so no merge.",
+          "§3.7 no intermediate tensor of a region may be read outside it.",
+          _rep(_BRANCHES, 2, {"dense.bn": F, "one.bn": F, "identity": N}, 2,
+               {"identity": "merge_outside_use"})),
+]
+# fmt: on
+CASES += REPARAM_CASES

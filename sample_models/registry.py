@@ -12,9 +12,9 @@ from pathlib import Path
 
 from sample_models.architectures import ARCHITECTURES
 from sample_models.catalogue import CASES
-from sample_models.types import FOLDED, NOT_FOLDABLE, Expected, Sample
+from sample_models.types import FOLDED, MERGED, NOT_FOLDABLE, Expected, Sample
 
-__all__ = ["FOLDED", "NOT_FOLDABLE", "Expected", "Sample", "ONNX_DIR", "list_samples", "get_sample",
+__all__ = ["FOLDED", "MERGED", "NOT_FOLDABLE", "Expected", "Sample", "ONNX_DIR", "list_samples", "get_sample",
            "onnx_path"]
 
 #: Folder holding the pre-exported ``<name>.onnx`` files.

@@ -16,6 +16,8 @@ from inspector.analysis.verdict import Status
 #: Allowed values in :attr:`Expected.status` (``None`` = either is acceptable).
 FOLDED = Status.FOLDED
 NOT_FOLDABLE = Status.NOT_FOLDABLE
+#: Extra status in ``reparam`` mode: removed by merging parallel branches (DESIGN §3.7).
+MERGED = Status.MERGED
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,14 @@ class Expected:
     ``"folded"``, ``"not_foldable"`` or ``None`` (either is acceptable, e.g. one
     BN out of a group of which exactly one folds). ``reasons`` gives the
     expected reason code in ``optimal`` mode for the BNs that are not foldable.
+
+    ``reparam`` (folding plus merging of parallel branches) is optional so that
+    cases written before it keep working: ``reparam`` is the number of BNs it
+    removes (folded + merged; ``None``: at least ``optimal``),
+    ``reparam_status`` maps a BN FQN to ``"folded"``, ``"merged"``,
+    ``"not_foldable"`` or ``None`` (BNs not listed: unchecked),
+    ``reparam_reasons`` the reason code of a BN it keeps, and ``reparam_convs``
+    the number of convolutions left after a ``reparam`` fold (``None``: unchecked).
     """
 
     adjacent: int
@@ -33,6 +43,10 @@ class Expected:
     # hash=False keeps Expected (and so Sample) hashable despite the dict fields.
     status: dict[str, tuple[str | None, str | None]] = field(default_factory=dict, hash=False)
     reasons: dict[str, str] = field(default_factory=dict, hash=False)
+    reparam: int | None = None
+    reparam_status: dict[str, str | None] = field(default_factory=dict, hash=False)
+    reparam_reasons: dict[str, str] = field(default_factory=dict, hash=False)
+    reparam_convs: int | None = None
 
 
 @dataclass(frozen=True)

@@ -30,10 +30,13 @@ REQUIRED_CASES = {
     "leaf_padded_conv", "relu_bn_conv", "bn_bn", "maxpool_positive", "maxpool_negative",
     "avgpool_bn", "concat_bn", "se_mul_bn", "flatten_bn_linear", "levit_tokens", "dense_block",
     "preact_residual", "linear_bn_output", "bn_only", "batch_stats_bn", "shared_conv",
+    "repvgg_block", "repvgg_stride2", "mobileone_dw", "repmixer", "acnet_block", "dbb_avgpool",
+    "misaligned_centres", "dilation_mismatch", "avgpool_exclude_pad", "biased_1x1_padded",
+    "branch_read_outside",
 }  # fmt: skip
 REQUIRED_ARCHITECTURES = {
     "vgg_bn", "resnet", "preact_resnet", "densenet", "mobilenet_v2", "efficientnet", "mixnet",
-    "levit", "inception", "repvgg", "unet", "audio1d",
+    "levit", "inception", "repvgg", "mobileone", "unet", "audio1d",
 }  # fmt: skip
 
 
@@ -114,6 +117,22 @@ def test_case_expectations_are_consistent(sample: Sample) -> None:
     for bn, code in exp.reasons.items():
         assert code in REASON_CODES, code
         assert exp.status[bn][1] == "not_foldable", bn
+
+
+@pytest.mark.parametrize("sample", [s for s in CASES if s.expected.reparam is not None],
+                         ids=lambda s: s.name)
+def test_case_reparam_expectations_are_consistent(sample: Sample) -> None:
+    from inspector.analysis.verdict import Reason
+
+    exp = sample.expected
+    assert set(exp.reparam_status) <= set(exp.status)
+    assert set(exp.reparam_status.values()) <= {"folded", "merged", "not_foldable", None}
+    removed = [s for s in exp.reparam_status.values() if s != "not_foldable"]
+    assert exp.optimal <= exp.reparam and len(removed) <= exp.reparam
+    for bn, code in exp.reparam_reasons.items():
+        assert code in {r.value for r in Reason}, code
+        assert exp.reparam_status[bn] == "not_foldable", bn
+    assert exp.reparam_convs is not None and exp.reparam_convs >= 1
 
 
 def test_case_parameter_tweaks() -> None:

@@ -46,6 +46,7 @@ VARIANT_LABELS = {
     "original": "original",
     "adjacent": "adjacent-folded",
     "optimal": "optimal-folded",
+    "reparam": "reparam (folded + merged)",
     "floor": "no-BN floor (not equivalent)",
 }
 #: onnxruntime graph optimisation levels (``frontends.onnx.runtime``): "disabled"
@@ -62,21 +63,23 @@ def build_variants(
     *,
     folded: Mapping[str, Any] | None = None,
     floor: bool = True,
+    modes: Sequence[str] = ("adjacent", "optimal"),
 ) -> dict[str, Any]:
-    """``original``, ``adjacent``, ``optimal`` (verified folds) and ``floor`` models.
+    """``original``, one verified fold per mode in ``modes`` and the ``floor`` model.
 
     Args:
         loaded: the model; never mutated.
         analyses: per-mode analyses to reuse (e.g. from ``compare_modes``).
         folded: already folded framework models per mode (skips re-folding).
         floor: include the no-BN floor (``bench.floor.build_floor``).
+        modes: the folding modes timed (add ``"reparam"`` for merged branches).
     """
     from ..folding.pipeline import fold
 
     analyses = analyses or {}
     folded = folded or {}
     variants: dict[str, Any] = {"original": loaded.model}
-    for mode in ("adjacent", "optimal"):
+    for mode in modes:
         if mode in folded:
             variants[mode] = folded[mode]
         else:

@@ -152,9 +152,10 @@ def load_pt2(path: str | Path, *, max_tensor_mb: float | None = None,
 
 
 def write_back(loaded: LoadedModel, folded: Graph, removed: Sequence[str],
-               changed: Sequence[str]) -> nn.Module:
-    """A new runnable model (see ``writeback``); ``loaded.model`` is untouched."""
-    return _write_back(loaded, folded, removed, changed)
+               changed: Sequence[str], merges: Sequence[Any] = ()) -> nn.Module:
+    """A new runnable model (see ``writeback``); ``loaded.model`` is untouched.
+    ``merges`` (``MergeStep`` records) turn the result into a ``GraphModule``."""
+    return _write_back(loaded, folded, removed, changed, merges)
 
 
 #: This format's entry points, held by every LoadedModel it creates.

@@ -15,6 +15,16 @@ Two strategies, chosen per call:
   users of each removed BN to its input and point rewritten ops at fresh
   attributes. The result is a ``GraphModule`` that ``torch.export`` can
   re-export (this is how a folded ``.pt2`` is saved).
+
+Merged regions (``reparam`` mode, DESIGN §3.7) always take the graph-surgery
+path: replacing several parallel branches by one convolution changes the
+topology of the network, and a module's ``forward`` is Python code that cannot
+be rewired, so module surgery is impossible there. Each region's FX nodes are
+dropped and one ``aten.convolution`` call on fresh buffers computes the
+region's output from its input (preceded by ``aten.constant_pad_nd`` when the
+merged padding is asymmetric). The result is a ``GraphModule``; it runs, saves
+as ``.pt2`` and exports to ONNX like any other folded model, but it no longer
+has the user's module classes.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -34,6 +45,9 @@ from .capture import is_bn_module, op_name
 from .ops import BATCH_NORMS
 from .optypes import StorageTransform
 from .records import TorchCapture
+
+#: A ``folding.merge.MergeStep`` (typed loosely: frontends do not import the folding layer).
+MergeStep = Any
 
 _ARG_POS = {
     **{k: {"weight": 1, "bias": 2} for k in ("conv1d", "conv2d", "conv3d", "convolution",
@@ -276,6 +290,52 @@ class _GraphEditor:
         self.node(ir.outputs[0]).replace_all_uses_with(self.node(src))
         self.bypassed[ir.outputs[0]] = src
 
+    def merge(self, step: MergeStep, folded: Graph) -> None:
+        """Replace a merged region by one convolution reading its (bypass-resolved) input."""
+        conv = folded.node(step.conv_id)
+        src = step.input
+        while src in self.bypassed:
+            src = self.bypassed[src]
+        x, y = self.node(src), self.node(step.output)
+        attrs = conv.attrs
+        nd = len(attrs["padding"])
+        stride = [int(v) for v in attrs.get("stride", [1] * nd)]
+        dilation = [int(v) for v in attrs.get("dilation", [1] * nd)]
+        pads = _symmetric_padding(attrs["padding"], self.loaded.graph.shape(step.input),
+                                  conv.params["weight"].shape[2:], stride, dilation)
+        aten = torch.ops.aten
+        graph = self.gm.graph
+        weight = self.attr(conv.params["weight"], y)
+        bias = conv.params.get("bias")
+        bias_node = self.attr(bias, y) if bias is not None else None
+        with graph.inserting_before(y):
+            if any(b != e for b, e in pads):
+                # F.pad order: last spatial axis first, (begin, end) per axis.
+                flat = [v for b, e in reversed(pads) for v in (b, e)]
+                x = graph.call_function(aten.constant_pad_nd.default, (x, flat, 0.0))
+                padding = [0] * nd
+            else:
+                padding = [b for b, _ in pads]
+            new = graph.call_function(aten.convolution.default, (
+                x, weight, bias_node, stride, padding, dilation, False, [0] * nd,
+                int(attrs.get("groups", 1))))
+        y.replace_all_uses_with(new)
+        self.drop(step)
+
+    def drop(self, step: MergeStep) -> None:
+        """Erase the region's FX nodes (in-place adds count as side effects for
+        ``eliminate_dead_code``, so they are removed explicitly once unused)."""
+        ir = self.loaded.graph
+        names = {t for nid in step.nodes for t in (nid, *ir.node(nid).outputs)}
+        doomed = [self.fx[n] for n in names if n in self.fx]
+        while doomed:
+            unused = [n for n in doomed if not n.users]
+            if not unused:
+                break
+            for n in unused:
+                self.gm.graph.erase_node(n)
+            doomed = [n for n in doomed if n not in unused]
+
     def node(self, name: str) -> torch.fx.Node:
         if name not in self.fx:
             raise UnsupportedModelError(
@@ -297,7 +357,27 @@ class _GraphEditor:
         return self.gm
 
 
-def _graph_surgery(loaded: LoadedModel, writes: list[_Write], removed: set[str]) -> nn.Module:
+def _symmetric_padding(padding: Sequence[Sequence[int]], in_shape: Sequence[int] | None,
+                       kernel: Sequence[int], stride: Sequence[int],
+                       dilation: Sequence[int]) -> list[tuple[int, int]]:
+    """``padding`` with each axis's end set to its begin when that keeps the output size.
+
+    The begin padding fixes which inputs every window reads; the end padding only
+    decides how many windows fit. With the same output size the last window reads
+    the same positions, so the conv is the same and needs no separate pad op (a
+    strided merge often gets an end padding one short of its begin)."""
+    pads = [(int(b), int(e)) for b, e in padding]
+    if in_shape is None or len(in_shape) != len(pads) + 2:
+        return pads
+    out = []
+    for (b, e), size, k, s, d in zip(pads, in_shape[2:], kernel, stride, dilation):
+        span = size + b - d * (k - 1) - 1  # output size is (span + end) // s + 1
+        out.append((b, b) if (span + b) // s == (span + e) // s else (b, e))
+    return out
+
+
+def _graph_surgery(loaded: LoadedModel, writes: list[_Write], removed: set[str],
+                   merges: Sequence[MergeStep] = (), folded: Graph | None = None) -> nn.Module:
     if _record(loaded).graph_module() is None:
         raise UnsupportedModelError(f"{loaded.name}: no captured graph to edit.")
     ed = _GraphEditor(loaded)
@@ -310,15 +390,40 @@ def _graph_surgery(loaded: LoadedModel, writes: list[_Write], removed: set[str])
     for node in loaded.graph.nodes:  # topological order, so chains of BNs resolve
         if node.id in removed:
             ed.bypass(node.id)
-    return ed.finish()
+    # After the bypasses: a region may read a bypassed BN's output, and a bypassed
+    # BN's users may read the region's output (replaced below, users included).
+    for step in merges:
+        ed.merge(step, folded)
+    gm = ed.finish()
+    if merges:  # the merged branches' own weights are unused now: do not carry them
+        gm.delete_all_unused_submodules()
+        _drop_unused_params(gm)
+    return gm
+
+
+def _drop_unused_params(gm: torch.fx.GraphModule) -> None:
+    """Delete parameters and buffers that no ``get_attr`` node reads and no called
+    submodule owns."""
+    used = {n.target for n in gm.graph.nodes if n.op == "get_attr"}
+    called = tuple(f"{n.target}." for n in gm.graph.nodes if n.op == "call_module")
+    for name in [k for k, _ in (*gm.named_parameters(), *gm.named_buffers())]:
+        if name not in used and not name.startswith(called):
+            owner, _, leaf = name.rpartition(".")
+            delattr(gm.get_submodule(owner) if owner else gm, leaf)
 
 
 def write_back(loaded: LoadedModel, folded: Graph, removed: Sequence[str],
-               changed: Sequence[str]) -> nn.Module:
-    """New model with ``changed`` params written and ``removed`` BNs bypassed."""
+               changed: Sequence[str], merges: Sequence[MergeStep] = ()) -> nn.Module:
+    """New model with ``changed`` params written, ``removed`` BNs bypassed and each
+    merged region replaced by one convolution (``folded.node(step.conv_id)``).
+
+    Nodes inside merged regions are skipped in ``removed``/``changed``: the region
+    disappears as a whole. With merges the result is always a ``GraphModule``."""
+    inside = {nid for step in merges for nid in step.nodes}
+    changed = [nid for nid in changed if nid not in inside]
     writes = collect_writes(loaded, folded, changed)
-    removed_set = set(removed)
-    if _module_surgery_ok(loaded, writes, removed_set):
+    removed_set = set(removed) - inside
+    if not merges and _module_surgery_ok(loaded, writes, removed_set):
         return _module_surgery(loaded, writes, removed_set)
-    return _graph_surgery(loaded, writes, removed_set)
+    return _graph_surgery(loaded, writes, removed_set, merges, folded)
 
