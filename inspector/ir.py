@@ -31,6 +31,8 @@ Conventions every frontend must follow (the analysis relies on them):
   concat                    -                                           axis
   split                     -                                           axis, sizes (one per output)
   slice                     -                                           axis, start, end, step
+                                                                        (Python slice semantics;
+                                                                        end None = to the edge)
   pool_max / pool_avg       -                                           kernel, stride, padding,
                                                                         count_include_pad, global_pool
   reshape                   -                                           (uses input/output shapes)
@@ -39,7 +41,10 @@ Conventions every frontend must follow (the analysis relies on them):
                                                                         replicate|circular, pads
                                                                         [(begin, end) per axis],
                                                                         value
-  resize                    -                                           mode: nearest|linear
+  resize                    -                                           mode: nearest|linear|cubic,
+                                                                        extrapolates (some samples
+                                                                        fall outside the input and
+                                                                        get extrapolation_value)
   identity                  -                                           -
   activation                -                                           kind (relu, silu, ...)
   norm                      -                                           kind (layer_norm, ...)

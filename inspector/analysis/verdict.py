@@ -24,6 +24,9 @@ class Reason(str, Enum):
     OVERLAP = "roots_leaves_overlap"
     NOT_ADJACENT = "not_adjacent"
     VERIFICATION_FAILED = "verification_failed"
+    EXTRAPOLATION = "extrapolation"
+    DYNAMIC_PARAMS = "dynamic_params"
+    PER_ELEMENT = "per_element_bn"
 
 
 #: Short human titles per reason (legend, filters).
@@ -43,6 +46,9 @@ REASON_TITLES: dict[Reason, str] = {
     Reason.OVERLAP: "roots/leaves overlap",
     Reason.NOT_ADJACENT: "not adjacent to a linear layer",
     Reason.VERIFICATION_FAILED: "verification failed",
+    Reason.EXTRAPOLATION: "extrapolated fill value",
+    Reason.DYNAMIC_PARAMS: "parameters computed at run time",
+    Reason.PER_ELEMENT: "per-element BN (not per channel)",
 }
 
 
