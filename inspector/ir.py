@@ -91,8 +91,14 @@ BN_OPS = frozenset({"batch_norm", "affine"})
 
 
 def is_bn(node: Node) -> bool:
-    """True for a batch-norm layer or a BN-like affine op (a removal candidate)."""
-    return node.op == "batch_norm" or (node.op == "affine" and bool(node.attrs.get("bn_like")))
+    """True for a batch-norm layer or a BN-like affine op (a removal candidate).
+
+    A BN layer the frontend cannot map to ``batch_norm`` (its scale is computed at
+    run time, per-element statistics) stays ``other`` with ``attrs["bn_layer"]``
+    set to the reason code: it counts as a BN that cannot fold.
+    """
+    return (node.op == "batch_norm" or (node.op == "affine" and bool(node.attrs.get("bn_like")))
+            or (node.op == "other" and bool(node.attrs.get("bn_layer"))))
 
 
 @dataclass(frozen=True)

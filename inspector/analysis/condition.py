@@ -65,6 +65,10 @@ def channel_axis(graph: Graph, node: Node, tensor: str) -> int:
 
 def check_candidate(graph: Graph, bn: Node, counts: Counter) -> Blocked | None:
     """Checks on the BN itself, common to every mode and direction."""
+    if bn.op == "other":  # a BN layer the frontend could not map (see ir.is_bn)
+        code = Reason(bn.attrs.get("bn_layer", Reason.UNKNOWN_OP.value))
+        why = bn.attrs.get("bn_why") or "its form cannot be folded"
+        return Blocked(code, f"`{bn.name}`: {why}", bn.id)
     if bn.attrs.get("uses_batch_stats"):
         return Blocked(Reason.BATCH_STATS, "uses batch statistics at inference", bn.id)
     if shares_params(bn, counts):
