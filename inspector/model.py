@@ -31,8 +31,8 @@ class LoadedModel:
         model: the framework object (``nn.Module``, ``ExportedProgram`` or
             ``onnx.ModelProto``). Never mutated: write-back works on copies.
         inputs: example input specs used for tracing, verification and timing.
-        frontend: the frontend module that loaded it (has ``write_back``,
-            ``run``, ``save``).
+        frontend: the adapter of the format that loaded it (has
+            ``write_back``, ``run``, ``save``).
         notes: warnings gathered while loading (e.g. fallbacks).
     """
 
@@ -78,6 +78,22 @@ class Frontend(Protocol):
 
     def remove_all_bn(self, loaded: LoadedModel) -> Any:
         """The no-BN floor: every BN replaced by identity (not equivalent)."""
+
+
+@dataclass(frozen=True)
+class Adapter:
+    """One input format's entry points (satisfies :class:`Frontend`).
+
+    Each frontend package (``inspector.frontends.pytorch`` / ``.onnx``) defines
+    one ``ADAPTER`` and every LoadedModel it creates holds it as ``frontend``.
+    """
+
+    name: str
+    extensions: tuple[str, ...]
+    write_back: Callable[..., Any]
+    run: Callable[..., list[np.ndarray]]
+    save: Callable[..., None]
+    remove_all_bn: Callable[..., Any]
 
 
 RunFn = Callable[[Sequence[np.ndarray]], list[np.ndarray]]

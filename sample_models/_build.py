@@ -8,7 +8,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from inspector.frontends.bn_stats import randomize_bn
+from inspector.sources import randomize_bn
 
 
 def _make(

@@ -11,8 +11,9 @@ from functools import cache
 import pytest
 
 from inspector.folding.pipeline import fold
-from inspector.frontends import load, load_sample
+from inspector.frontends import load
 from inspector.report import compare_modes
+from inspector.sources import load_sample
 from sample_models import list_samples, onnx_path
 
 CASES = [s.name for s in list_samples("case")]

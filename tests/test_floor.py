@@ -6,7 +6,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from inspector.frontends import load, load_sample
+from inspector.frontends import load
+from inspector.sources import load_sample
 from sample_models import onnx_path
 
 

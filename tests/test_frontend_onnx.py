@@ -10,7 +10,7 @@ import pytest
 from onnx import helper
 
 from inspector.errors import InspectorError, InvalidGraphError
-from inspector.frontends import onnx_graph as F
+from inspector.frontends import onnx as F
 from inspector.ir import bypass
 
 from . import onnx_builders as B
@@ -41,7 +41,7 @@ def test_conv_bn_relu_maps_to_conv_batch_norm_activation():
     assert bn.attrs["axis"] == 1 and not bn.attrs["uses_batch_stats"]
     assert bn.attrs["eps"] == pytest.approx(1e-5)
     assert act.attrs["kind"] == "relu"
-    assert loaded.inputs[0].shape == (1, 3, 8, 8) and loaded.frontend is F
+    assert loaded.inputs[0].shape == (1, 3, 8, 8) and loaded.frontend is F.ADAPTER
     assert loaded.graph.framework == "onnx" and loaded.name == "cbr"
 
 

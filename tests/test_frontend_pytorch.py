@@ -13,8 +13,8 @@ from torch import nn
 
 from inspector.errors import InspectorError, InvalidGraphError, UnsupportedModelError
 from inspector.frontends import pytorch
-from inspector.frontends.bn_stats import randomize_bn
 from inspector.ir import bypass
+from inspector.sources import randomize_bn
 
 timm = pytest.importorskip("timm")
 torchvision = pytest.importorskip("torchvision")

@@ -11,8 +11,8 @@ from torch import nn
 
 from inspector.errors import MissingDependencyError, UnsupportedModelError
 from inspector.frontends import pytorch
-from inspector.frontends.zoo import resolve_spec
 from inspector.ir import bypass
+from inspector.sources import resolve_spec
 
 
 def tiny() -> nn.Module:

@@ -1,33 +1,44 @@
-"""Frontends: one adapter per input format, and ``load`` which picks one.
+"""Frontends: one adapter package per input format, and ``load`` which picks one.
 
-``load`` accepts an ``.onnx`` / ``.pt2`` path, ``sample:NAME``, ``timm:NAME``,
-``torchvision:NAME``, ``package.module:callable``, an ``nn.Module`` or an
-``onnx.ModelProto`` (or ONNX bytes).
+``pytorch/`` (``nn.Module``, ``.pt2``) and ``onnx/`` (``.onnx``) each expose
+``capture`` (load -> IR), ``ops`` (the op table), ``writeback`` and ``runtime``
+modules, and an ``ADAPTER`` that every LoadedModel they create holds.
+
+``load`` accepts an ``.onnx`` / ``.pt2`` path, file bytes plus a file name
+(uploads), an ``nn.Module``, an ``onnx.ModelProto``, or a model source name
+(``sample:NAME``, ``timm:NAME``, ``torchvision:NAME``, ``package.module:callable``;
+see ``inspector.sources``).
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidGraphError, UnsupportedModelError
+from ..errors import InvalidGraphError, UnsafeFileError, UnsupportedModelError
 from ..model import LoadedModel
+
+#: File suffixes each adapter reads.
+SUFFIXES = (".onnx", ".pt2")
 
 
 def load(source: Any, *, input_shape: tuple[int, ...] | None = None, name: str | None = None,
          seed: int = 0) -> LoadedModel:
-    """Load any supported model into a :class:`LoadedModel` (never mutates ``source``)."""
+    """Load any supported model into a :class:`LoadedModel` (never mutates ``source``).
+
+    Bytes are dispatched on the suffix of ``name`` (default ``.onnx``), so an
+    upload is one call: ``load(data, name="model.pt2")``.
+    """
     if isinstance(source, LoadedModel):
         return source
-    if isinstance(source, (bytes, bytearray)):
-        from .onnx_graph import load_onnx
-
-        return load_onnx(bytes(source), name=name or "uploaded.onnx", input_shape=input_shape)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return load_bytes(bytes(source), name or "uploaded.onnx", input_shape=input_shape)
     if isinstance(source, (str, os.PathLike)):
         return _load_text(str(source), input_shape=input_shape, name=name, seed=seed)
     if type(source).__name__ == "ModelProto":
-        from .onnx_graph import load_onnx
+        from .onnx import load_onnx
 
         return load_onnx(source, name=name, input_shape=input_shape)
     try:
@@ -44,15 +55,40 @@ def load(source: Any, *, input_shape: tuple[int, ...] | None = None, name: str |
     )
 
 
+def load_bytes(data: bytes, filename: str, *, input_shape: tuple[int, ...] | None = None) -> LoadedModel:
+    """Load file contents; the format follows ``filename``'s suffix, which also names the model."""
+    suffix = Path(filename).suffix.lower()
+    if suffix == ".onnx":
+        from .onnx import load_onnx
+
+        return load_onnx(data, name=filename, input_shape=input_shape)
+    if suffix == ".pt2":
+        from .pytorch import load_pt2
+
+        # torch.export.load reads a path; the archive is checked before torch sees it.
+        with tempfile.TemporaryDirectory(prefix="bnfold-upload-") as tmp:
+            path = Path(tmp) / "model.pt2"
+            path.write_bytes(data)
+            loaded = load_pt2(path)
+        loaded.name = filename
+        return loaded
+    raise UnsafeFileError(
+        f"{filename}: only .onnx and .pt2 (torch.export) files are accepted. To fix this, "
+        "export the model with torch.export.save or torch.onnx.export."
+    )
+
+
 def _load_text(text: str, *, input_shape, name, seed) -> LoadedModel:
     if text.startswith("sample:"):
+        from ..sources import load_sample
+
         return load_sample(text.split(":", 1)[1], input_shape=input_shape)
     suffix = Path(text).suffix.lower()
-    if suffix in (".onnx", ".pt2") or os.path.exists(text):
+    if suffix in SUFFIXES or os.path.exists(text):
         if not os.path.exists(text):
             raise InvalidGraphError(f"file not found: {text}. To fix this, check the path.")
         if suffix == ".onnx":
-            from .onnx_graph import load_onnx
+            from .onnx import load_onnx
 
             return load_onnx(text, name=name or Path(text).name, input_shape=input_shape)
         if suffix == ".pt2":
@@ -64,23 +100,10 @@ def _load_text(text: str, *, input_shape, name, seed) -> LoadedModel:
             "or a .pt2 file saved by torch.export.save."
         )
     if ":" in text:
-        from .zoo import resolve_spec
+        from ..sources import resolve_spec
 
         return resolve_spec(text, input_shape=input_shape, seed=seed)
     raise InvalidGraphError(
         f"cannot interpret {text!r}: not a file, and not sample:/timm:/torchvision:/module:callable. "
         "To fix this, run `bnfold samples` for bundled names or give a path."
     )
-
-
-def load_sample(sample: str, *, input_shape: tuple[int, ...] | None = None) -> LoadedModel:
-    """A bundled sample model (``sample_models``) as a LoadedModel (PyTorch)."""
-    from sample_models import get_sample
-
-    from .pytorch import load_module
-
-    try:
-        spec = get_sample(sample)
-    except KeyError as e:
-        raise UnsupportedModelError(str(e.args[0]) if e.args else str(e)) from e
-    return load_module(spec.build(), input_shape=input_shape or spec.input_shape, name=f"sample:{sample}")

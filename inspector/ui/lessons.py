@@ -69,7 +69,7 @@ def _relu_bn_relu() -> tuple[Any, tuple[int, ...]]:
     import torch
     from torch import nn
 
-    from ..frontends.bn_stats import randomize_bn
+    from ..sources import randomize_bn
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(7)

@@ -7,15 +7,13 @@ never mutated. Folded models live in ``st.session_state`` only.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
 
 from ..analysis.result import Analysis
-from ..errors import InspectorError, UnsafeFileError
+from ..errors import InspectorError
 from ..folding.pipeline import FoldResult
 from ..ir import Graph
 from ..model import LoadedModel
@@ -75,26 +73,9 @@ def _load_spec(key: str) -> LoadedModel:
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _load_upload(key: str, _data: bytes, filename: str) -> LoadedModel:
     """Load uploaded bytes (the key carries the content hash)."""
-    suffix = os.path.splitext(filename)[1].lower()
-    if suffix == ".onnx":
-        from ..frontends import load
+    from ..frontends import load_bytes
 
-        return load(_data, name=filename)
-    if suffix == ".pt2":
-        from ..frontends import load
-
-        # torch.export.load needs a path; the frontend never unpickles arbitrary objects.
-        with tempfile.TemporaryDirectory(prefix="bnfold-upload-") as tmp:
-            path = os.path.join(tmp, "model.pt2")
-            with open(path, "wb") as f:
-                f.write(_data)
-            loaded = load(path)
-        loaded.name = filename
-        return loaded
-    raise UnsafeFileError(
-        f"{filename}: only .onnx and .pt2 (torch.export) files are accepted. To fix this, "
-        "export the model with torch.export.save or torch.onnx.export."
-    )
+    return load_bytes(_data, filename)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)

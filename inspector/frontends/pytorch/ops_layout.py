@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .pytorch_optypes import Call, Data, Spec, data_operands, first_data, ints, norm_axis
+from .optypes import Call, Data, Spec, data_operands, first_data, ints, norm_axis
 
 
 def _concat(c: Call) -> Spec | None:

@@ -4,7 +4,7 @@ elementwise arithmetic with a constant (per-channel ``affine``).
 
 Each rule reads an :class:`OpView` (the node, its constant inputs, shapes and
 opset) and returns a :class:`Translation` or ``None`` ("does not apply"); see
-``onnx_translate`` for the table and ``onnx_layout_ops`` for structural ops.
+``ops`` for the table and ``ops_layout`` for structural ops.
 """
 
 from __future__ import annotations

@@ -15,9 +15,9 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from ..errors import InvalidGraphError, UnsupportedModelError
-from ..model import InputSpec
-from .onnx_runtime import make_session
+from ...errors import InvalidGraphError, UnsupportedModelError
+from ...model import InputSpec
+from .runtime import make_session
 
 Shape = tuple[int, ...]
 _RANDOM_OPS = frozenset({"RandomNormal", "RandomUniform", "RandomNormalLike",

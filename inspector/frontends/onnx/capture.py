@@ -1,8 +1,4 @@
-"""ONNX frontend: read and check a model, give every tensor a shape, build the IR.
-
-This module is the Frontend object for ``.onnx`` files (``name``,
-``extensions``, ``load_onnx`` and, re-exported from ``onnx_writeback``,
-``write_back`` / ``run`` / ``save`` / ``remove_all_bn``).
+"""ONNX capture: read and check a model, give every tensor a shape, build the IR.
 
 Naming rules:
 
@@ -24,7 +20,6 @@ from __future__ import annotations
 
 import ast
 import os
-import sys
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -34,62 +29,24 @@ import numpy as np
 import onnx
 from onnx import external_data_helper
 
-from ..errors import InvalidGraphError
-from ..ir import Graph, Node, Tensor
-from ..model import InputSpec, LoadedModel
-from .onnx_shapes import concrete_inputs, fold_constants, infer_shapes, skeleton
-from .onnx_translate import Item, OpView, fuse, translate
-from .onnx_writeback import remove_all_bn, run, save, write_back
-
-__all__ = ["name", "extensions", "load_onnx", "load", "write_back", "run", "save", "remove_all_bn"]
-
-name = "onnx"
-extensions = (".onnx",)
+from ...errors import InvalidGraphError
+from ...ir import Graph, Node, Tensor
+from ...model import InputSpec
+from .ops import Item, OpView, fuse, translate
+from .shapes import skeleton
 
 Shape = tuple[int, ...]
-
-
-def load_onnx(source: Any, *, name: str | None = None,
-              input_shape: Sequence[int] | Sequence[Sequence[int]] | Mapping[str, Sequence[int]]
-              | None = None) -> LoadedModel:
-    """Load an ONNX model (path, bytes or ``onnx.ModelProto``) as a LoadedModel.
-
-    Dynamic input dims become 1 unless ``input_shape`` gives them (a shape for
-    the first input, one shape per input, or ``{input_name: shape}``). The model
-    passed in is copied, never modified. Raises InvalidGraphError for missing,
-    corrupt or invalid files.
-
-    Example::
-
-        loaded = load_onnx("resnet18.onnx", input_shape=(1, 3, 224, 224))
-        loaded.graph.bn_nodes()  # the BN layers, as IR nodes
-    """
-    model, label = _read(source, name)
-    work, weights = skeleton(model)
-    _check(work, label)
-    opset = default_opset(model)
-    notes: list[str] = []
-    specs = concrete_inputs(work, weights, input_shape, notes)
-    shapes, dtypes = infer_shapes(work, model, specs, notes)
-    consts = fold_constants(work, model, shapes, dtypes, opset, notes)
-    graph, node_map = _build_graph(work, specs, consts, shapes, dtypes, opset, label)
-    return LoadedModel(name=label, graph=graph, framework="onnx", model=model, inputs=specs,
-                       frontend=sys.modules[__name__], notes=notes,
-                       aux={"onnx_nodes": node_map, "opset": opset})
-
-
-load = load_onnx
 
 
 # -- reading and checking ---------------------------------------------------
 def read_model(source: Any, name: str | None = None) -> tuple[onnx.ModelProto, str]:
     """Parse and check ``source``; returns (a private ModelProto copy, display name)."""
-    model, label = _read(source, name)
-    _check(skeleton(model)[0], label)
+    model, label = read_source(source, name)
+    check_model(skeleton(model)[0], label)
     return model, label
 
 
-def _read(source: Any, name: str | None) -> tuple[onnx.ModelProto, str]:
+def read_source(source: Any, name: str | None) -> tuple[onnx.ModelProto, str]:
     if isinstance(source, onnx.ModelProto):
         model, label = onnx.ModelProto(), name or source.graph.name or "model"
         model.CopyFrom(source)
@@ -131,7 +88,7 @@ def _parse(data: bytes, label: str) -> onnx.ModelProto:
     return model
 
 
-def _check(model: onnx.ModelProto, label: str) -> None:
+def check_model(model: onnx.ModelProto, label: str) -> None:
     try:
         onnx.checker.check_model(model)
     except onnx.checker.ValidationError as e:
@@ -192,7 +149,7 @@ def _subgraph_inputs(node: onnx.NodeProto) -> list[str]:
     return names
 
 
-def _build_graph(work: onnx.ModelProto, specs: list[InputSpec], consts: dict[str, np.ndarray],
+def build_graph(work: onnx.ModelProto, specs: list[InputSpec], consts: dict[str, np.ndarray],
                  shapes: Mapping[str, Shape | None], dtypes: Mapping[str, str], opset: int,
                  label: str) -> tuple[Graph, dict[str, list[int]]]:
     g = work.graph

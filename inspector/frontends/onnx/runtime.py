@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import onnx
 
-from ..errors import InspectorError
-from ..model import LoadedModel
+from ...errors import InspectorError
+from ...model import LoadedModel
 
 _SESSIONS: OrderedDict[int, tuple[onnx.ModelProto, Any]] = OrderedDict()
 _ORT_TYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64,

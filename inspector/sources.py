@@ -1,6 +1,9 @@
-"""Build a model from a spec string: ``timm:NAME``, ``torchvision:NAME`` or
-``package.module:callable``. Weights are random (never downloaded) and BN
-statistics are randomised so that folding is really exercised.
+"""Model sources: ``sample:NAME``, ``timm:NAME``, ``torchvision:NAME`` and
+``package.module:callable`` (these are where models come from, not file
+formats; the format adapters are in ``inspector.frontends``).
+
+Zoo and sample weights are random (never downloaded) and their BN statistics
+are randomised (:func:`randomize_bn`) so that folding is really exercised.
 
     >>> loaded = resolve_spec("torchvision:resnet18")   # input (1, 3, 224, 224)
 """
@@ -11,9 +14,8 @@ import difflib
 import importlib
 from typing import Any
 
-from ..errors import MissingDependencyError, UnsupportedModelError
-from ..model import LoadedModel
-from .bn_stats import randomize_bn
+from .errors import MissingDependencyError, UnsupportedModelError
+from .model import LoadedModel
 
 
 def _import(package: str) -> Any:
@@ -88,7 +90,7 @@ def resolve_spec(spec: str, input_shape: tuple[int, ...] | None = None,
         UnsupportedModelError: unknown model name (close matches listed), bad
             callable, or no input shape known for a callable.
     """
-    from . import pytorch
+    from .frontends import pytorch
 
     kind, sep, rest = spec.partition(":")
     if not sep or not rest:
@@ -112,3 +114,50 @@ def resolve_spec(spec: str, input_shape: tuple[int, ...] | None = None,
             "(e.g. 1,3,224,224) or give the callable an `input_shape` attribute.")
     randomize_bn(net, seed)
     return pytorch.load_module(net, input_shape=shape, name=spec)
+
+
+def load_sample(sample: str, *, input_shape: tuple[int, ...] | None = None) -> LoadedModel:
+    """A bundled sample model (``sample_models``) as a LoadedModel (PyTorch)."""
+    from sample_models import get_sample
+
+    from .frontends.pytorch import load_module
+
+    try:
+        spec = get_sample(sample)
+    except KeyError as e:
+        raise UnsupportedModelError(str(e.args[0]) if e.args else str(e)) from e
+    return load_module(spec.build(), input_shape=input_shape or spec.input_shape, name=f"sample:{sample}")
+
+
+def randomize_bn(module, seed: int = 0, negative_fraction: float = 0.0):
+    """Give every BN in ``module`` random running stats and affine params, in place.
+
+    gamma ~ U(0.5, 1.5) (a ``negative_fraction`` of channels negated),
+    beta ~ N(0, 0.5), mean ~ N(0, 0.5), var ~ U(0.5, 2.0): the per-channel
+    map a, c is then far from the identity. Works on any module whose
+    ``running_mean``/``running_var`` buffers exist (BatchNorm*, SyncBatchNorm,
+    FrozenBatchNorm2d, timm BatchNormAct2d). Returns ``module`` in eval mode.
+    """
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for sub in module.modules():
+            mean = getattr(sub, "running_mean", None)
+            var = getattr(sub, "running_var", None)
+            if not isinstance(mean, torch.Tensor) or not isinstance(var, torch.Tensor):
+                continue
+            n = mean.numel()
+            mean.copy_(torch.randn(n, generator=gen) * 0.5)
+            var.copy_(torch.rand(n, generator=gen) * 1.5 + 0.5)
+            weight = getattr(sub, "weight", None)
+            bias = getattr(sub, "bias", None)
+            if isinstance(weight, torch.Tensor):
+                gamma = torch.rand(n, generator=gen) + 0.5
+                if negative_fraction > 0:
+                    flip = torch.rand(n, generator=gen) < negative_fraction
+                    gamma[flip] = -gamma[flip]
+                weight.copy_(gamma)
+            if isinstance(bias, torch.Tensor):
+                bias.copy_(torch.randn(n, generator=gen) * 0.5)
+    return module.eval()

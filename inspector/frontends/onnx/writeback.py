@@ -17,12 +17,11 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from ..errors import InspectorError
-from ..ir import Graph, Node
-from ..model import LoadedModel
-from .onnx_runtime import make_session, run, save
+from ...errors import InspectorError
+from ...ir import Graph, Node
+from ...model import LoadedModel
 
-__all__ = ["write_back", "remove_all_bn", "run", "save", "make_session"]
+__all__ = ["write_back", "remove_all_bn"]
 
 _PARAM_INPUTS = {"conv": {"weight": 1, "bias": 2}, "conv_transpose": {"weight": 1, "bias": 2},
                  "batch_norm": {"gamma": 1, "beta": 2, "mean": 3, "var": 4}}
@@ -49,7 +48,7 @@ def remove_all_bn(loaded: LoadedModel) -> onnx.ModelProto:
     """The no-BN floor: every BN (and BN-like affine) bypassed; not equivalent.
 
     Layers right before a BN get a zero bias where they had none, as a fold would."""
-    from ..folding.apply import floor_biases
+    from ...folding.apply import floor_biases
 
     ed = _Editor(loaded)
     biased = floor_biases(loaded.graph)

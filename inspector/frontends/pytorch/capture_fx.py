@@ -16,10 +16,10 @@ import torch
 from torch import nn
 from torch.fx.operator_schemas import normalize_function
 
-from ..ir import Graph, Node
-from ..model import InputSpec
-from .pytorch_capture import _VIEWS, dtype_name, name_nodes, op_name, to_numpy
-from .pytorch_ops import Call, Const, Data, Spec, map_op
+from ...ir import Graph, Node
+from ...model import InputSpec
+from .capture import _VIEWS, dtype_name, name_nodes, op_name, to_numpy
+from .ops import Call, Const, Data, Spec, map_op
 
 _ACTIVATIONS = {"ReLU": "relu", "ReLU6": "relu6", "SiLU": "silu", "GELU": "gelu",
                 "Sigmoid": "sigmoid", "Tanh": "tanh", "Hardswish": "hardswish",

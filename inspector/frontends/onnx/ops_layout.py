@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .onnx_ops import OpView, Translation, ints, resolve_pads
+from .optypes import OpView, Translation, ints, resolve_pads
 
 
 def _axis(v: OpView, default: int = 0, rank: int | None = None) -> int | None:

@@ -28,11 +28,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import UnsupportedModelError
-from ..ir import Graph
-from ..model import LoadedModel
-from .pytorch_capture import op_name
-from .pytorch_ops import BATCH_NORMS
+from ...errors import UnsupportedModelError
+from ...ir import Graph
+from ...model import LoadedModel
+from .capture import op_name
+from .ops import BATCH_NORMS
 
 _ARG_POS = {
     **{k: {"weight": 1, "bias": 2} for k in ("conv1d", "conv2d", "conv3d", "convolution",
@@ -320,7 +320,7 @@ def remove_all_bn(loaded: LoadedModel) -> Any:
     """The no-BN floor: every batch-norm node bypassed (not equivalent).
 
     Layers right before a BN get a zero bias where they had none, as a fold would."""
-    from ..folding.apply import floor_biases
+    from ...folding.apply import floor_biases
 
     ids = [n.id for n in loaded.graph.nodes if n.op == "batch_norm"]
     biased = floor_biases(loaded.graph)

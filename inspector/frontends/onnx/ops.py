@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import onnx_layout_ops as L
-from .onnx_ops import (
+from . import ops_layout as L
+from .optypes import (
     OpView,
     Translation,
     batch_norm_rule,

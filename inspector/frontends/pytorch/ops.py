@@ -1,6 +1,6 @@
 """Map one PyTorch op (aten name + keyword arguments) to an IR node spec.
 
-Capture code (``pytorch_capture`` for ``torch.export``, ``pytorch_fx`` for the
+Capture code (``capture`` for ``torch.export``, ``capture_fx`` for the
 ``symbolic_trace`` fallback) resolves every argument to a :class:`Data` tensor,
 a :class:`Const` parameter or a plain Python value and calls :func:`map_op`.
 Each handler is a short list of guards; anything it cannot map exactly becomes
@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .pytorch_ops_layout import LAYOUT_HANDLERS
-from .pytorch_optypes import Call, Const, Data, Spec, data_operands, ints, set_param
+from .ops_layout import LAYOUT_HANDLERS
+from .optypes import Call, Const, Data, Spec, data_operands, ints, set_param
 
 __all__ = ["Call", "Const", "Data", "Spec", "map_op", "BATCH_NORMS", "MULTI_FIRST"]
 

@@ -17,9 +17,9 @@ from torch.export import ExportedProgram
 from torch.export.graph_signature import InputKind, OutputKind
 from torch.fx.operator_schemas import normalize_function
 
-from ..ir import Graph, Node, Tensor
-from ..model import InputSpec
-from .pytorch_ops import MULTI_FIRST, Call, Const, Data, Spec, map_op
+from ...ir import Graph, Node, Tensor
+from ...model import InputSpec
+from .ops import MULTI_FIRST, Call, Const, Data, Spec, map_op
 
 #: Ops through which a constant still *is* its storage (up to a reshape).
 _VIEWS = frozenset("view reshape _unsafe_view flatten unflatten squeeze unsqueeze alias detach "

@@ -1,0 +1,61 @@
+"""ONNX adapter: ``.onnx`` files -> IR, and folded IR -> a new ModelProto.
+
+Every LoadedModel it creates holds :data:`ADAPTER` (write_back, run, save).
+``capture`` reads, checks and translates a model (naming rules there); the op
+table is ``ops`` (+ ``optypes``, ``ops_layout``); ``shapes`` gives every tensor
+a concrete shape and evaluates constant sub-graphs; ``writeback`` writes a plan
+back; ``runtime`` runs models with onnxruntime and saves them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ...model import Adapter, LoadedModel
+from .capture import build_graph, check_model, default_opset, read_model, read_source
+from .runtime import run, save
+from .shapes import concrete_inputs, fold_constants, infer_shapes, skeleton
+from .writeback import remove_all_bn, write_back
+
+__all__ = ["name", "extensions", "load_onnx", "load", "read_model", "write_back", "run", "save",
+           "remove_all_bn", "ADAPTER"]
+
+name = "onnx"
+extensions = (".onnx",)
+
+
+def load_onnx(source: Any, *, name: str | None = None,
+              input_shape: Sequence[int] | Sequence[Sequence[int]] | Mapping[str, Sequence[int]]
+              | None = None) -> LoadedModel:
+    """Load an ONNX model (path, bytes or ``onnx.ModelProto``) as a LoadedModel.
+
+    Dynamic input dims become 1 unless ``input_shape`` gives them (a shape for
+    the first input, one shape per input, or ``{input_name: shape}``). The model
+    passed in is copied, never modified. Raises InvalidGraphError for missing,
+    corrupt or invalid files.
+
+    Example::
+
+        loaded = load_onnx("resnet18.onnx", input_shape=(1, 3, 224, 224))
+        loaded.graph.bn_nodes()  # the BN layers, as IR nodes
+    """
+    model, label = read_source(source, name)
+    work, weights = skeleton(model)
+    check_model(work, label)
+    opset = default_opset(model)
+    notes: list[str] = []
+    specs = concrete_inputs(work, weights, input_shape, notes)
+    shapes, dtypes = infer_shapes(work, model, specs, notes)
+    consts = fold_constants(work, model, shapes, dtypes, opset, notes)
+    graph, node_map = build_graph(work, specs, consts, shapes, dtypes, opset, label)
+    return LoadedModel(name=label, graph=graph, framework="onnx", model=model, inputs=specs,
+                       frontend=ADAPTER, notes=notes,
+                       aux={"onnx_nodes": node_map, "opset": opset})
+
+
+load = load_onnx
+
+
+#: This format's entry points, held by every LoadedModel it creates.
+ADAPTER = Adapter(name, extensions, write_back, run, save, remove_all_bn)

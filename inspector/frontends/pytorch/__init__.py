@@ -1,0 +1,141 @@
+"""PyTorch adapter: ``nn.Module`` / ``.pt2`` -> IR, and folded IR -> runnable model.
+
+Every LoadedModel it creates holds :data:`ADAPTER` (write_back, run, save)::
+
+    from inspector.frontends import pytorch
+    loaded = pytorch.load_module(model, input_shape=(1, 3, 224, 224))
+    folded_model = pytorch.write_back(loaded, folded_graph, removed, changed)
+
+Capture uses ``torch.export.export(strict=False)`` on an eval-mode deep copy
+(``capture``), falling back to ``torch.fx.symbolic_trace`` (``capture_fx``); the
+op table is ``ops``/``ops_layout``; ``writeback`` writes a plan back; ``runtime``
+runs and saves; ``archive`` checks ``.pt2`` files before torch reads them.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ...errors import InspectorError, InvalidGraphError, UnsupportedModelError
+from ...ir import Graph
+from ...model import Adapter, LoadedModel
+from .archive import check_pt2
+from .capture import graph_from_program
+from .runtime import first_line, run, save
+from .writeback import remove_all_bn as _remove_all_bn
+from .writeback import write_back as _write_back
+
+name = "torch"
+extensions = (".pt2",)
+
+
+def _model_dtype(module: nn.Module) -> torch.dtype:
+    return next((p.dtype for p in module.parameters() if p.is_floating_point()), torch.float32)
+
+
+def _example_inputs(module: nn.Module, example_inputs: Any, input_shape: Any,
+                    label: str) -> tuple[torch.Tensor, ...]:
+    if example_inputs is not None:
+        inputs = (example_inputs,) if isinstance(example_inputs, torch.Tensor) else tuple(
+            example_inputs)
+        if not all(isinstance(t, torch.Tensor) for t in inputs):
+            raise UnsupportedModelError(f"{label}: example inputs must be tensors.")
+        return inputs
+    if input_shape is None:
+        raise UnsupportedModelError(
+            f"{label}: the input shape is unknown. To fix this, pass --input-shape "
+            "(e.g. 1,3,224,224) or example inputs.")
+    shapes = [input_shape] if all(isinstance(s, int) for s in input_shape) else list(input_shape)
+    gen = torch.Generator().manual_seed(0)
+    return tuple(torch.randn(tuple(s), generator=gen, dtype=_model_dtype(module)) for s in shapes)
+
+
+def load_module(module: nn.Module, example_inputs: Any = None, *,
+                input_shape: tuple | None = None, name: str | None = None) -> LoadedModel:
+    """Capture ``module`` (never mutated) into the IR.
+
+    Args:
+        module: any ``nn.Module``; a deep copy in eval mode is traced.
+        example_inputs: a tensor or a tuple of tensors.
+        input_shape: used when ``example_inputs`` is None: one shape
+            ``(1, 3, 224, 224)`` or a tuple of shapes (one per input).
+        name: display name (default: the class name).
+
+    Raises:
+        UnsupportedModelError: neither ``torch.export`` nor ``symbolic_trace``
+            can capture the forward, or no input shape is known.
+    """
+    label = name or type(module).__name__
+    if not isinstance(module, nn.Module):
+        raise UnsupportedModelError(f"{label} is not a torch.nn.Module.")
+    inputs = _example_inputs(module, example_inputs, input_shape, label)
+    try:
+        work = copy.deepcopy(module).eval()
+    except Exception as e:  # noqa: BLE001
+        raise UnsupportedModelError(f"{label} cannot be copied ({first_line(e)}).") from e
+    notes: list[str] = []
+    stage = "torch.export"
+    try:
+        with torch.no_grad():
+            ep = torch.export.export(work, inputs, strict=False)
+        stage = "translating the exported program"
+        graph, aux, specs = graph_from_program(ep, label)
+    except Exception as export_error:  # noqa: BLE001 - any capture failure -> fallback
+        from .capture_fx import graph_from_fx
+
+        try:
+            graph, aux, specs = graph_from_fx(work, inputs, label)
+        except Exception as fx_error:  # noqa: BLE001
+            raise UnsupportedModelError(
+                f"cannot capture {label}: {stage} failed ({first_line(export_error)}) "
+                f"and torch.fx.symbolic_trace failed ({first_line(fx_error)}). To fix this, "
+                "pass example inputs / make the forward traceable (no data-dependent Python "
+                "control flow).") from fx_error
+        notes.append(f"{stage} failed ({first_line(export_error)}); captured with "
+                     "torch.fx.symbolic_trace instead (module-level graph).")
+    aux["example_inputs"] = inputs
+    return LoadedModel(label, graph, "torch", module, specs, ADAPTER, notes, aux)
+
+
+def load_pt2(path: str | Path) -> LoadedModel:
+    """Load a program saved by ``torch.export.save``.
+
+    Raises:
+        InvalidGraphError: missing, corrupt or non-``torch.export`` file.
+        UnsafeFileError: the archive holds pickled objects.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InvalidGraphError(f"{p}: no such file. To fix this, check the path.")
+    check_pt2(p)
+    try:
+        ep = torch.export.load(str(p))
+        graph, aux, specs = graph_from_program(ep, p.stem)
+    except InspectorError:
+        raise
+    except Exception as e:  # noqa: BLE001
+        raise InvalidGraphError(
+            f"{p} could not be loaded ({first_line(e)}). To fix this, re-save it with "
+            "torch.export.save from the installed torch version.") from e
+    return LoadedModel(p.stem, graph, "torch", ep, specs, ADAPTER, [], aux)
+
+
+def write_back(loaded: LoadedModel, folded: Graph, removed: Sequence[str],
+               changed: Sequence[str]) -> nn.Module:
+    """A new runnable model (see ``writeback``); ``loaded.model`` is untouched."""
+    return _write_back(loaded, folded, removed, changed)
+
+
+def remove_all_bn(loaded: LoadedModel) -> nn.Module:
+    """The no-BN floor: every BN replaced by identity (not equivalent; for timing)."""
+    return _remove_all_bn(loaded)
+
+
+#: This format's entry points, held by every LoadedModel it creates.
+ADAPTER = Adapter(name, extensions, write_back, run, save, remove_all_bn)
