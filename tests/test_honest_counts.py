@@ -18,7 +18,7 @@ from torch import nn
 
 from inspector.folding.driver import analyze
 from inspector.frontends import load
-from inspector.frontends import onnx_graph as F
+from inspector.frontends import onnx as F
 
 from . import onnx_builders as B
 

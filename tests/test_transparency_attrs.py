@@ -23,7 +23,7 @@ from onnx import helper
 
 from inspector.folding.driver import analyze
 from inspector.folding.pipeline import fold
-from inspector.frontends import onnx_graph as F
+from inspector.frontends import onnx as F
 
 from . import onnx_builders as B
 
