@@ -41,6 +41,10 @@ BOUND = 1e-8
 MODES = ("adjacent", "optimal")
 
 
+class _TimeUp(Exception):
+    """--max-seconds reached."""
+
+
 def output_error(original, folded, inputs) -> float:
     """Worst relative output error of ``folded`` against ``original`` on ``inputs``."""
     worst = 0.0
@@ -55,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--graphs", type=int, default=10_000, help="random graphs (default 10000)")
     ap.add_argument("--seed", type=int, default=0, help="generation seed (default 0)")
+    ap.add_argument("--max-seconds", type=float, default=None,
+                    help="stop early (cleanly, with the summary) after this long")
     args = ap.parse_args(argv)
 
     stats = {"graphs": 0, "folds": 0, "bns_folded": 0, "bns": 0, "wrong": 0, "raised": 0}
@@ -67,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
               suppress_health_check=list(HealthCheck))
     @given(graph=st.one_of(random_dags(), random_dags(extended=True)))
     def run(graph) -> None:
+        if args.max_seconds is not None and time.perf_counter() - t0 > args.max_seconds:
+            raise _TimeUp
         stats["graphs"] += 1
         for mode in MODES:
             try:
@@ -88,7 +96,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {stats['graphs']} graphs, {stats['wrong']} wrong, worst {worst['err']:.2e} "
                   f"({time.perf_counter() - t0:.0f} s)", flush=True)
 
-    run()
+    try:
+        run()
+    except _TimeUp:
+        print(f"stopped after --max-seconds {args.max_seconds:g}")
     secs = time.perf_counter() - t0
     print(f"graphs: {stats['graphs']}  analyses checked: {stats['folds']} (modes: {', '.join(MODES)})")
     print(f"BNs: {stats['bns']}  folded: {stats['bns_folded']}")

@@ -1,6 +1,7 @@
 """Transparency rules that depend on an op's attributes (issue 7, item 8).
 
-Every case is ``x -> Conv(1x1) -> OP -> BN -> Relu`` built in ONNX: the BN can
+Every case is ``x -> Conv(1x1) -> OP -> BN -> Relu`` built in ONNX (and, for the
+ops PyTorch has, as a module): the BN can
 only fold backward, through OP, so its verdict is OP's transparency rule. Each
 case is checked three ways:
 
@@ -19,10 +20,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import onnx
 import pytest
+import torch
+import torch.nn.functional as TF
 from onnx import helper
+from torch import nn
 
 from inspector.folding.driver import analyze
 from inspector.folding.pipeline import fold
+from inspector.frontends import load
 from inspector.frontends import onnx as F
 
 from . import onnx_builders as B
@@ -185,3 +190,73 @@ def test_folded_case_verifies_with_onnxruntime(name):
     result = fold(loaded, "optimal")
     assert result.analysis.folded_count == 1 and not result.rolled_back
     assert result.verification.max_rel_error <= 1e-5
+
+
+# -- the same rules through the PyTorch frontend ---------------------------------------
+TORCH_OPS = {
+    "avg_pool_ceil_mode": ("folded", None,
+                           lambda t: TF.avg_pool2d(t, 3, 2, ceil_mode=True)),
+    "avg_pool_ceil_mode_padding_excluded": (
+        "folded", None,
+        lambda t: TF.avg_pool2d(t, 3, 2, 1, ceil_mode=True, count_include_pad=False)),
+    "avg_pool_padding_counted": ("not_foldable", "zero_padding",
+                                 lambda t: TF.avg_pool2d(t, 3, 2, 1, ceil_mode=True)),
+    "max_pool_ceil_mode_padded": ("folded", None,
+                                  lambda t: TF.max_pool2d(t, 3, 2, 1, ceil_mode=True)),
+    "bicubic_upsample": ("folded", None, lambda t: TF.interpolate(
+        t, scale_factor=2, mode="bicubic", align_corners=False)),
+    "bilinear_antialias_down": ("folded", None, lambda t: TF.interpolate(
+        t, scale_factor=0.5, mode="bilinear", antialias=True)),
+    "pad_reflect": ("folded", None, lambda t: TF.pad(t, (1, 2, 2, 1), mode="reflect")),
+    "pad_constant_value_2": ("not_foldable", "zero_padding",
+                             lambda t: TF.pad(t, (1, 2, 2, 1), value=2.0)),
+    "slice_channels_step_2": ("folded", None, lambda t: t[:, 1::2]),
+}
+
+
+def torch_case(op):
+    class ConvOpBn(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, C, 1)
+            out = op(torch.zeros(1, C, 8, 8)).shape[1]
+            self.bn = nn.BatchNorm2d(out)
+            stats = B.bn_stats(out)
+            with torch.no_grad():
+                for name, key in (("weight", "gamma"), ("bias", "beta"), ("running_mean", "mean"),
+                                  ("running_var", "var")):
+                    getattr(self.bn, name).copy_(torch.from_numpy(stats[key]))
+
+        def forward(self, x):
+            return torch.relu(self.bn(op(self.conv(x))))
+
+    return ConvOpBn().eval()
+
+
+def torch_op_commutes_with_bn(op, channels: int) -> float:
+    a, c = (torch.from_numpy(v).reshape(1, -1, 1, 1) for v in B.bn_affine(B.bn_stats(channels)))
+    x = torch.randn(1, C, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    probe = op(torch.arange(C, dtype=torch.float64).reshape(1, C, 1, 1).expand(1, C, 8, 8))
+    where = probe[0, :, probe.shape[2] // 2, probe.shape[3] // 2].round().long()
+    lift_a, lift_c = torch.ones(C, dtype=torch.float64), torch.zeros(C, dtype=torch.float64)
+    lift_a[where], lift_c[where] = a.reshape(-1), c.reshape(-1)
+    z = op(x * lift_a.reshape(1, -1, 1, 1) + lift_c.reshape(1, -1, 1, 1))
+    return float((z - (op(x) * a + c)).abs().max())
+
+
+@pytest.mark.parametrize("name", list(TORCH_OPS))
+def test_torch_attribute_dependent_rule_gives_expected_verdict(name):
+    status, reason, op = TORCH_OPS[name]
+    loaded = load(torch_case(op), input_shape=(1, 3, 8, 8))
+    result = analyze(loaded.graph, "optimal")
+    (verdict,) = result.verdicts.values()
+    assert verdict.status == status, verdict.reason
+    if reason is not None:
+        assert verdict.reason_code.value == reason, verdict.reason
+    channels = len(next(iter(loaded.graph.bn_nodes())).params["gamma"])
+    err = torch_op_commutes_with_bn(op, channels)
+    assert err <= 1e-9 if status == "folded" else err >= 1e-2
+    if status == "folded":
+        folded = fold(loaded, "optimal", analysis=result)
+        assert folded.analysis.folded_count == 1 and not folded.rolled_back
+        assert folded.verification.max_rel_error <= 1e-5
