@@ -2,7 +2,9 @@
 
 * A BN counts as folded only when its arithmetic leaves the deployed model:
   arithmetic-free nodes (``x + 0``, ``x * 1``) are identities, never roots or
-  leaves, so the same network gives the same counts through both frontends.
+  leaves, and an affine that would need a new per-channel Mul or Add refuses
+  (``rename_not_fold``), so the same network gives the same counts through
+  both frontends.
 * ``bn_total`` counts real BN layers only: a scalar rescaling (Keras
   ``Rescaling``) is not a BN; a BN whose scale is computed at run time, or an
   opset-7 BN with ``spatial=0``, is a BN that cannot fold, counted with a reason.
@@ -63,6 +65,32 @@ def test_torch_and_onnx_count_the_zero_plus_bn_alike():
     counts = [(a.bn_total, a.folded_count)
               for a in (analyze(m.graph, "optimal") for m in (torch_side, onnx_side))]
     assert counts[0] == counts[1] == (1, 0)
+
+
+class BnThenScalarMul(nn.Module):
+    """relu -> BN -> x * 0.5 -> relu: the only way out is the scalar multiply."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bn = nn.BatchNorm2d(4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.bn(torch.relu(x)) * 0.5)
+
+
+def test_bn_is_not_moved_into_a_scalar_multiply_that_would_need_a_new_add():
+    from inspector.bench.peers import export_onnx_unfolded
+
+    module = BnThenScalarMul().eval()
+    with torch.no_grad():
+        module.bn.running_mean.uniform_(0.5, 1.0)  # a non-zero shift
+    torch_side = load(module, input_shape=(1, 4, 6, 6))
+    onnx_side = load(export_onnx_unfolded(module, (torch.randn(1, 4, 6, 6),)), name="scalar_mul")
+    for loaded in (torch_side, onnx_side):
+        assert "affine" in ops(loaded)
+        (verdict,) = analyze(loaded.graph, "optimal").verdicts.values()
+        assert verdict.status == "not_foldable"
+        assert verdict.reason_code.value == "rename_not_fold", verdict.reason
 
 
 def _scalar_op(op: str, value: float):

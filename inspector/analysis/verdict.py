@@ -27,6 +27,7 @@ class Reason(str, Enum):
     EXTRAPOLATION = "extrapolation"
     DYNAMIC_PARAMS = "dynamic_params"
     PER_ELEMENT = "per_element_bn"
+    RENAME = "rename_not_fold"
 
 
 #: Short human titles per reason (legend, filters).
@@ -49,6 +50,7 @@ REASON_TITLES: dict[Reason, str] = {
     Reason.EXTRAPOLATION: "extrapolated fill value",
     Reason.DYNAMIC_PARAMS: "parameters computed at run time",
     Reason.PER_ELEMENT: "per-element BN (not per channel)",
+    Reason.RENAME: "would move, not remove, its arithmetic",
 }
 
 
