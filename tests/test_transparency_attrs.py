@@ -75,8 +75,8 @@ def pool(op: str, **attrs) -> Case:
     return Case([helper.make_node(op, ["c"], ["o"], kernel_shape=[3, 3], strides=[2, 2], **attrs)])
 
 
-def pad(mode: str, value: float | None = None) -> Case:
-    inits, inputs = [i64("pads", [0, 0, 1, 2, 0, 0, 2, 1])], ["c", "pads"]
+def pad(mode: str, value: float | None = None, pads=(0, 0, 1, 2, 0, 0, 2, 1)) -> Case:
+    inits, inputs = [i64("pads", pads)], ["c", "pads"]
     if value is not None:
         inits.append(f32("value", value))
         inputs.append("value")
@@ -127,6 +127,7 @@ CASES = {
     "pad_wrap": pad("wrap"),
     "pad_constant_zero": refused(pad("constant"), "zero_padding"),
     "pad_constant_value_2": refused(pad("constant", 2.0), "zero_padding"),
+    "pad_constant_negative_pads_crop": pad("constant", 2.0, pads=(0, 0, -1, 0, 0, 0, -2, -1)),
     # Slice: steps (negative too) on the channel axis select entries of the map.
     "slice_reverse_channels": slice_([-1], [-BIG], [1], [-1]),
     "slice_every_other_channel_backwards": slice_([BIG], [-BIG], [1], [-2], channels=2),

@@ -127,7 +127,8 @@ def solve_pad(graph: Graph, node: Node, known: Known) -> Solved | Blocked:
     pads = node.attrs.get("pads", ())
     if t.axis < len(pads) and any(pads[t.axis]):
         return _mapping_blocked(node, "it pads the channel axis")
-    if node.attrs.get("mode", "constant") == "constant":
+    grows = any(p > 0 for pair in pads for p in pair)  # negative pads only crop
+    if node.attrs.get("mode", "constant") == "constant" and grows:
         v = float(node.attrs.get("value", 0.0))
         if not np.allclose(t.scale * v + t.shift, v, rtol=0, atol=1e-12):
             return Blocked(
