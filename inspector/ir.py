@@ -48,7 +48,10 @@ Conventions every frontend must follow (the analysis relies on them):
   identity                  -                                           -
   activation                -                                           kind (relu, silu, ...)
   norm                      -                                           kind (layer_norm, ...)
-  other                     -                                           op_type (original op name)
+  other                     -                                           op_type (original op name);
+                                                                        a BN layer that cannot be a
+                                                                        batch_norm: bn_layer (reason
+                                                                        code), bn_why (sentence)
   ========================  ==========================================  =============================
 
   ``add`` / ``mul`` with a constant operand are ``affine`` when the constant is
