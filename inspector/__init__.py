@@ -34,11 +34,12 @@ def analyze(graph, mode: str = "optimal"):
     return _analyze(getattr(graph, "graph", graph), mode=mode)
 
 
-def compare_modes(graph):
-    """Both modes' analyses: ``{"adjacent": Analysis, "optimal": Analysis}``."""
+def compare_modes(graph, modes: tuple[str, ...] = ("adjacent", "optimal")):
+    """Analyses per mode: ``{"adjacent": Analysis, "optimal": Analysis}`` by default
+    (add ``"reparam"`` to ``modes`` for branch merging)."""
     from .report import compare_modes as _compare
 
-    return _compare(getattr(graph, "graph", graph))
+    return _compare(getattr(graph, "graph", graph), modes)
 
 
 def fold(loaded, mode: str = "optimal", **kwargs):

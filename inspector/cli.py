@@ -1,6 +1,6 @@
 """``bnfold``: the command line (also ``python -m inspector``).
 
-    bnfold analyze MODEL [--mode optimal|adjacent] [--json PATH|-] [--input-shape 1,3,224,224]
+    bnfold analyze MODEL [--mode optimal|adjacent|reparam] [--json PATH|-] [--input-shape 1,3,224,224]
     bnfold fold MODEL -o OUT [--mode ...] [--json PATH|-]
     bnfold svg MODEL -o graph.svg [--mode ...] [--focus NODE --hops N]
     bnfold samples
@@ -37,7 +37,8 @@ def _parser() -> argparse.ArgumentParser:
 
     def model_args(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("model", help="model.onnx | model.pt2 | sample:NAME | timm:NAME | torchvision:NAME | pkg.mod:fn")
-        sp.add_argument("--mode", choices=("optimal", "adjacent"), default="optimal")
+        sp.add_argument("--mode", choices=("optimal", "adjacent", "reparam"), default="optimal",
+                        help="reparam: optimal folding plus merging parallel linear branches into one conv")
         sp.add_argument("--input-shape", type=_parse_shape, default=None, help="e.g. 1,3,224,224")
 
     a = sub.add_parser("analyze", help="say which BNs fold and why the others do not")
@@ -97,7 +98,7 @@ def _cmd_analyze(args) -> int:
     from .report import build_report, compare_modes
 
     loaded = _load(args)
-    analyses = compare_modes(loaded.graph)
+    analyses = compare_modes(loaded.graph, _modes(args.mode))
     report = build_report(loaded.name, analyses, mode=args.mode, framework=loaded.framework)
     _emit(report, args.json)
     return 0
@@ -113,7 +114,7 @@ def _cmd_fold(args) -> int:
     loaded = _load(args)
     if out.suffix.lower() == ".pt2" and loaded.framework != "torch":
         raise InspectorError(".pt2 output needs a PyTorch input; use -o model.onnx for ONNX inputs")
-    analyses = compare_modes(loaded.graph)
+    analyses = compare_modes(loaded.graph, _modes(args.mode))
     result = fold(loaded, args.mode, analysis=analyses[args.mode],
                   progress=lambda msg, frac: _log(f"[{frac:4.0%}] {msg}"))
     analyses[args.mode] = result.analysis
@@ -125,6 +126,11 @@ def _cmd_fold(args) -> int:
     report["output"] = str(out)
     _emit(report, args.json)
     return 0
+
+
+def _modes(mode: str) -> tuple[str, ...]:
+    """The modes a report compares: adjacent and optimal, plus ``mode`` itself."""
+    return ("adjacent", "optimal") + ((mode,) if mode not in ("adjacent", "optimal") else ())
 
 
 def _cmd_svg(args) -> int:
@@ -162,11 +168,16 @@ def _emit(report: dict, json_target: str | None) -> None:
 
 def _summary(report: dict, stream) -> None:
     m = report["modes"]
+    reparam = ""
+    if "reparam" in m:
+        r = m["reparam"]
+        reparam = (f", reparam folds {r['folded']} and merges {r['merged']} "
+                   f"(nodes {r['nodes_before']} → {r['nodes_after']}, convs {r['convs_before']} → {r['convs_after']})")
     print(f"{report['model']}: {report['bn_total']} BN — adjacent folds {m['adjacent']['folded']}, "
-          f"optimal folds {m['optimal']['folded']}", file=stream)
+          f"optimal folds {m['optimal']['folded']}{reparam}", file=stream)
     for layer in report["layers"]:
-        mark = "folded" if layer["status"] == "folded" else "kept  "
-        extra = "" if layer["status"] == "folded" else f" [{layer['reason_code']}]"
+        mark = {"folded": "folded", "merged": "merged"}.get(layer["status"], "kept  ")
+        extra = "" if layer["status"] in ("folded", "merged") else f" [{layer['reason_code']}]"
         print(f"  {mark} {layer['name']}{extra}: {layer['reason']}", file=stream)
     v = report["verification"]
     if v.get("max_abs_error") is not None:

@@ -27,7 +27,8 @@ Conventions every frontend must follow (the analysis relies on them):
   batch_norm                gamma, beta, mean, var                      eps, axis (channel axis),
                                                                         uses_batch_stats
   affine                    scale (C,), shift (C,)                      axis
-  add / mul                 -                                           (elementwise, two data inputs)
+  add / sub / mul           -                                           (elementwise, two data inputs
+                                                                        of one shape; sub = a - b)
   concat                    -                                           axis
   split                     -                                           axis, sizes (one per output)
   slice                     -                                           axis, start, end, step
@@ -85,8 +86,9 @@ TRANSPARENT_OPS = frozenset(
         "resize",
     }
 )
-#: Ops that always block folding.
-BLOCKING_OPS = frozenset({"activation", "mul", "norm", "other", "input", "output"})
+#: Ops that always block folding (``sub`` of two tensors is linear, but only the
+#: branch merge of mode ``reparam`` uses that).
+BLOCKING_OPS = frozenset({"activation", "mul", "sub", "norm", "other", "input", "output"})
 OP_KINDS = EXPRESSIVE_OPS | TRANSPARENT_OPS | BLOCKING_OPS
 #: Ops that count as a batch-normalization layer (candidates for removal).
 #: An ``affine`` node counts only with ``attrs["bn_like"]`` (a decomposed BN).

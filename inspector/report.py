@@ -12,11 +12,32 @@ from .verification.compare import Verification
 SCHEMA_VERSION = 1
 
 
-def compare_modes(graph: Graph) -> dict[str, Analysis]:
-    """Both modes' analyses of one graph (``adjacent`` and ``optimal``)."""
+def compare_modes(graph: Graph, modes: tuple[str, ...] = ("adjacent", "optimal")) -> dict[str, Analysis]:
+    """The analyses of one graph in ``modes`` (by default ``adjacent`` and ``optimal``;
+    add ``"reparam"`` for branch merging)."""
     from .folding.driver import analyze
 
-    return {mode: analyze(graph, mode) for mode in ("adjacent", "optimal")}
+    return {mode: analyze(graph, mode) for mode in modes}
+
+
+def deployed_counts(graph: Graph) -> tuple[int, int]:
+    """(nodes, convs) of the model a graph deploys to: graph inputs/outputs and the
+    identities left by folded BNs are not counted; convs include transposed convs."""
+    nodes = [n for n in graph.nodes if n.op not in ("input", "output")
+             and not (n.op == "identity" and "folded_from" in n.attrs)]
+    return len(nodes), sum(n.op in ("conv", "conv_transpose") for n in nodes)
+
+
+def mode_summary(analysis: Analysis) -> dict[str, Any]:
+    """BNs folded / merged / remaining and nodes and convs before/after, for one mode."""
+    nodes_before, convs_before = deployed_counts(analysis.graph)
+    nodes_after, convs_after = deployed_counts(analysis.structure)
+    return {
+        "folded": analysis.folded_count, "merged": analysis.merged_count,
+        "remaining": analysis.remaining_count, "analyze_s": analysis.seconds,
+        "nodes_before": nodes_before, "nodes_after": nodes_after,
+        "convs_before": convs_before, "convs_after": convs_after,
+    }
 
 
 def build_report(
@@ -51,6 +72,7 @@ def build_report(
             "reason": v.reason,
             "blocking_node": graph.node(v.blocking_node).name if v.blocking_node else None,
             "order": v.order,
+            "merged_into": _merged_name(main, v.details.get("merged_into")),
         })
     ver = verification.as_dict() if verification else {
         "max_abs_error": None, "max_rel_error": None, "tolerance": None, "passed": None, "trials": 0,
@@ -62,14 +84,17 @@ def build_report(
         "mode": mode,
         "nodes": len(graph),
         "bn_total": main.bn_total,
-        "modes": {
-            m: {"folded": a.folded_count, "remaining": a.bn_total - a.folded_count, "analyze_s": a.seconds}
-            for m, a in analyses.items()
-        },
+        "modes": {m: mode_summary(a) for m, a in analyses.items()},
         "layers": layers,
         "verification": ver,
         "timings": {"analyze_s": sum(a.seconds for a in analyses.values()), "fold_s": None, **(timings or {})},
     }
+
+
+def _merged_name(analysis: Analysis, conv_id: str | None) -> str | None:
+    if conv_id is None:
+        return None
+    return next((m.conv.name for m in analysis.merges if m.conv_id == conv_id), conv_id)
 
 
 def to_json(report: dict[str, Any]) -> str:

@@ -271,6 +271,11 @@ class GraphBuilder:
         return self._one("add", "add", [x, y], [self.shape(x)], name=name)
 
     @_recorded
+    def sub(self, x: str, y: str, name: str | None = None) -> str:
+        assert self.shape(x) == self.shape(y), (self.shape(x), self.shape(y))
+        return self._one("sub", "sub", [x, y], [self.shape(x)], name=name)
+
+    @_recorded
     def mul(self, x: str, y: str, name: str | None = None) -> str:
         assert self.shape(x) == self.shape(y)
         return self._one("mul", "mul", [x, y], [self.shape(x)], name=name)

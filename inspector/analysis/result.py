@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -44,8 +45,12 @@ class Analysis:
     """Result of analysing (and planning) one graph in one mode.
 
     ``folded`` is the IR after every step (float64 params, computed lazily);
-    ``removed`` the BN ids bypassed; ``changed`` the ids of nodes whose params
-    were edited.
+    ``removed`` the BN ids bypassed; ``changed`` the ids of nodes of ``graph``
+    whose params were edited. ``merges`` (mode ``reparam`` only) are the
+    regions of ``graph`` each replaced by one conv (``folding.merge.MergeStep``,
+    node ids of ``graph``; the conv's final params are ``folded.node(conv_id)``);
+    ``merge_log`` the merges as they happened, interleaved with ``steps`` by
+    ``MergeStep.after_steps`` (a later merge may contain an earlier merged conv).
     """
 
     mode: str
@@ -54,6 +59,8 @@ class Analysis:
     verdicts: dict[str, Verdict]
     steps: list[FoldStep] = field(default_factory=list)
     seconds: float = 0.0
+    merges: list[Any] = field(default_factory=list)  # folding.merge.MergeStep
+    merge_log: list[Any] = field(default_factory=list, repr=False)
     _folded: Graph | None = field(default=None, repr=False)
 
     @property
@@ -62,7 +69,7 @@ class Analysis:
         if self._folded is None:
             from ..folding.apply import replay
 
-            self._folded = replay(self.graph, self.steps)
+            self._folded = replay(self.graph, self.steps, self.merge_log)
         return self._folded
 
     @property
@@ -74,7 +81,7 @@ class Analysis:
         ids: dict[str, None] = {}
         for s in self.steps:
             for nid in (*s.emitters, *s.absorbers):
-                if nid != s.bn and nid not in self.removed:
+                if nid != s.bn and nid not in self.removed and self.graph.has_node(nid):
                     ids[nid] = None
         return list(ids)
 
@@ -85,3 +92,13 @@ class Analysis:
     @property
     def folded_count(self) -> int:
         return sum(v.folded for v in self.verdicts.values())
+
+    @property
+    def merged_count(self) -> int:
+        """BNs removed by merging their region into one conv (mode ``reparam``)."""
+        return sum(v.merged for v in self.verdicts.values())
+
+    @property
+    def remaining_count(self) -> int:
+        """BNs still in the deployed model."""
+        return self.bn_total - self.folded_count - self.merged_count

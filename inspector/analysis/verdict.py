@@ -28,6 +28,14 @@ class Reason(str, Enum):
     DYNAMIC_PARAMS = "dynamic_params"
     PER_ELEMENT = "per_element_bn"
     RENAME = "rename_not_fold"
+    # Merging parallel linear branches (mode ``reparam``, DESIGN §3.7).
+    MISALIGNED = "merge_misaligned"
+    STRIDE_MISMATCH = "merge_stride_mismatch"
+    DILATION_MISMATCH = "merge_dilation_mismatch"
+    POOL_PADDING = "merge_pool_uncounted_padding"
+    BIASED_POINTWISE = "merge_biased_pointwise"
+    SEQUENCE = "merge_sequence"
+    OUTSIDE_USE = "merge_outside_use"
 
 
 #: Short human titles per reason (legend, filters).
@@ -51,7 +59,20 @@ REASON_TITLES: dict[Reason, str] = {
     Reason.DYNAMIC_PARAMS: "parameters computed at run time",
     Reason.PER_ELEMENT: "per-element BN (not per channel)",
     Reason.RENAME: "would move, not remove, its arithmetic",
+    Reason.MISALIGNED: "branches misaligned",
+    Reason.STRIDE_MISMATCH: "branch strides differ",
+    Reason.DILATION_MISMATCH: "branch dilations differ",
+    Reason.POOL_PADDING: "avg-pool ignores padding",
+    Reason.BIASED_POINTWISE: "biased 1x1 before padded conv",
+    Reason.SEQUENCE: "conv after conv",
+    Reason.OUTSIDE_USE: "branch tensor used elsewhere",
 }
+
+#: Reasons a linear region could not be merged into one conv.
+MERGE_REASONS = frozenset({
+    Reason.MISALIGNED, Reason.STRIDE_MISMATCH, Reason.DILATION_MISMATCH, Reason.POOL_PADDING,
+    Reason.BIASED_POINTWISE, Reason.SEQUENCE, Reason.OUTSIDE_USE,
+})
 
 
 @dataclass(frozen=True)
@@ -75,7 +96,7 @@ class Verdict:
 
     bn: str  # node id
     name: str
-    status: str  # "folded" | "not_foldable"
+    status: str  # "folded" | "merged" | "not_foldable"
     direction: str | None = None  # "backward" | "forward" when folded
     roots: tuple[str, ...] = ()
     leaves: tuple[str, ...] = ()
@@ -88,3 +109,13 @@ class Verdict:
     @property
     def folded(self) -> bool:
         return self.status == "folded"
+
+    @property
+    def merged(self) -> bool:
+        """Removed by merging its linear region into one conv (``details["merged_into"]``)."""
+        return self.status == "merged"
+
+    @property
+    def removed(self) -> bool:
+        """Gone from the deployed model, by a fold or a merge."""
+        return self.status in ("folded", "merged")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
 from ..analysis.result import FoldStep, Transform
 from ..ir import Graph, Node, bypass
 from . import rules
+from .merge import remerge
 
 
 def emit(node: Node, t: Transform) -> dict:
@@ -62,10 +65,16 @@ def apply_step(graph: Graph, step: FoldStep, weights: bool = True) -> Graph:
     return graph.with_nodes(new)
 
 
-def replay(graph: Graph, steps: list[FoldStep]) -> Graph:
-    """Apply ``steps`` in order with full weight updates."""
-    for step in steps:
+def replay(graph: Graph, steps: list[FoldStep], merges: Sequence[Any] = ()) -> Graph:
+    """Apply ``steps`` in order with full weight updates; each merge (``MergeStep``)
+    is redone on the current weights after its ``after_steps`` first fold steps."""
+    pending = sorted(merges, key=lambda m: m.after_steps)
+    for i, step in enumerate(steps):
+        while pending and pending[0].after_steps <= i:
+            graph = remerge(graph, pending.pop(0))
         graph = apply_step(graph, step)
+    for m in pending:
+        graph = remerge(graph, m)
     return graph
 
 

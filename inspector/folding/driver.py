@@ -4,6 +4,8 @@
 fold steps and the folded IR. Each fold changes the graph (a BN that could
 absorb a map becomes an identity), so the condition is re-checked on the
 current graph after each fold, in passes, until a pass folds nothing.
+Mode ``reparam`` (DESIGN §3.7, :mod:`.reparam`) interleaves ``optimal``
+folding with merging linear regions into one conv until nothing changes.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from ..analysis.verdict import Blocked, Reason, Verdict
 from ..ir import Graph, is_bn
 from .apply import apply_step
 
-MODES = ("adjacent", "optimal")
+MODES = ("adjacent", "optimal", "reparam")
 
 # When both directions fail, report the more specific reason.
 _PRIORITY = [
@@ -43,7 +45,7 @@ def try_fold(
     if mode == "adjacent":
         r = find_adjacent(graph, bn_id, counts, region)
         return r if isinstance(r, FoldStep) else [r]
-    if mode != "optimal":
+    if mode not in ("optimal", "reparam"):
         raise ValueError(f"unknown mode {mode!r}; use one of {MODES}")
     failures = []
     for direction in ("backward", "forward"):
@@ -73,6 +75,10 @@ def analyze(graph: Graph, mode: str = "optimal", exclude: Iterable[str] = ()) ->
     """
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; use one of {MODES}")
+    if mode == "reparam":
+        from .reparam import analyze_reparam
+
+        return analyze_reparam(graph, exclude, analyze)
     start = time.perf_counter()
     excluded = set(exclude)
     bn_ids = [n.id for n in graph.bn_nodes()]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..analysis.result import Analysis
-from ..errors import VerificationError
+from ..errors import UnsupportedModelError, VerificationError
 from ..model import LoadedModel
 from ..verification.compare import Verification, verify
 from .apply import apply_step
@@ -46,6 +47,9 @@ def fold(
     A fold whose verification fails is located (steps re-applied one by one),
     excluded and the analysis redone; after ``max_rollbacks`` culprits a
     :class:`VerificationError` is raised rather than returning a wrong model.
+    In mode ``reparam`` the merged regions are written back too (the frontend's
+    ``write_back`` must take ``merges``); a merged model that does not verify
+    raises :class:`VerificationError` (merges are not rolled back one by one).
     """
     say = progress or (lambda msg, frac: None)
     say("analysing", 0.0)
@@ -58,11 +62,15 @@ def fold(
     t_reanalysed = 0.0
     while True:
         say("writing back the folded weights", 0.3)
-        model = loaded.frontend.write_back(loaded, analysis.folded, analysis.removed, analysis.changed)
+        model = write_back(loaded, analysis)
         say("verifying the folded model", 0.6)
         check = verify(loaded, model)
         if check.passed:
             break
+        if analysis.merges:
+            raise VerificationError(
+                f"the merged model differs from the original (max relative error "
+                f"{check.max_rel_error:.2e}). To fix this, report the model; use --mode optimal meanwhile.")
         culprit = _first_failing_step(loaded, analysis)
         if culprit is None or len(rolled_back) >= max_rollbacks:
             raise VerificationError(
@@ -79,6 +87,20 @@ def fold(
     # fold_s: write-back and verification only.
     timings = {"analyze_s": t_analyze, "fold_s": time.perf_counter() - t0 - t_reanalysed}
     return FoldResult(loaded, analysis, model, check, timings, rolled_back)
+
+
+def write_back(loaded: LoadedModel, analysis: Analysis) -> Any:
+    """The frontend's write-back of ``analysis`` (its merges too, when it has any).
+
+    Raises UnsupportedModelError when the frontend cannot write merged regions yet."""
+    if not analysis.merges:
+        return loaded.frontend.write_back(loaded, analysis.folded, analysis.removed, analysis.changed)
+    if "merges" not in inspect.signature(loaded.frontend.write_back).parameters:
+        raise UnsupportedModelError(
+            f"the {loaded.framework} frontend cannot write merged branches back yet. To fix this, "
+            "use --mode optimal, or export the model to ONNX and fold that with --mode reparam.")
+    return loaded.frontend.write_back(loaded, analysis.folded, analysis.removed, analysis.changed,
+                                      merges=analysis.merges)
 
 
 def _first_failing_step(loaded: LoadedModel, analysis: Analysis) -> str | None:

@@ -197,6 +197,7 @@ _KERNELS: dict[str, Callable[[Graph, Node, list[np.ndarray]], Any]] = {
     "batch_norm": _batch_norm,
     "affine": _affine,
     "add": lambda g, n, a: a[0] + a[1],
+    "sub": lambda g, n, a: a[0] - a[1],
     "mul": lambda g, n, a: a[0] * a[1],
     "concat": lambda g, n, a: np.concatenate(a, axis=int(n.attrs.get("axis", 1))),
     "split": _split,

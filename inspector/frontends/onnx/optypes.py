@@ -225,7 +225,7 @@ def elementwise_rule(v: OpView) -> Translation | None:
         if op == "Mul":
             return Translation("mul")
         same = v.shape(0) is not None and v.shape(0) == v.shape(1)
-        return Translation("add") if op == "Add" and same else None
+        return Translation(op.lower()) if op in ("Add", "Sub") and same else None
     if a is not None and b is not None:
         return None
     data_first = a is None

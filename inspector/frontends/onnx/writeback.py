@@ -5,6 +5,8 @@ nodes are written in the initializer's dtype; an initializer is edited in place
 only when every reader gets the same new value, otherwise the changed node gets
 a fresh initializer. Removed BNs disappear and their readers read the BN input;
 a BN output that is a graph output keeps its name through an ``Identity``.
+A merged region (``merges``, mode ``reparam``) loses all its ONNX nodes and one
+``Conv`` computes its output tensor (same name) from its input tensor.
 Initializers and constant nodes that become unused are dropped.
 """
 
@@ -28,19 +30,26 @@ _PARAM_INPUTS = {"conv": {"weight": 1, "bias": 2}, "conv_transpose": {"weight": 
 
 
 def write_back(loaded: LoadedModel, folded: Graph, removed: Sequence[str],
-               changed: Sequence[str]) -> onnx.ModelProto:
-    """A new ModelProto with the changed params written and the removed BNs bypassed."""
-    unknown = [i for i in (*changed, *removed) if not loaded.graph.has_node(i)]
+               changed: Sequence[str], merges: Sequence[Any] = ()) -> onnx.ModelProto:
+    """A new ModelProto with the changed params written, the removed BNs bypassed and
+    each merged region (``folding.merge.MergeStep``) replaced by one ``Conv`` whose
+    params are ``folded.node(step.conv_id).params``. Ids of ``removed``/``changed``
+    inside a merged region are skipped (the region's nodes are all dropped)."""
+    merged = {nid for m in merges for nid in m.nodes}
+    unknown = [i for i in (*changed, *removed, *merged) if not loaded.graph.has_node(i)]
     if unknown:
         raise InspectorError(f"write_back got node ids {unknown} that are not in the loaded "
                              "graph. To fix this, pass ids of nodes of loaded.graph.")
     ed = _Editor(loaded)
-    gone = set(removed)
+    gone = set(removed) | merged
     for nid in changed:
         if nid not in gone:
             ed.change(loaded.graph.node(nid), folded.node(nid))
     for nid in removed:
-        ed.remove(loaded.graph.node(nid), strict=True)
+        if nid not in merged:
+            ed.remove(loaded.graph.node(nid), strict=True)
+    for m in merges:
+        ed.merge(m, folded.node(m.conv_id))
     return ed.finish()
 
 
@@ -172,6 +181,23 @@ class _Editor:
             self.after.setdefault(idx[-1], []).append(
                 helper.make_node("Identity", [x], [y], name=self.fresh(bn.name or y)))
 
+    # -- merged regions ---------------------------------------------------------
+    def merge(self, step: Any, conv: Node) -> None:
+        """Drop the region's ONNX nodes; one ``Conv`` computes ``step.output`` from ``step.input``."""
+        idx = sorted({i for nid in step.nodes for i in self.node_map[nid]})
+        dtype = _onnx_dtype(self.loaded, step)
+        base = conv.name.replace(":", "_")
+        weight = self.new_init(base + ".weight", np.asarray(conv.params["weight"]).astype(dtype))
+        bias = self.new_init(base + ".bias", np.asarray(conv.params["bias"]).astype(dtype))
+        at = conv.attrs
+        pads = [int(b) for b, _ in at["padding"]] + [int(e) for _, e in at["padding"]]
+        node = helper.make_node(
+            "Conv", [step.input, weight, bias], [step.output], name=self.fresh(base),
+            kernel_shape=list(conv.params["weight"].shape[2:]), strides=[int(v) for v in at["stride"]],
+            dilations=[int(v) for v in at["dilation"]], pads=pads, group=int(at["groups"]))
+        self.dropped.update(idx)
+        self.after.setdefault(idx[-1], []).append(node)
+
     # -- apply ------------------------------------------------------------------
     def _resolve_writes(self) -> None:
         live = [n for i, n in enumerate(self.nodes) if i not in self.dropped]
@@ -215,6 +241,15 @@ class _Editor:
         while name in self.subst:
             name = self.subst[name]
         return name
+
+
+def _onnx_dtype(loaded: LoadedModel, step: Any) -> np.dtype:
+    """The float dtype of the region's weights (else the model's)."""
+    for nid in step.nodes:
+        for v in loaded.graph.node(nid).params.values():
+            if np.asarray(v).dtype.kind == "f":
+                return np.asarray(v).dtype
+    return np.dtype(loaded.graph.dtype)
 
 
 def _all_names(g: onnx.GraphProto) -> set[str]:

@@ -115,7 +115,8 @@ def _elementwise(c: Call) -> Spec | None:
             return None
         if c.op == "mul":  # data-dependent product (gates, attention): always ``mul``
             return Spec("mul", (a.name, b.name))
-        return Spec("add", (a.name, b.name)) if c.op == "add" and a.shape == b.shape == out else None
+        same = a.shape == b.shape == out
+        return Spec(c.op, (a.name, b.name)) if c.op in ("add", "sub") and same else None
     x, k = (a, b) if isinstance(a, Data) else (b, a)
     if not isinstance(x, Data) or x.shape != out or k is None or alpha != 1:
         return None

@@ -1,0 +1,240 @@
+"""Linear regions: sub-graphs that compute one conv of one tensor (DESIGN §3.7).
+
+A region reads one tensor ``x`` and produces one tensor ``y``; every node in it
+is affine in its region inputs (conv with zero padding, batch_norm / affine on
+the channel axis, identity, add / sub, average pooling whose padding is
+counted), and every intermediate tensor is read only inside the region (``x``
+and ``y`` may be read by anyone). Such a region is one conv ``y = W ⊛ x + b``
+when its tap grids line up; this module decides *whether* and *where*, from
+the geometry alone, and :mod:`inspector.folding.merge` computes ``W`` and ``b``.
+Rules (tap grids: :mod:`.taps`):
+
+* sum of two maps: their tap grids must coincide; the merged kernel spans both.
+* sequence: anything followed by a 1×1 conv (stride 1, no padding); a
+  pointwise map followed by anything, if that thing has no zero padding or the
+  pointwise map's bias is exactly 0.
+* the merged conv may not be larger (weight count) than the region's convs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from math import gcd
+
+import numpy as np
+
+from ..ir import Graph, Node
+from .taps import (
+    Taps,
+    affine_of,
+    is_pointwise,
+    kernel_text,
+    merged_padding,
+    node_padding,
+    node_taps,
+    union,
+)
+from .verdict import Blocked, Reason
+
+#: Most nodes a region may hold (bounds the search on large graphs).
+REGION_LIMIT = 64
+
+
+@dataclass(frozen=True)
+class Region:
+    """A mergeable linear region: ``nodes`` (graph order) map ``input`` to ``output``."""
+
+    input: str
+    output: str
+    nodes: tuple[str, ...]
+    anchor: str  # id of the node producing ``output``
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A candidate region that is linear but cannot become one conv."""
+
+    nodes: tuple[str, ...]
+    blocked: Blocked
+
+
+@dataclass(frozen=True)
+class _Sym:
+    """What the region computes so far, from ``x``: its tap grid, groups, and
+    whether it is pointwise (1×1, stride 1, same size) with an exactly-zero bias."""
+
+    taps: tuple[Taps, ...]
+    groups: int
+    pointwise: bool
+    bias_zero: bool
+
+
+def is_region_op(node: Node) -> bool:
+    """Ops that are affine in their data inputs and expressible as part of a conv."""
+    op = node.op
+    if op == "conv":
+        return node.attrs.get("padding_mode", "zeros") == "zeros" and "weight" in node.params
+    if op == "batch_norm":
+        return not node.attrs.get("uses_batch_stats") and int(node.attrs.get("axis", 1)) == 1
+    if op == "affine":
+        return int(node.attrs.get("axis", 1)) == 1
+    if op == "pool_avg":
+        return not node.attrs.get("global_pool")
+    if op in ("add", "sub"):
+        return len(node.inputs) == 2
+    return op == "identity" and len(node.inputs) == 1
+
+
+def weight_size(node: Node) -> int:
+    return int(np.prod(node.params["weight"].shape)) if node.op == "conv" else 0
+
+
+# -- the symbolic walk ------------------------------------------------------------
+def evaluate(graph: Graph, x: str, nodes: list[Node]) -> _Sym | Blocked:
+    """Walk ``nodes`` (graph order) from ``x``; the symbolic map of the last node's output."""
+    shape = graph.shape(x)
+    spatial = len(shape) - 2
+    channels = shape[1]
+    syms: dict[str, _Sym] = {x: _Sym((Taps(1, 1, 1, 0),) * spatial, channels, True, True)}
+    for node in nodes:
+        args = [syms[t] for t in node.inputs]
+        r = _step(graph, node, args, spatial, shape)
+        if isinstance(r, Blocked):
+            return r
+        syms[node.outputs[0]] = r
+    return syms[nodes[-1].outputs[0]]
+
+
+def _step(graph: Graph, node: Node, args: list[_Sym], spatial: int,
+          x_shape: tuple[int, ...]) -> _Sym | Blocked:
+    op = node.op
+    if op in ("add", "sub"):
+        a, b = args
+        taps = union(a.taps, b.taps)
+        if isinstance(taps, Blocked):
+            return replace(taps, node=node.id)
+        return _Sym(taps, gcd(a.groups, b.groups), a.pointwise and b.pointwise, a.bias_zero and b.bias_zero)
+    (a,) = args
+    if op == "identity":
+        return a
+    if op in ("batch_norm", "affine"):
+        return replace(a, bias_zero=a.bias_zero and not np.any(affine_of(node)[1]))
+    if op == "pool_avg":
+        pads = node_padding(node, spatial)
+        if node.attrs.get("ceil_mode"):
+            return Blocked(Reason.POOL_PADDING, f"average pool `{node.name}` uses ceil_mode: its last "
+                           "windows average fewer values than the kernel holds", node.id)
+        if any(b or e for b, e in pads) and not node.attrs.get("count_include_pad", True):
+            return Blocked(Reason.POOL_PADDING, f"average pool `{node.name}` pads without counting the "
+                           "padding (count_include_pad=False): not one conv at the borders", node.id)
+        groups, has_bias = graph.shape(node.outputs[0])[1], False
+    else:  # conv
+        groups, has_bias = int(node.attrs.get("groups", 1)), bool(np.any(node.params.get("bias", 0)))
+    own = node_taps(node, spatial)
+    if op == "conv" and is_pointwise(node, spatial):
+        return _Sym(a.taps, gcd(a.groups, groups), a.pointwise, a.bias_zero and not has_bias)
+    if not a.pointwise:
+        return Blocked(Reason.SEQUENCE, f"`{node.name}` ({kernel_text(own)}) reads the output of another "
+                       "spatial kernel in the region: only a 1×1 conv may follow one", node.id)
+    if not a.bias_zero and any(b or e for b, e in node_padding(node, spatial)):
+        return Blocked(Reason.BIASED_POINTWISE, f"`{node.name}` zero-pads a tensor that carries a bias "
+                       "(a 1×1 conv or BN before it): at the borders it reads zeros where the merged conv "
+                       "would read the bias", node.id)
+    return _Sym(own, gcd(a.groups, groups), False, a.bias_zero and not has_bias)
+
+
+# -- finding regions# -- finding regions -----------------------------------------------------------
+def check_region(graph: Graph, x: str, nodes: list[Node]) -> Region | Blocked:
+    """Whether ``nodes`` (graph order, ending at the producer of ``y``) merge into one conv of ``x``."""
+    inside = {n.id for n in nodes}
+    last = nodes[-1]
+    for n in nodes[:-1]:
+        for t in n.outputs:
+            outside = [c for c in graph.consumers(t) if c.id not in inside]
+            if outside:
+                return Blocked(Reason.OUTSIDE_USE, f"`{n.name}`'s output is also read by `{outside[0].name}` "
+                               "outside the parallel branches", outside[0].id)
+    x_shape, y_shape = graph.shape(x), graph.shape(last.outputs[0])
+    if x_shape is None or y_shape is None or len(x_shape) < 3 or len(y_shape) != len(x_shape):
+        return Blocked(Reason.MISALIGNED, "tensor shapes unknown or without spatial axes", last.id)
+    sym = evaluate(graph, x, nodes)
+    if isinstance(sym, Blocked):
+        return sym
+    if merged_padding(sym.taps, x_shape[2:], y_shape[2:]) is None:
+        return Blocked(Reason.MISALIGNED, "the branches' output grids differ", last.id)
+    merged = y_shape[1] * (x_shape[1] // sym.groups) * int(np.prod([t.k for t in sym.taps]))
+    budget = sum(weight_size(n) for n in nodes)
+    if merged > budget:
+        return Blocked(Reason.SEQUENCE, f"the merged {kernel_text(sym.taps)} conv would hold {merged} "
+                       f"weights, more than the region's convs ({budget})", last.id)
+    return Region(x, last.outputs[0], tuple(n.id for n in nodes), last.id)
+
+
+def region_nodes(graph: Graph, x: str, anchor: Node, limit: int = REGION_LIMIT) -> list[Node] | None:
+    """The nodes on paths from ``x`` to ``anchor`` (graph order), or None when some path
+    of ``anchor``'s inputs does not lead back to ``x`` through region ops."""
+    seen: dict[str, Node] = {}
+    stack = [anchor]
+    while stack:
+        n = stack.pop()
+        if n.id in seen:
+            continue
+        if not is_region_op(n) or len(seen) >= limit:
+            return None
+        seen[n.id] = n
+        for t in n.inputs:
+            if t == x:
+                continue
+            p = graph.producer(t)
+            if p is None:
+                return None
+            stack.append(p)
+    return [n for n in graph.nodes if n.id in seen]
+
+
+def find_region(graph: Graph, anchor: Node,
+                order: dict[str, int] | None = None) -> tuple[Region | None, list[Refusal]]:
+    """The largest mergeable region ending at ``anchor``'s output, and the refused
+    larger candidates (each a linear region that cannot become one conv).
+
+    Candidate inputs ``x`` are tried from the earliest tensor (``order``: node id ->
+    position in the graph) to the latest; the first that merges wins."""
+    order = order if order is not None else {n.id: i for i, n in enumerate(graph.nodes)}
+    cone: dict[str, Node] = {}
+    stack = [anchor]
+    while stack and len(cone) < REGION_LIMIT:
+        n = stack.pop()
+        if n.id in cone or not is_region_op(n):
+            continue
+        cone[n.id] = n
+        stack.extend(p for t in n.inputs if (p := graph.producer(t)) is not None)
+    candidates = {t for n in cone.values() for t in n.inputs}
+    ranked = sorted(candidates, key=lambda t: order[graph.producer(t).id] if graph.producer(t) else -1)
+    refusals: list[Refusal] = []
+    for x in ranked:
+        nodes = region_nodes(graph, x, anchor)
+        if nodes is None or not any(n.op == "conv" for n in nodes):
+            continue
+        r = check_region(graph, x, nodes)
+        if isinstance(r, Region):
+            return r, refusals
+        refusals.append(Refusal(tuple(n.id for n in nodes), r))
+    return None, refusals
+
+
+def find_regions(graph: Graph) -> tuple[list[Region], list[Refusal]]:
+    """Disjoint mergeable regions, one per sum (``add``/``sub``) at most, latest sums
+    first so that a region takes every sum it contains; plus the refused candidates."""
+    regions: list[Region] = []
+    refusals: list[Refusal] = []
+    taken: set[str] = set()
+    order = {n.id: i for i, n in enumerate(graph.nodes)}
+    for node in reversed(graph.nodes):
+        if node.op not in ("add", "sub") or node.id in taken or not is_region_op(node):
+            continue
+        region, refused = find_region(graph, node, order)
+        refusals.extend(refused)
+        if region is not None and not taken.intersection(region.nodes):
+            regions.append(region)
+            taken.update(region.nodes)
+    return regions, refusals
