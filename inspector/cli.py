@@ -1,7 +1,7 @@
 """``bnfold``: the command line (also ``python -m inspector``).
 
-    bnfold analyze MODEL [--mode optimal|adjacent|reparam] [--json PATH|-] [--input-shape 1,3,224,224]
-    bnfold fold MODEL -o OUT [--mode ...] [--json PATH|-]
+    bnfold analyze MODEL [--mode optimal|adjacent|reparam] [--json PATH|-] [--input-shape 1,3,224,224] [--quant-report]
+    bnfold fold MODEL -o OUT [--mode ...] [--json PATH|-] [--quant-report]
     bnfold svg MODEL -o graph.svg [--mode ...] [--focus NODE --hops N]
     bnfold samples
 
@@ -35,6 +35,10 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bnfold", description="Find, explain, apply and verify BN folding.")
     sub = p.add_subparsers(dest="command", required=True)
 
+    def quant_arg(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--quant-report", action="store_true", help="add int8 weight-quantization "
+                        "figures of every changed layer (JSON key 'quantization') and to the summary")
+
     def model_args(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("model", help="model.onnx | model.pt2 | sample:NAME | timm:NAME | torchvision:NAME | pkg.mod:fn")
         sp.add_argument("--mode", choices=("optimal", "adjacent", "reparam"), default="optimal",
@@ -44,10 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     a = sub.add_parser("analyze", help="say which BNs fold and why the others do not")
     model_args(a)
     a.add_argument("--json", metavar="PATH|-", help="write the JSON report to PATH, or stdout with -")
+    quant_arg(a)
     f = sub.add_parser("fold", help="fold, verify and save the model")
     model_args(f)
     f.add_argument("-o", "--output", required=True, help="output path: .onnx (any input) or .pt2 (PyTorch inputs)")
     f.add_argument("--json", metavar="PATH|-", help="write the JSON report to PATH, or stdout with -")
+    quant_arg(f)
     s = sub.add_parser("svg", help="render the annotated graph as SVG")
     model_args(s)
     s.add_argument("-o", "--output", required=True, help="output .svg path")
@@ -100,6 +106,7 @@ def _cmd_analyze(args) -> int:
     loaded = _load(args)
     analyses = compare_modes(loaded.graph, _modes(args.mode))
     report = build_report(loaded.name, analyses, mode=args.mode, framework=loaded.framework)
+    _add_quant(report, analyses[args.mode], args)
     _emit(report, args.json)
     return 0
 
@@ -124,6 +131,7 @@ def _cmd_fold(args) -> int:
                           timings=result.timings, framework=loaded.framework)
     report["rolled_back"] = result.rolled_back
     report["output"] = str(out)
+    _add_quant(report, result.analysis, args)
     _emit(report, args.json)
     return 0
 
@@ -150,6 +158,13 @@ def _cmd_svg(args) -> int:
     Path(args.output).write_text(render_svg(dot), encoding="utf-8")
     _log(f"saved {args.output}")
     return 0
+
+
+def _add_quant(report: dict, analysis, args) -> None:
+    if args.quant_report:
+        from .quant import quant_report
+
+        report["quantization"] = quant_report(analysis)
 
 
 def _emit(report: dict, json_target: str | None) -> None:
@@ -179,6 +194,10 @@ def _summary(report: dict, stream) -> None:
         mark = {"folded": "folded", "merged": "merged"}.get(layer["status"], "kept  ")
         extra = "" if layer["status"] in ("folded", "merged") else f" [{layer['reason_code']}]"
         print(f"  {mark} {layer['name']}{extra}: {layer['reason']}", file=stream)
+    if "quantization" in report:
+        from .quant import summary_lines
+
+        print("\n".join(summary_lines(report["quantization"])), file=stream)
     v = report["verification"]
     if v.get("max_abs_error") is not None:
         state = "PASS" if v["passed"] else "FAIL"

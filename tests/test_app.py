@@ -2,7 +2,7 @@
 
 One test per page feature: loading a sample, the metrics, selecting a BN, the
 graph (SVG ids, colours and titles), applying a fold, the timing page on a tiny
-model, the Learn page rules, invalid and valid uploads, the no-Graphviz fallback.
+model, invalid and valid uploads, the no-Graphviz fallback.
 """
 
 from __future__ import annotations
@@ -164,6 +164,7 @@ def test_timing_page_on_a_tiny_model():
     at = _app("conv_bn_relu")
     at.switch_page("inspector/ui/pages/timing.py").run()
     _no_exceptions(at)
+    at.toggle(key="timing_adaptive").set_value(False)
     at.slider(key="timing_repeats").set_value(5)
     at.slider(key="timing_warmup").set_value(1)
     at.button[0].click().run()
@@ -174,33 +175,7 @@ def test_timing_page_on_a_tiny_model():
     assert len(at.get("plotly_chart")) == 2
 
 
-# -- Learn --------------------------------------------------------------------
-LESSON_STATUS = {
-    "backward": "folded by both", "forward": "folded by optimal only",
-    "zero_padding": "not foldable", "add": "folded by optimal only",
-    "leaf": "folded by optimal only", "maxpool": "folded by optimal only",
-    "concat": "folded by optimal only", "nonlinearity": "not foldable",
-}
-
-
-def test_learn_page_rules_and_maxpool_slider():
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.switch_page("inspector/ui/pages/learn.py").run()
-    _no_exceptions(at)
-    assert at.latex, "the affine form of BN is shown"
-    for key, expected in LESSON_STATUS.items():
-        at.radio(key="learn_lesson").set_value(key).run()
-        _no_exceptions(at)
-        status = next(m.value for m in at.markdown if m.value.startswith("**Status"))
-        assert expected in status, (key, status)
-    at.radio(key="learn_lesson").set_value("bn_bn").run()
-    _no_exceptions(at)
-    at.button(key="learn_fold_btn::bn_bn").click().run()
-    assert "Verification passed" in at.success[0].value
-    at.radio(key="learn_lesson").set_value("maxpool").run()
-    at.slider(key="learn_maxpool_gamma").set_value(-0.5).run()
-    status = next(m.value for m in at.markdown if m.value.startswith("**Status"))
-    assert "not foldable" in status and "max-pool" in status
+# -- Learn: tests/test_learn.py ---------------------------------------------------
 
 
 # -- Uploads ------------------------------------------------------------------
@@ -243,6 +218,7 @@ def test_valid_onnx_upload_is_analysed(tmp_path):
     assert any(".onnx" in x for x in labels) and not any(".pt2" in x for x in labels)
     at.switch_page("inspector/ui/pages/timing.py").run()
     assert at.button_group(key="timing_backends").options == ["onnxruntime (CPU)"]
+    at.toggle(key="timing_adaptive").set_value(False)
     at.slider(key="timing_repeats").set_value(5)
     at.button[0].click().run()
     _no_exceptions(at)

@@ -88,3 +88,60 @@ def test_torch_backend_refuses_onnx_models(loaded, tmp_path):
     times = time_variants(onnx_model, {"original": onnx_model.model}, backend="onnxruntime",
                           repeats=2, warmup=0)
     assert len(times["original"]) == 2
+
+
+def test_summarize_gives_every_median_an_interval_and_a_verdict():
+    times = {"original": [1.0 + 0.01 * i for i in range(20)],
+             "floor": [0.5 + 0.01 * i for i in range(20)]}
+    s = summarize(times)["original"]
+    assert s["ci_low"] <= s["median"] <= s["ci_high"] and s["ci_rel"] > 0
+    assert summarize(times)["floor"]["verdict"].startswith("faster than original")
+
+
+def test_adaptive_timing_stops_with_a_reason(loaded, variants):
+    from inspector.bench import StoppingRule, time_variants_adaptive
+
+    rule = StoppingRule(tol=0.5, budget_s=5.0, min_rounds=6, max_rounds=40)
+    run = time_variants_adaptive(loaded, variants, backend="onnxruntime", rule=rule, warmup=1)
+    assert set(run.times) == VARIANTS
+    assert run.stop_reason in ("converged", "budget", "max_rounds")
+    assert all(len(v) == run.rounds >= 6 for v in run.times.values())
+
+
+def test_timing_page_runs_adaptively_and_shows_intervals_and_verdicts():
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"),
+                           default_timeout=180).run()
+    at.selectbox(key="sample_name").set_value("conv_bn_relu").run()
+    at.switch_page("inspector/ui/pages/timing.py").run()
+    at.slider(key="timing_budget").set_value(5)
+    at.slider(key="timing_warmup").set_value(1)
+    at.button[0].click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    table = at.dataframe[0].value
+    assert len(table) == 4 and (table["± %"] >= 0).all()
+    assert table["verdict"].iloc[0] == "reference" and table["verdict"].iloc[1:].str.len().gt(0).all()
+    assert any("interleaved rounds" in c.value for c in at.caption)
+    assert len(at.get("plotly_chart")) == 2
+
+
+def test_rounds_run_every_variant_once_in_varying_orders():
+    from inspector.bench.timing import round_orders
+
+    names = ["original", "adjacent", "optimal", "floor"]
+    order = round_orders(names)
+    orders = [tuple(order(i)) for i in range(40)]
+    assert all(sorted(o) == sorted(names) for o in orders)
+    followers = {o[o.index("original") + 1] for o in orders if o[-1] != "original"}
+    assert len(followers) == 3  # no variant always runs right after the original
+
+
+def test_adaptive_results_keep_the_variants_order(loaded, variants):
+    from inspector.bench import StoppingRule, time_variants_adaptive
+
+    run = time_variants_adaptive(loaded, variants, backend="torch", warmup=0,
+                                 rule=StoppingRule(tol=1.0, budget_s=5.0, min_rounds=6))
+    assert list(run.times) == list(variants)

@@ -10,8 +10,12 @@ from plotly.subplots import make_subplots
 
 from ..bench.timing import VARIANT_LABELS
 
-_COLORS = {"original": "#7F7F7F", "adjacent": "#009E73", "optimal": "#0072B2",
-           "floor": "#D55E00"}
+#: Timing colours: greys and purples only, so that no variant borrows a colour
+#: that means a BN status on the graph (``inspector/render/status.py``).
+_COLORS = {"original": "#595959", "adjacent": "#9E9AC8", "optimal": "#54278F",
+           "floor": "#D9D9D9"}
+#: The floor is not an equivalent model: hatched, so it never reads as a result.
+_PATTERNS = {"floor": "/"}
 _LAYOUT = {"margin": {"l": 50, "r": 20, "t": 50, "b": 40}, "template": "plotly_white"}
 
 
@@ -65,32 +69,47 @@ def rel_change_figure(values: np.ndarray, owners: Sequence[str]) -> go.Figure:
     return fig
 
 
-def timing_bar_figure(summary: Mapping[str, Mapping[str, float]], title: str) -> go.Figure:
-    """Median latency per variant with a p10–p90 error bar."""
+def timing_bar_figure(summary: Mapping[str, Mapping[str, float]], title: str,
+                      log_y: bool = False) -> go.Figure:
+    """Median latency per variant with its 95 % confidence interval as error bar."""
     names = list(summary)
     med = np.array([summary[n]["median"] for n in names]) * 1e3
-    lo = med - np.array([summary[n]["p10"] for n in names]) * 1e3
-    hi = np.array([summary[n]["p90"] for n in names]) * 1e3 - med
+    lo = med - np.array([summary[n].get("ci_low", summary[n]["median"]) for n in names]) * 1e3
+    hi = np.array([summary[n].get("ci_high", summary[n]["median"]) for n in names]) * 1e3 - med
+    verdicts = [summary[n].get("verdict", "") for n in names]
     fig = go.Figure(go.Bar(
         x=[_label(n) for n in names], y=med,
         marker_color=[_COLORS.get(n, "#444444") for n in names],
-        error_y={"type": "data", "symmetric": False, "array": hi, "arrayminus": lo},
-        hovertemplate="%{x}<br>median %{y:.3f} ms<extra></extra>",
+        marker_pattern_shape=[_PATTERNS.get(n, "") for n in names],
+        marker_line_color="#333333", marker_line_width=1,
+        error_y={"type": "data", "symmetric": False, "array": hi, "arrayminus": lo,
+                 "color": "#000000", "thickness": 1.5, "width": 8},
+        customdata=np.stack([med - lo, med + hi], axis=1) if names else None,
+        text=verdicts,
+        hovertemplate="%{x}<br>median %{y:.3f} ms<br>95 % CI %{customdata[0]:.3f}–"
+                      "%{customdata[1]:.3f} ms<br>%{text}<extra></extra>",
+        textposition="none",
     ))
-    fig.update_layout(title=title, yaxis_title="latency (ms), median with p10–p90", height=380,
+    fig.update_layout(title=title, yaxis_title="latency (ms): median, 95 % CI", height=380,
                       **_LAYOUT)
+    if log_y:
+        fig.update_yaxes(type="log")
     fig.update_xaxes(tickangle=0)
     return fig
 
 
-def timing_box_figure(times: Mapping[str, Sequence[float]], title: str) -> go.Figure:
-    """Every recorded run as a box with all points."""
+def timing_box_figure(times: Mapping[str, Sequence[float]], title: str,
+                      log_y: bool = False) -> go.Figure:
+    """Every recorded run: box with whiskers at 1.5 IQR (outliers as points),
+    optionally on a log axis so a few slow runs do not squash the rest."""
     fig = go.Figure()
     for name, values in times.items():
         fig.add_trace(go.Box(y=np.asarray(values) * 1e3, name=_label(name),
-                             boxpoints="all", jitter=0.4, pointpos=0,
-                             marker_color=_COLORS.get(name, "#444444")))
+                             boxpoints="outliers", marker_color=_COLORS.get(name, "#444444"),
+                             line_color="#333333", fillcolor=_COLORS.get(name, "#444444")))
     fig.update_layout(title=title, yaxis_title="latency (ms)", showlegend=False, height=380,
                       **_LAYOUT)
+    if log_y:
+        fig.update_yaxes(type="log")
     fig.update_xaxes(tickangle=0)
     return fig

@@ -9,7 +9,14 @@ from typing import Any
 
 import streamlit as st
 
-from ..bench.timing import build_variants, input_specs, onnx_bytes, time_variants
+from ..bench.stats import StoppingRule
+from ..bench.timing import (
+    build_variants,
+    input_specs,
+    onnx_bytes,
+    time_variants,
+    time_variants_adaptive,
+)
 from . import state
 
 Progress = Callable[[str, float], None]
@@ -52,13 +59,17 @@ def _onnx_variants(ctx: state.ModelContext, variants: dict[str, Any], batch: int
 
 
 def run_timing(ctx: state.ModelContext, cfg: dict, progress: Progress) -> dict:
-    """Time every variant on each chosen backend; returns times and the config."""
+    """Time every variant on each chosen backend; returns times, per-backend run
+    facts (rounds, why it stopped) and the config. ``cfg["adaptive"]`` (default)
+    repeats until every median's 95 % interval is within ±``cfg["tol"]`` or
+    ``cfg["budget_s"]`` seconds per backend; else ``cfg["repeats"]`` rounds."""
     t0 = time.perf_counter()
     folded = _folded_models(ctx, progress)
     variants = build_variants(ctx.loaded, ctx.analyses, folded=folded, floor=False)
     variants["floor"] = _floor(ctx)
     backends = cfg["backends"]
     times: dict[str, dict[str, list[float]]] = {}
+    runs: dict[str, dict] = {}
     base, span = 0.1, 0.9 / len(backends)
     for i, backend in enumerate(backends):
         start = base + i * span
@@ -73,10 +84,18 @@ def run_timing(ctx: state.ModelContext, cfg: dict, progress: Progress) -> dict:
         def say(msg: str, frac: float, start=start, width=width, backend=backend) -> None:
             progress(f"{backend}: {msg}", start + width * frac)
 
-        times[backend] = time_variants(
-            ctx.loaded, models, backend=backend, batch=cfg["batch"], size=cfg["size"],
-            repeats=cfg["repeats"], warmup=cfg["warmup"], ort_level=cfg["ort_level"],
-            threads=cfg.get("threads"), progress=say,
-        )
+        common = dict(backend=backend, batch=cfg["batch"], size=cfg["size"], warmup=cfg["warmup"],
+                      ort_level=cfg["ort_level"], threads=cfg.get("threads"), progress=say)
+        if cfg.get("adaptive", True):
+            rule = StoppingRule(tol=cfg["tol"], budget_s=cfg["budget_s"],
+                                min_rounds=cfg.get("min_rounds", 10))
+            run = time_variants_adaptive(ctx.loaded, models, rule=rule, **common)
+            times[backend] = run.times
+            runs[backend] = {"rounds": run.rounds, "stop_reason": run.stop_reason,
+                             "seconds": run.seconds}
+        else:
+            times[backend] = time_variants(ctx.loaded, models, repeats=cfg["repeats"], **common)
+            runs[backend] = {"rounds": cfg["repeats"], "stop_reason": "fixed", "seconds": None}
     progress("done", 1.0)
-    return {"config": dict(cfg), "times": times, "seconds": time.perf_counter() - t0}
+    return {"config": dict(cfg), "times": times, "runs": runs,
+            "seconds": time.perf_counter() - t0}

@@ -8,6 +8,7 @@ from inspector.folding.pipeline import FoldResult
 from inspector.ui import exports, state
 from inspector.ui.errors import safe_call
 from inspector.ui.fold_views import before_after, weight_changes
+from inspector.ui.quant_view import quantization_impact
 
 MODES = {"optimal": "optimal — necessary and sufficient condition",
          "adjacent": "adjacent — what fx fuse / onnxruntime do"}
@@ -105,6 +106,7 @@ def render() -> None:
         before_after(ctx, result)
     with tabs[2]:
         downloads(ctx, result)
+    quantization_impact(ctx, result)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,31 @@ from inspector.ui.timing_run import run_timing
 BACKEND_LABELS = {"torch": "PyTorch eager", "onnxruntime": "onnxruntime (CPU)"}
 
 
+STOP_TEXT = {
+    "converged": "every median's 95 % interval reached the target",
+    "budget": "the time budget ran out before every interval reached the target",
+    "max_rounds": "the round limit was reached",
+    "fixed": "fixed number of repeats",
+}
+
+NOTE = """
+**Why folding saves time.** A BN at inference is a per-channel multiply-add, cheap in
+arithmetic but a full extra pass over the activation tensor in memory: read it, write it.
+Folding moves that multiply-add into the weights of a neighbouring conv or linear layer, so
+the pass disappears. The gain is largest where activations are big (early layers, large
+inputs) and small next to compute-heavy convolutions.
+
+**Why onnxruntime gains less.** From optimisation level *basic* on, onnxruntime fuses a
+Conv directly followed by a BN by itself (the `adjacent` rule). There, only the BNs that
+`optimal` folds beyond `adjacent` (forward folds, folds through Add/Concat/pooling) still
+cost time. Level *disabled* shows what the folded file itself gains.
+
+**The no-BN floor** is the model with every BN replaced by identity (and the zero bias a
+fold would give the layer before it). It computes a *different* function: it is the fastest
+any folding can be. A folded model measured faster than the floor is noise, not a result.
+"""
+
+
 def settings(ctx: state.ModelContext) -> dict | None:
     """The run settings form; returns the settings when Run is pressed."""
     is_torch = ctx.loaded.framework == "torch"
@@ -25,14 +50,23 @@ def settings(ctx: state.ModelContext) -> dict | None:
                           format_func=BACKEND_LABELS.get, key="timing_backends")
         batch = c2.number_input("Batch size", 1, 256, 1, key="timing_batch")
         spatial = spec is not None and len(spec.shape) >= 3
+        own = "×".join(str(d) for d in spec.shape[2:]) if spatial else "?"
         size = c3.number_input(
-            "Input size (spatial, 0 = model's own)", 0, 1024, 0, key="timing_size",
-            disabled=not spatial, help=f"model input {spec.shape if spec else '?'}; square size for "
-            "every spatial axis")
+            f"Input size (0 = model's own, {own})", 0, 1024, 0, key="timing_size",
+            disabled=not spatial, help=f"model input {spec.shape if spec else '?'}; a square size "
+            "for every spatial axis. Smaller inputs than the model's own make timings noisier "
+            "and less representative.")
+        c1, c2, c3 = st.columns([2, 3, 3])
+        adaptive = c1.toggle("Adaptive repeats", True, key="timing_adaptive",
+                             help="repeat interleaved rounds until every median's 95 % confidence "
+                             "interval is within ± the target, or the budget runs out")
+        tol = c2.select_slider("Target: 95 % interval within ±", [0.01, 0.02, 0.05, 0.1], 0.02,
+                               format_func=lambda v: f"{v:.0%}", key="timing_tol")
+        budget = c3.slider("Time budget per backend (s)", 5, 300, 30, key="timing_budget")
         c1, c2, c3, c4 = st.columns([3, 3, 2, 3])
-        repeats = c1.slider("Repeats", 5, 200, 20, key="timing_repeats",
-                            help="each repeat runs every variant once, in rotated order")
-        warmup = c2.slider("Warm-up runs (not recorded)", 0, 20, 3, key="timing_warmup")
+        repeats = c1.slider("Repeats (when not adaptive)", 5, 500, 50, key="timing_repeats",
+                            help="each repeat runs every variant once, in a shuffled order")
+        warmup = c2.slider("Warm-up rounds (not recorded)", 0, 20, 5, key="timing_warmup")
         threads = c3.number_input("Threads (0 = default)", 0, 64, 1, key="timing_threads",
                                   help="intra-op threads; 1 gives the steadiest figures on a "
                                   "busy machine")
@@ -53,38 +87,78 @@ def settings(ctx: state.ModelContext) -> dict | None:
         st.warning("Choose at least one backend.")
         return None
     return {"backends": list(chosen), "batch": int(batch), "size": int(size) or None,
+            "adaptive": bool(adaptive), "tol": float(tol), "budget_s": float(budget),
             "repeats": int(repeats), "warmup": int(warmup), "ort_level": level,
             "threads": int(threads) or None}
 
 
+def result_rows(stats: dict) -> list[dict]:
+    """Table rows: median and its interval (ms), ± %, ratios (of medians, and the
+    median per-round ratio with its interval) and the noise verdict."""
+    return [{
+        "variant": VARIANT_LABELS.get(name, name),
+        "median (ms)": s["median"] * 1e3,
+        "95 % CI (ms)": f"{s['ci_low'] * 1e3:.3f} – {s['ci_high'] * 1e3:.3f}",
+        "± %": s["ci_rel"] * 100,
+        "runs": s["n"],
+        "vs original": s["ratio_to_original"], "vs floor": s["ratio_to_floor"],
+        "per-round ratio to original (95 % CI)": _paired(s.get("paired_to_original")),
+        "verdict": s.get("verdict", ""),
+    } for name, s in stats.items()]
+
+
+def _paired(r: tuple[float, float, float] | None) -> str:
+    return "" if r is None else f"{r[0]:.3f} [{r[1]:.3f}, {r[2]:.3f}]"
+
+
+def warnings_for(stats: dict, run: dict, cfg: dict) -> list[str]:
+    """Plain warnings: interval too wide, variants faster than the floor."""
+    out = []
+    wide = [VARIANT_LABELS.get(n, n) for n, s in stats.items()
+            if s["ci_rel"] > cfg.get("tol", 0.02) + 1e-12]
+    if wide:
+        out.append(f"The 95 % interval of {', '.join(wide)} is wider than ±{cfg.get('tol', 0.02):.0%}"
+                   f" ({STOP_TEXT.get(run.get('stop_reason'), '')}): differences smaller than the "
+                   "interval are noise. Raise the budget, use 1 thread, or close other programs.")
+    fake = [VARIANT_LABELS.get(n, n) for n, s in stats.items() if "artefact" in s.get("verdict", "")]
+    if fake:
+        out.append(f"{', '.join(fake)} measured faster than the no-BN floor: this is a "
+                   "measurement artefact (no equivalent model beats the model without BNs).")
+    return out
+
+
 def show_results(ctx: state.ModelContext, results: dict) -> None:
-    """Table and charts for each backend that ran."""
+    """Table, warnings and charts for each backend that ran."""
     cfg = results["config"]
     shape = input_specs(ctx.loaded, cfg["batch"], cfg["size"])[0].shape if ctx.loaded.inputs else "?"
-    st.caption(f"input {shape} · {cfg['repeats']} repeats after {cfg['warmup']} warm-up runs · "
-               f"threads {cfg.get('threads') or 'default'} · total {results['seconds']:.1f} s")
+    st.caption(f"input {shape} · warm-up {cfg['warmup']} rounds · threads "
+               f"{cfg.get('threads') or 'default'} · total {results['seconds']:.1f} s")
+    log_y = st.toggle("Log scale (outliers)", False, key="timing_log",
+                      help="a log axis keeps a few slow runs from squashing the others; the box "
+                      "whiskers stop at 1.5 × IQR and slower runs show as points")
     for backend, times in results["times"].items():
         stats = summarize(times)
+        run = results.get("runs", {}).get(backend, {})
         label = BACKEND_LABELS[backend]
         if backend == "onnxruntime":
             label += f" · optimisation {cfg['ort_level']}"
         st.subheader(label)
-        rows = [{
-            "variant": VARIANT_LABELS.get(name, name),
-            "median (ms)": s["median"] * 1e3, "p10 (ms)": s["p10"] * 1e3,
-            "p90 (ms)": s["p90"] * 1e3,
-            "vs original": s["ratio_to_original"], "vs floor": s["ratio_to_floor"],
-        } for name, s in stats.items()]
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
-            c: st.column_config.NumberColumn(format="%.3f") for c in
-            ("median (ms)", "p10 (ms)", "p90 (ms)", "vs original", "vs floor")})
+        st.caption(f"{run.get('rounds', '?')} interleaved rounds — "
+                   f"{STOP_TEXT.get(run.get('stop_reason'), '')}")
+        for text in warnings_for(stats, run, cfg):
+            st.warning(text, icon=":material/warning:")
+        st.dataframe(pd.DataFrame(result_rows(stats)), hide_index=True, width="stretch",
+                     column_config={
+                         **{c: st.column_config.NumberColumn(format="%.3f") for c in
+                            ("median (ms)", "vs original", "vs floor")},
+                         "± %": st.column_config.NumberColumn(format="%.1f"),
+                         "verdict": st.column_config.TextColumn(width="large"),
+                     })
         left, right = st.columns(2)
-        left.plotly_chart(timing_bar_figure(stats, f"{label}: median latency"), width="stretch",
-                          key=f"timing_bar::{backend}")
-        right.plotly_chart(timing_box_figure(times, f"{label}: every run"), width="stretch",
-                           key=f"timing_box::{backend}")
-    st.caption("The no-BN floor replaces every BN by identity: it computes a different function "
-               "and only shows the fastest any folding could reach.")
+        left.plotly_chart(timing_bar_figure(stats, f"{label}: median, 95 % CI", log_y),
+                          width="stretch", key=f"timing_bar::{backend}")
+        right.plotly_chart(timing_box_figure(times, f"{label}: every run", log_y),
+                           width="stretch", key=f"timing_box::{backend}")
 
 
 def render() -> None:
@@ -94,7 +168,10 @@ def render() -> None:
         st.info("Pick a model in the sidebar first.")
         return
     st.caption(f"**{ctx.name}** — latency of the original, the adjacent- and optimal-folded "
-               "models and the no-BN floor. Runs are interleaved so drift hits all variants.")
+               "models and the no-BN floor. Runs are interleaved after warm-up, so drift hits all "
+               "variants alike; every median carries its 95 % confidence interval.")
+    with st.expander("What the figures mean", icon=":material/info:"):
+        st.markdown(NOTE)
     cfg = settings(ctx)
     key = f"timing::{ctx.key}"
     if cfg is not None:

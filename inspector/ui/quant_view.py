@@ -1,0 +1,89 @@
+"""Fold page panel: what folding does to int8 weight quantization (``inspector.quant``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from ..folding.pipeline import FoldResult
+from ..quant import DROP_THRESHOLD_DB, LayerQuant, quant_impact
+from . import state
+
+EXPLAIN = (
+    "Folding multiplies output channel *k* of each root by a_k = γ_k / √(σ²_k + ε). When the "
+    "a_k differ a lot, the per-channel weight ranges spread apart, and **per-tensor** int8 "
+    "quantization (one scale set by the widest channel) leaves the narrow channels few levels. "
+    "**Per-channel** quantization is not affected. Figures: symmetric int8, scale = max|W| / 127; "
+    f"SQNR = 10·log10(ΣW² / Σ(W − Q(W))²). Layers losing more than {DROP_THRESHOLD_DB:g} dB of "
+    "per-tensor SQNR (about one bit) are flagged: quantize them per channel."
+)
+
+
+def quant_rows(layers: list[LayerQuant]) -> list[dict]:
+    """Table rows: spread and SQNRs before → after, the drop and the flag."""
+    return [{
+        "layer": q.name, "op": q.op, "channels": len(q.before.ranges),
+        "range spread before": q.before.spread, "range spread after": q.after.spread,
+        "per-tensor SQNR before (dB)": q.before.sqnr_tensor_db,
+        "per-tensor SQNR after (dB)": q.after.sqnr_tensor_db,
+        "per-tensor drop (dB)": q.tensor_drop_db,
+        "per-channel SQNR before (dB)": q.before.sqnr_channel_db,
+        "per-channel SQNR after (dB)": q.after.sqnr_channel_db,
+        "flag": "⚠ per-tensor drop" if q.flagged else "",
+    } for q in layers]
+
+
+def ranges_figure(q: LayerQuant) -> go.Figure:
+    """Per-output-channel weight range max|W[k]| before and after (log axis)."""
+    k = np.arange(len(q.before.ranges))
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=k, y=q.before.ranges, name="before", marker_color="#999999"))
+    fig.add_trace(go.Bar(x=k, y=q.after.ranges, name="after", marker_color="#54278F"))
+    fig.update_layout(title=f"{q.name}: weight range per output channel", barmode="group",
+                      height=320, xaxis_title="output channel", yaxis_title="max |W[k]| (log)",
+                      margin={"l": 50, "r": 20, "t": 50, "b": 40}, template="plotly_white")
+    fig.update_yaxes(type="log")
+    return fig
+
+
+def _layers(ctx: state.ModelContext, result: FoldResult) -> list[LayerQuant]:
+    key = f"quant::{ctx.key}::{result.mode}"
+    cached = st.session_state.get(key)
+    if cached is None or cached[0] is not result:
+        cached = (result, quant_impact(result.analysis))
+        st.session_state[key] = cached
+    return cached[1]
+
+
+@st.fragment
+def quantization_impact(ctx: state.ModelContext, result: FoldResult) -> None:
+    """The "Quantization impact" panel for one fold result."""
+    st.subheader("Quantization impact (int8 weights)")
+    layers = _layers(ctx, result)
+    if not layers:
+        st.info("No layer with a weight tensor changed in this fold.")
+        return
+    st.caption(EXPLAIN)
+    flagged = [q.name for q in layers if q.flagged]
+    if flagged:
+        st.warning(f"{len(flagged)} of {len(layers)} changed layers lose more than "
+                   f"{DROP_THRESHOLD_DB:g} dB of per-tensor SQNR: {', '.join(flagged[:8])}"
+                   f"{' …' if len(flagged) > 8 else ''}. Quantize them per channel.",
+                   icon=":material/warning:")
+    else:
+        st.success(f"No changed layer loses more than {DROP_THRESHOLD_DB:g} dB of per-tensor SQNR.",
+                   icon=":material/check_circle:")
+    num = st.column_config.NumberColumn(format="%.1f")
+    st.dataframe(pd.DataFrame(quant_rows(layers)), hide_index=True, width="stretch",
+                 height=min(38 + 35 * len(layers), 320),
+                 column_config={c: num for c in quant_rows(layers[:1])[0] if c not in
+                                ("layer", "op", "channels", "flag")},
+                 key=f"quant_table::{result.mode}")
+    by_id = {q.id: q for q in layers}
+    default = next((q.id for q in layers if q.flagged), layers[0].id)
+    lid = st.selectbox("Layer", list(by_id), index=list(by_id).index(default),
+                       format_func=lambda i: f"{by_id[i].name} ({by_id[i].op})",
+                       key=f"quant_layer::{ctx.key}::{result.mode}")
+    st.plotly_chart(ranges_figure(by_id[lid]), width="stretch", key="quant_ranges_chart")
