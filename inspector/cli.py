@@ -6,7 +6,9 @@
     bnfold samples
 
 Errors are one line on stderr and a non-zero exit; with ``--json -`` stdout
-carries only the JSON.
+carries only the JSON. What torch/onnx print or log while loading and folding
+is hidden unless ``--verbose``. Outputs are written atomically and never over
+the input (``inspector.safe_io``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ from pathlib import Path
 from .errors import InspectorError
 
 EXIT_ERROR = 2
+_CALLABLE_WARNING = ("pkg.mod:fn imports that module and calls fn(): it runs that code, so only "
+                     "name code you trust")
+#: The real streams while library output is captured (set by ``main``).
+_STREAMS: dict[str, object] = {}
 
 
 def _parse_shape(text: str) -> tuple[int, ...]:
@@ -32,7 +38,12 @@ def _parse_shape(text: str) -> tuple[int, ...]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="bnfold", description="Find, explain, apply and verify BN folding.")
+    from .limits import DEFAULT_MAX_TENSOR_MB
+
+    p = argparse.ArgumentParser(
+        prog="bnfold", description="Find, explain, apply and verify BN folding.",
+        epilog=f"Security: .onnx and .pt2 files are read without running code from them "
+               f"(nothing is unpickled). {_CALLABLE_WARNING}.")
     sub = p.add_subparsers(dest="command", required=True)
 
     def quant_arg(sp: argparse.ArgumentParser) -> None:
@@ -40,10 +51,16 @@ def _parser() -> argparse.ArgumentParser:
                         "figures of every changed layer (JSON key 'quantization') and to the summary")
 
     def model_args(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("model", help="model.onnx | model.pt2 | sample:NAME | timm:NAME | torchvision:NAME | pkg.mod:fn")
+        sp.add_argument("model", help="model.onnx | model.pt2 | sample:NAME | timm:NAME | "
+                        f"torchvision:NAME | pkg.mod:fn (WARNING: {_CALLABLE_WARNING})")
         sp.add_argument("--mode", choices=("optimal", "adjacent", "reparam"), default="optimal",
                         help="reparam: optimal folding plus merging parallel linear branches into one conv")
         sp.add_argument("--input-shape", type=_parse_shape, default=None, help="e.g. 1,3,224,224")
+        sp.add_argument("--max-tensor-mb", type=_parse_mb, default=DEFAULT_MAX_TENSOR_MB,
+                        metavar="MB", help="refuse models needing a larger tensor (computed "
+                        "constants, weights, inputs); default %(default)g")
+        sp.add_argument("-v", "--verbose", action="store_true",
+                        help="show what torch/onnx print and log while loading and folding")
 
     a = sub.add_parser("analyze", help="say which BNs fold and why the others do not")
     model_args(a)
@@ -53,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     model_args(f)
     f.add_argument("-o", "--output", required=True, help="output path: .onnx (any input) or .pt2 (PyTorch inputs)")
     f.add_argument("--json", metavar="PATH|-", help="write the JSON report to PATH, or stdout with -")
+    f.add_argument("--allow-unverified", action="store_true",
+                   help="save the folded model even when it cannot be verified (outputs NaN/Inf "
+                        "for every input range tried); the report says 'unverified'")
     quant_arg(f)
     s = sub.add_parser("svg", help="render the annotated graph as SVG")
     model_args(s)
@@ -64,20 +84,71 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _parse_mb(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"bad --max-tensor-mb {text!r}; expected a number of MB") from e
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"bad --max-tensor-mb {text!r}; it must be positive")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    _STREAMS.update(out=sys.stdout, err=sys.stderr)
+    log = None
     try:
-        return _COMMANDS[args.command](args)
+        if getattr(args, "verbose", True):
+            return _COMMANDS[args.command](args)
+        from .safe_io import captured_output
+
+        with captured_output() as log:
+            return _COMMANDS[args.command](args)
     except InspectorError as e:
-        print(f"bnfold: error: {e}", file=sys.stderr)
+        hidden = len(log.getvalue().splitlines()) if log is not None else 0
+        hint = f" ({hidden} lines of library log hidden; rerun with --verbose)" if hidden else ""
+        print(f"bnfold: error: {_one_line(e)}{hint}", file=sys.stderr)
+        return EXIT_ERROR
+    except MemoryError:
+        print("bnfold: error: out of memory. To fix this, lower --max-tensor-mb or use a "
+              "smaller --input-shape.", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("bnfold: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # noqa: BLE001 - a library failure is still one line
+        if getattr(args, "verbose", False):
+            import traceback
+
+            traceback.print_exc(file=sys.stderr)
+        print(f"bnfold: error: unexpected {type(e).__name__}: {_one_line(e)} (rerun with "
+              "--verbose for the traceback; please report it)", file=sys.stderr)
+        return EXIT_ERROR
+    finally:
+        _STREAMS.clear()
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split("\n")[0:1]).strip() or type(e).__name__
+    return text if len(text) <= 600 else text[:599] + "…"
+
+
+def _out():
+    return _STREAMS.get("out", sys.stdout)
+
+
+def _err():
+    return _STREAMS.get("err", sys.stderr)
 
 
 def _log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+    print(msg, file=_err(), flush=True)
+
+
+def _inputs(args) -> list[str]:
+    """The input file (if the model is a file): outputs may never overwrite it."""
+    return [args.model] if Path(args.model).exists() else []
 
 
 def _load(args):
@@ -85,7 +156,7 @@ def _load(args):
 
     _log(f"loading {args.model} ...")
     t0 = time.perf_counter()
-    loaded = load(args.model, input_shape=args.input_shape)
+    loaded = load(args.model, input_shape=args.input_shape, max_tensor_mb=args.max_tensor_mb)
     _log(f"loaded {loaded.name}: {len(loaded.graph)} nodes, {len(loaded.graph.bn_nodes())} BN ({time.perf_counter() - t0:.2f} s)")
     for note in loaded.notes:
         _log(f"note: {note}")
@@ -96,13 +167,14 @@ def _cmd_samples(args) -> int:
     from sample_models import list_samples
 
     for s in list_samples():
-        print(s.name)
+        print(s.name, file=_out())
     return 0
 
 
 def _cmd_analyze(args) -> int:
     from .report import build_report, compare_modes
 
+    _check_json_target(args)
     loaded = _load(args)
     analyses = compare_modes(loaded.graph, _modes(args.mode))
     report = build_report(loaded.name, analyses, mode=args.mode, framework=loaded.framework)
@@ -111,21 +183,32 @@ def _cmd_analyze(args) -> int:
     return 0
 
 
+def _check_json_target(args, others: tuple[str, ...] = ()) -> None:
+    from .safe_io import check_output
+
+    if args.json and args.json != "-":
+        check_output(args.json, [*_inputs(args), *others], what="--json file")
+
+
 def _cmd_fold(args) -> int:
     from .folding.pipeline import fold
     from .report import build_report, compare_modes
+    from .safe_io import atomic_write, check_output
 
     out = Path(args.output)
     if out.suffix.lower() not in (".onnx", ".pt2"):
         raise InspectorError(f"unsupported output {out.name}: use a .onnx or .pt2 path")
+    check_output(out, _inputs(args))
+    _check_json_target(args, (str(out),))
     loaded = _load(args)
     if out.suffix.lower() == ".pt2" and loaded.framework != "torch":
         raise InspectorError(".pt2 output needs a PyTorch input; use -o model.onnx for ONNX inputs")
     analyses = compare_modes(loaded.graph, _modes(args.mode))
     result = fold(loaded, args.mode, analysis=analyses[args.mode],
-                  progress=lambda msg, frac: _log(f"[{frac:4.0%}] {msg}"))
+                  progress=lambda msg, frac: _log(f"[{frac:4.0%}] {msg}"),
+                  allow_unverified=args.allow_unverified)
     analyses[args.mode] = result.analysis
-    loaded.frontend.save(result.model, str(out), loaded)
+    atomic_write(out, lambda tmp: loaded.frontend.save(result.model, str(tmp), loaded))
     _log(f"saved {out}")
     report = build_report(loaded.name, analyses, mode=args.mode, verification=result.verification,
                           timings=result.timings, framework=loaded.framework)
@@ -142,9 +225,11 @@ def _modes(mode: str) -> tuple[str, ...]:
 
 
 def _cmd_svg(args) -> int:
-    from .render import render_svg, to_dot
+    from .render import build_view, render_view
     from .report import compare_modes
+    from .safe_io import atomic_write_text, check_output
 
+    check_output(args.output, _inputs(args), what="SVG")
     loaded = _load(args)
     analyses = compare_modes(loaded.graph)
     focus = None
@@ -153,9 +238,10 @@ def _cmd_svg(args) -> int:
             focus = loaded.graph.find(args.focus).id
         except KeyError as e:
             raise InspectorError(f"--focus {args.focus!r}: no node with that name or id") from e
-    dot = to_dot(loaded.graph, analyses["optimal"], analyses["adjacent"], rankdir=args.rankdir,
-                 focus=focus, hops=args.hops, title=loaded.name, collapse=focus is None and len(loaded.graph) > 150)
-    Path(args.output).write_text(render_svg(dot), encoding="utf-8")
+    # Without --focus the file is the whole graph: every node, uncollapsed.
+    view = build_view(loaded.graph, analyses["optimal"], analyses["adjacent"],
+                      rankdir=args.rankdir, focus=focus, hops=args.hops, title=loaded.name)
+    atomic_write_text(args.output, render_view(view), what="SVG")
     _log(f"saved {args.output}")
     return 0
 
@@ -169,16 +255,18 @@ def _add_quant(report: dict, analysis, args) -> None:
 
 def _emit(report: dict, json_target: str | None) -> None:
     from .report import to_json
+    from .safe_io import atomic_write_text
 
     text = to_json(report)
     if json_target == "-":
-        sys.stdout.write(text + "\n")
-        _summary(report, sys.stderr)
+        _out().write(text + "\n")
+        _out().flush()
+        _summary(report, _err())
         return
     if json_target:
-        Path(json_target).write_text(text + "\n", encoding="utf-8")
+        atomic_write_text(json_target, text + "\n", what="--json file")
         _log(f"wrote {json_target}")
-    _summary(report, sys.stdout)
+    _summary(report, _out())
 
 
 def _summary(report: dict, stream) -> None:
@@ -200,9 +288,12 @@ def _summary(report: dict, stream) -> None:
         print("\n".join(summary_lines(report["quantization"])), file=stream)
     v = report["verification"]
     if v.get("max_abs_error") is not None:
-        state = "PASS" if v["passed"] else "FAIL"
+        state = {"passed": "PASS", "unverified": "COULD NOT VERIFY"}.get(v.get("status"), "FAIL")
+        node = f" (from {v['worst_node']})" if v.get("worst_node") else ""
+        worst = (f"; worst tensor {v['worst_tensor']}{node} {v['worst_tensor_rel_error']:.2e} "
+                 f"({v['tensors_compared']} shared tensors)" if v.get("worst_tensor") else "")
         print(f"verification {state}: max abs error {v['max_abs_error']:.2e}, "
-              f"max rel error {v['max_rel_error']:.2e}", file=stream)
+              f"max rel error {v['max_rel_error']:.2e}{worst}", file=stream)
 
 
 _COMMANDS = {"analyze": _cmd_analyze, "fold": _cmd_fold, "svg": _cmd_svg, "samples": _cmd_samples}

@@ -25,3 +25,12 @@ class VerificationError(InspectorError):
 
 class MissingDependencyError(InspectorError):
     """An optional package or system tool is not installed."""
+
+
+class ResourceLimitError(InspectorError):
+    """A tensor, file or input would exceed the memory cap (``max_tensor_mb``)."""
+
+
+class OutputError(InspectorError):
+    """An output cannot be written (it is an input, a folder, a missing or read-only
+    folder, or the disk is full); nothing partial is left behind."""

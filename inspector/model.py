@@ -52,7 +52,9 @@ class LoadedModel:
         out = []
         for spec in self.inputs:
             shape = spec.shape if batch is None else (batch, *spec.shape[1:])
-            out.append(rng.standard_normal(shape).astype(spec.dtype))
+            # numpy has no bfloat16: such inputs are float32 (the torch runtime casts them)
+            dtype = "float32" if spec.dtype == "bfloat16" else spec.dtype
+            out.append(rng.standard_normal(shape).astype(dtype))
         return out
 
 
@@ -94,6 +96,10 @@ class Adapter:
     run: Callable[..., list[np.ndarray]]
     save: Callable[..., None]
     remove_all_bn: Callable[..., Any]
+    #: ``run_tensors(model, inputs, loaded) -> (outputs, {IR tensor name: value})``:
+    #: the outputs plus every intermediate tensor the model computes that the IR
+    #: names (for per-tensor verification). None: outputs only.
+    run_tensors: Callable[..., tuple[list[np.ndarray], dict[str, np.ndarray]]] | None = None
 
 
 RunFn = Callable[[Sequence[np.ndarray]], list[np.ndarray]]

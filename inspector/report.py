@@ -76,6 +76,8 @@ def build_report(
         })
     ver = verification.as_dict() if verification else {
         "max_abs_error": None, "max_rel_error": None, "tolerance": None, "passed": None, "trials": 0,
+        "status": None, "worst_tensor": None, "worst_tensor_rel_error": None, "worst_node": None,
+        "tensors_compared": 0, "input_range": None, "input_shapes": [], "notes": [],
     }
     return {
         "schema": SCHEMA_VERSION,

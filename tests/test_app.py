@@ -35,10 +35,14 @@ def _app(sample: str | None = None) -> AppTest:
     return at
 
 
-def _svg(at: AppTest, index: int = 0) -> str:
+def _data(at: AppTest, index: int = 0) -> dict:
     comps = at.get("bidi_component")
     assert comps, "no graph component rendered"
-    return json.loads(comps[index].proto.json)["svg"]
+    return json.loads(comps[index].proto.json)
+
+
+def _svg(at: AppTest, index: int = 0) -> str:
+    return _data(at, index)["svg"]
 
 
 def _metrics(at: AppTest) -> dict[str, str]:
@@ -96,18 +100,22 @@ def test_selecting_a_bn_explains_it_and_highlights_roots_and_blocker(densenet_re
     at = _app("densenet")
     blocked = next(b for b, s in statuses.items()
                    if s.status == "not_foldable" and s.verdict.blocking_node)
+    svg_before = _svg(at)
     at.selectbox(key="sel_bn::sample:densenet").set_value(blocked).run()
     _no_exceptions(at)
     text = " ".join(md.value for md in at.markdown)
     assert "Not foldable" in text and "Blocking node" in text
-    svg = _svg(at)
-    assert "blocking" in svg and "selected" in svg
+    data = _data(at)
+    assert data["selected"] == blocked
+    assert data["roles"][blocked]["blocking"] == [statuses[blocked].verdict.blocking_node]
     folded = next(b for b, s in statuses.items() if s.status == "optimal_only")
     at.selectbox(key="sel_bn::sample:densenet").set_value(folded).run()
     text = " ".join(md.value for md in at.markdown)
     assert "Folds" in text and "adjacent" in text
-    svg = _svg(at)
-    assert "fold-link root-link" in svg and 'stroke-dasharray' in svg
+    data = _data(at)
+    assert set(data["roles"][folded]["root"]) == set(statuses[folded].verdict.roots)
+    # the browser restyles the same drawing: selecting never lays the graph out again
+    assert data["svg"] == svg_before
 
 
 def test_table_filters_by_status():
@@ -159,6 +167,19 @@ def test_fold_page_applies_and_verifies():
     assert "Verification passed" in at.success[0].value
 
 
+def test_fold_before_after_starts_on_an_optimal_only_bn_and_marks_changed_layers(
+        densenet_reference):
+    _loaded, _analyses, statuses = densenet_reference
+    at = _app("densenet")
+    at.switch_page("inspector/ui/pages/fold.py").run()
+    at.button(key="fold_apply").click().run()
+    _no_exceptions(at)
+    center = at.selectbox(key="ba_center::sample:densenet::optimal").value
+    assert statuses[center].status == "optimal_only"
+    after = _svg(at, 1)
+    assert 'class="node op expressive op-conv changed' in after and "changed: weights" in after
+
+
 # -- Timing -------------------------------------------------------------------
 def test_timing_page_on_a_tiny_model():
     at = _app("conv_bn_relu")
@@ -178,6 +199,36 @@ def test_timing_page_on_a_tiny_model():
 # -- Learn: tests/test_learn.py ---------------------------------------------------
 
 
+# -- Model picker ---------------------------------------------------------------
+def test_switching_the_source_keeps_the_loaded_model():
+    at = _app("densenet")
+    at.radio(key="model_source").set_value("Upload").run()
+    _no_exceptions(at)
+    assert _metrics(at)["BN layers"] != "" and "<desc>sample:densenet" in _svg(at)
+    at.radio(key="model_source").set_value("Model zoo").run()
+    assert "<desc>sample:densenet" in _svg(at)
+    at.radio(key="model_source").set_value("Sample").run()
+    assert "<desc>sample:densenet" in _svg(at)
+    at.selectbox(key="sample_name").set_value("resnet").run()
+    _no_exceptions(at)
+    assert "<desc>sample:resnet" in _svg(at)
+
+
+def test_mistyped_zoo_name_offers_clickable_close_matches():
+    pytest.importorskip("torchvision")
+    at = _app()
+    at.radio(key="model_source").set_value("Model zoo").run()
+    at.text_input(key="zoo_name").set_value("torchvision:resnet1").run()
+    _no_exceptions(at)
+    assert at.main.error and "resnet1" in at.main.error[0].value
+    assert "<desc>sample:resnet" in _svg(at)  # the previous model stays
+    match = next(b for b in at.main.button if b.key.startswith("match::main::"))
+    match.click().run()
+    _no_exceptions(at)
+    assert at.text_input(key="zoo_name").value == f"torchvision:{match.label}"
+    assert not at.main.error
+
+
 # -- Uploads ------------------------------------------------------------------
 def _upload(at: AppTest, name: str, data: bytes) -> AppTest:
     at.radio(key="model_source").set_value("Upload").run()
@@ -188,7 +239,8 @@ def _upload(at: AppTest, name: str, data: bytes) -> AppTest:
 def test_invalid_uploads_show_friendly_errors(tmp_path):
     at = _upload(_app(), "broken.onnx", b"this is not an onnx file")
     _no_exceptions(at)
-    assert len(at.error) == 1 and "broken.onnx" in at.error[0].value
+    assert len(at.sidebar.error) == 1 and "broken.onnx" in at.sidebar.error[0].value
+    assert len(at.main.error) == 1 and "broken.onnx" in at.main.error[0].value
     assert "Traceback" not in at.error[0].value
     marker = tmp_path / "unpickled"
 

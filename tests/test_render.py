@@ -255,7 +255,7 @@ def test_selected_bn_marks_blocking_node(tiny):
     g, opt, adj = tiny
     a = dot_attrs(to_dot(g, opt, adj, selected="bn4"), "relu2")
     assert "blocking" in a["class"].split()
-    assert a["label"].endswith("⛔ blocks")
+    assert a["label"].endswith("blocks the fold")
     assert float(a["penwidth"]) >= 4
 
 
@@ -394,3 +394,138 @@ def test_densenet_sized_graph_default_view_renders_small_svg():
     assert count_boxes(g, view["collapse"]) <= 60
     root = svg_root(to_dot(g, all_folded(g), **view))
     assert "121 BN: 121 folded by optimal" in root.find(f"{SVG}desc").text
+
+
+# -- readable at real scale (issue 8) ---------------------------------------------
+def dense_block_graph(layers: int) -> Graph:
+    """One dense block of ``layers`` (bn, relu, conv) layers, each reading the concat
+    of every earlier output: ~layers²/2 edges."""
+    nodes = [_n("input", "input", [], ["x"])]
+    feats = ["x"]
+    for i in range(layers):
+        s = f"block.layer{i}"
+        cat = feats[0]
+        if len(feats) > 1:
+            nodes.append(_n(f"{s}.cat", "concat", list(feats), [f"{s}.cat:0"], s))
+            cat = f"{s}.cat:0"
+        t = cat
+        for name, op in (("norm", "batch_norm"), ("relu", "activation"), ("conv", "conv")):
+            nodes.append(_n(f"{s}.{name}", op, [t], [f"{s}.{name}:0"], f"{s}.{name}"))
+            t = f"{s}.{name}:0"
+        feats.append(t)
+    nodes.append(_n("output", "output", [feats[-1]], []))
+    return Graph.from_nodes(nodes, name="dense_block")
+
+
+def test_long_names_keep_their_distinguishing_end():
+    from inspector.render.dotfmt import shorten
+
+    name = "/features/denseblock1/denselayer12/norm1/BatchNormalization"
+    short = shorten(name)
+    assert short.endswith("/denselayer12/norm1/BatchNormalization") and len(short) <= 40
+    assert short.startswith("…") and shorten("layer1.conv") == "layer1.conv"
+
+
+def test_node_labels_have_no_emoji(tiny):
+    g, opt, adj = tiny
+    for sel in ("bn3", "bn4"):
+        labels = [a["label"] for nid in ("relu2", "conv3", "bn3", "bn4")
+                  if (a := dot_attrs(to_dot(g, opt, adj, selected=sel), nid))]
+        for label in labels:
+            assert not any(0x2600 <= ord(ch) <= 0x26FF or ord(ch) >= 0x1F000 for ch in label)
+
+
+@needs_dot
+@pytest.mark.parametrize("rankdir", ["TB", "LR"])
+def test_svg_legend_is_one_column_beside_the_graph(tiny, rankdir):
+    g, opt, adj = tiny
+    root = svg_root(to_dot(g, opt, adj, rankdir=rankdir))
+    xs = []
+    for grp in root.iter(f"{SVG}g"):
+        if "legend-item" in (grp.get("class") or ""):
+            text = grp.find(f".//{SVG}text")
+            xs.append(round(float(text.get("x"))))
+    assert len(xs) >= 3 and len(set(xs)) == 1  # a column, never a row wider than the graph
+
+
+def test_highlight_map_gives_each_bn_its_drawn_roles(tiny):
+    from inspector.render.dot import build_view
+    from inspector.render.highlight import highlight_map
+
+    g, opt, adj = tiny
+    statuses = compute_statuses(g, opt, adj)
+    full = build_view(g, opt, adj)
+    roles = highlight_map(g, statuses, full.units)
+    assert roles["bn4"] == {"selected": ["bn4"], "root": ["conv3"], "leaf": ["conv2"],
+                            "blocking": ["relu2"]}
+    collapsed = build_view(g, opt, adj, collapse=1)
+    boxed = highlight_map(g, statuses, collapsed.units)
+    assert boxed["bn4"]["root"] == [collapsed.units["conv3"]]
+    assert collapsed.units["conv3"].startswith("group:layer1")
+
+
+def test_edges_can_show_tensor_shapes(tiny):
+    g, opt, adj = tiny
+    labelled = [a.get("label") for _u, _v, a in edges(to_dot(g, opt, adj, edge_shapes=True))]
+    assert "1×3×8×8" in labelled
+    assert all("label" not in a for _u, _v, a in edges(to_dot(g, opt, adj)))
+
+
+def test_changed_layers_are_outlined_and_labelled(tiny):
+    g, opt, adj = tiny
+    a = dot_attrs(to_dot(g, opt, adj, changed={"conv2": "changed: weights, bias"}), "conv2")
+    assert "changed" in a["class"].split() and a["label"].endswith("changed: weights, bias")
+
+
+def test_properties_of_any_node_list_tensors_attributes_and_parameter_stats():
+    import numpy as np
+
+    from inspector.render.properties import node_properties
+
+    w = np.arange(24, dtype=np.float32).reshape(2, 3, 2, 2)
+    g = Graph.from_nodes([
+        _n("inp", "input", [], ["x"]),
+        Node("conv", "conv", ("x",), ("y",), name="stem.conv", attrs={"stride": (2, 2)},
+             params={"weight": w}),
+        _n("out", "output", ["y"], []),
+    ], shapes={"x": (1, 3, 8, 8), "y": (1, 2, 4, 4)}, name="p")
+    p = node_properties(g, "conv")
+    assert p["op"] == "conv" and p["name"] == "stem.conv"
+    assert p["inputs"] == [{"tensor": "x", "shape": "1×3×8×8", "from": "inp"}]
+    assert p["outputs"][0]["shape"] == "1×2×4×4"
+    assert {"attribute": "stride", "value": "(2, 2)"} in p["attributes"]
+    (param,) = p["parameters"]
+    assert param["shape"] == "2×3×2×2" and param["min"] == 0 and param["max"] == 23
+    assert param["mean"] == pytest.approx(float(w.mean()))
+
+
+def test_very_large_views_get_a_short_edge_skeleton():
+    from inspector.render.dot import build_view
+    from inspector.render.layout import SKELETON_EDGES, SKELETON_SPAN
+
+    g = dense_block_graph(80)
+    view = build_view(g, all_folded(g), legend=False)
+    assert len(edges(view.dot)) > SKELETON_EDGES and view.skeleton is not None
+    kept = edges(view.skeleton)
+    assert len(kept) < len(edges(view.dot)) / 4
+    order = {n.id: i for i, n in enumerate(g.nodes)}
+    long_kept = [(u, v) for u, v, _a in kept if order[v] - order[u] > SKELETON_SPAN]
+    heads = [v for _u, v in long_kept]
+    assert len(heads) == len(set(heads))  # a long edge only as a node's latest producer
+    assert {v for _u, v, _a in kept} == {v for _u, v, _a in edges(view.dot)}  # all connected
+    small = dense_block_graph(10)
+    assert build_view(small, all_folded(small)).skeleton is None
+
+
+@needs_dot
+def test_skeleton_layout_draws_every_node_and_edge():
+    from inspector.render import render_view
+    from inspector.render.dot import build_view
+
+    g = dense_block_graph(80)
+    view = build_view(g, all_folded(g), legend=False)
+    root = ET.fromstring(render_view(view))
+    groups = svg_groups(root)
+    assert all(n.id in groups for n in g.nodes)
+    drawn = [grp for grp in root.iter(f"{SVG}g") if (grp.get("class") or "") == "edge data"]
+    assert len(drawn) == len(edges(view.dot))

@@ -313,6 +313,9 @@ def _fmt_pad(node: Node) -> str:
 
 
 def _blocking(node: Node) -> Blocked:
+    if node.attrs.get("shape_derived"):
+        return Blocked(Reason.SHAPE_DEPENDENT, f"reaches `{node.name}` ({node.attrs.get('op_type')}),"
+                       " whose constant is computed from a dynamic input size", node.id)
     code, what = _BLOCK_REASONS.get(node.op, (Reason.UNKNOWN_OP, "unsupported op"))
     kind = node.attrs.get("kind") or node.attrs.get("op_type") or node.op
     return Blocked(code, f"reaches {what} `{node.name}` ({kind})", node.id)

@@ -13,6 +13,7 @@ class Reason(str, Enum):
     DATA_DEPENDENT_MUL = "data_dependent_mul"
     NORMALIZATION = "normalization"
     UNKNOWN_OP = "unknown_op"
+    SHAPE_DEPENDENT = "shape_dependent_constant"
     BOUNDARY = "boundary"
     ZERO_PADDING = "zero_padding"
     NEGATIVE_SCALE = "negative_scale"
@@ -44,6 +45,7 @@ REASON_TITLES: dict[Reason, str] = {
     Reason.DATA_DEPENDENT_MUL: "data-dependent multiply",
     Reason.NORMALIZATION: "data-dependent normalisation",
     Reason.UNKNOWN_OP: "unknown op",
+    Reason.SHAPE_DEPENDENT: "constant computed from a dynamic size",
     Reason.BOUNDARY: "graph boundary",
     Reason.ZERO_PADDING: "zero padding",
     Reason.NEGATIVE_SCALE: "negative scale at max-pool",

@@ -11,7 +11,7 @@ from typing import Any
 from ..analysis.result import Analysis
 from ..errors import UnsupportedModelError, VerificationError
 from ..model import LoadedModel
-from ..verification.compare import Verification, verify
+from ..verification.compare import FAILED, UNVERIFIED, Verification, verify
 from .apply import apply_step
 from .driver import analyze
 
@@ -41,12 +41,21 @@ def fold(
     analysis: Analysis | None = None,
     progress: Progress | None = None,
     max_rollbacks: int = 8,
+    allow_unverified: bool = False,
 ) -> FoldResult:
     """Fold ``loaded`` in ``mode``; the returned model is verified.
 
-    A fold whose verification fails is located (steps re-applied one by one),
-    excluded and the analysis redone; after ``max_rollbacks`` culprits a
+    Verification compares every tensor the original and the folded model share
+    (see :func:`inspector.verification.compare.verify`). A fold whose
+    verification fails is located (steps re-applied one by one), excluded and
+    the analysis redone; after ``max_rollbacks`` culprits a
     :class:`VerificationError` is raised rather than returning a wrong model.
+
+    When the model cannot be verified at all (its outputs are NaN/Inf for
+    every input range tried) a :class:`VerificationError` is raised, unless
+    ``allow_unverified`` is set: then the result is returned with
+    ``verification.state == "unverified"`` (never ``passed``).
+
     In mode ``reparam`` the merged regions are written back too (the frontend's
     ``write_back`` must take ``merges``); a merged model that does not verify
     raises :class:`VerificationError` (merges are not rolled back one by one).
@@ -64,18 +73,28 @@ def fold(
         say("writing back the folded weights", 0.3)
         model = write_back(loaded, analysis)
         say("verifying the folded model", 0.6)
-        check = verify(loaded, model)
+        check = verify(loaded, model, steps=analysis.steps, merges=analysis.merge_log)
         if check.passed:
             break
+        if check.state == UNVERIFIED:
+            if allow_unverified:
+                break
+            raise VerificationError(
+                f"could not verify the folded model: "
+                f"{check.notes[-1] if check.notes else 'no comparison possible.'} "
+                "To fix this, pass input shapes/ranges the model is defined on, or accept an "
+                "unverified result explicitly (--allow-unverified).")
         if analysis.merges:
             raise VerificationError(
                 f"the merged model differs from the original (max relative error "
-                f"{check.max_rel_error:.2e}). To fix this, report the model; use --mode optimal meanwhile.")
+                f"{check.worst_tensor_rel_error:.2e} at tensor '{check.worst_tensor}'). To fix "
+                "this, report the model; use --mode optimal meanwhile.")
         culprit = _first_failing_step(loaded, analysis)
         if culprit is None or len(rolled_back) >= max_rollbacks:
             raise VerificationError(
                 f"the folded model differs from the original (max relative error "
-                f"{check.max_rel_error:.2e}) and the faulty fold could not be isolated. "
+                f"{check.worst_tensor_rel_error:.2e} at tensor '{check.worst_tensor}') and the "
+                "faulty fold could not be isolated. "
                 "To fix this, report the model; use --mode adjacent meanwhile."
             )
         rolled_back.append(culprit)
@@ -108,13 +127,13 @@ def _first_failing_step(loaded: LoadedModel, analysis: Analysis) -> str | None:
     graph = loaded.graph
     done: list[str] = []
     changed: dict[str, None] = {}
-    for step in analysis.steps:
+    for k, step in enumerate(analysis.steps):
         graph = apply_step(graph, step)
         done.append(step.bn)
         for nid in (*step.emitters, *step.absorbers):
             changed[nid] = None
         ids = [n for n in changed if n not in done]
         model = loaded.frontend.write_back(loaded, graph, list(done), ids)
-        if not verify(loaded, model, trials=1).passed:
+        if verify(loaded, model, trials=1, steps=analysis.steps[:k + 1]).state == FAILED:
             return step.bn
     return None

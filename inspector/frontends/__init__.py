@@ -25,22 +25,30 @@ SUFFIXES = (".onnx", ".pt2")
 
 
 def load(source: Any, *, input_shape: tuple[int, ...] | None = None, name: str | None = None,
-         seed: int = 0) -> LoadedModel:
+         seed: int = 0, max_tensor_mb: float | None = None) -> LoadedModel:
     """Load any supported model into a :class:`LoadedModel` (never mutates ``source``).
 
     Bytes are dispatched on the suffix of ``name`` (default ``.onnx``), so an
-    upload is one call: ``load(data, name="model.pt2")``.
+    upload is one call: ``load(data, name="model.pt2")``; bytes are treated as
+    an untrusted upload (see :func:`load_bytes`). ``max_tensor_mb`` caps every
+    tensor the tool creates for the model (computed constants, archive
+    payloads, inputs; default ``limits.DEFAULT_MAX_TENSOR_MB``).
+
+    ``package.module:callable`` imports and runs that code: only pass names
+    you trust (the app never accepts them).
     """
     if isinstance(source, LoadedModel):
         return source
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return load_bytes(bytes(source), name or "uploaded.onnx", input_shape=input_shape)
+        return load_bytes(bytes(source), name or "uploaded.onnx", input_shape=input_shape,
+                          max_tensor_mb=max_tensor_mb)
     if isinstance(source, (str, os.PathLike)):
-        return _load_text(str(source), input_shape=input_shape, name=name, seed=seed)
+        return _load_text(str(source), input_shape=input_shape, name=name, seed=seed,
+                          max_tensor_mb=max_tensor_mb)
     if type(source).__name__ == "ModelProto":
         from .onnx import load_onnx
 
-        return load_onnx(source, name=name, input_shape=input_shape)
+        return load_onnx(source, name=name, input_shape=input_shape, max_tensor_mb=max_tensor_mb)
     try:
         import torch
     except ImportError:  # pragma: no cover - torch is a dependency
@@ -48,41 +56,48 @@ def load(source: Any, *, input_shape: tuple[int, ...] | None = None, name: str |
     if torch is not None and isinstance(source, torch.nn.Module):
         from .pytorch import load_module
 
-        return load_module(source, input_shape=input_shape, name=name)
+        return load_module(source, input_shape=input_shape, name=name, max_tensor_mb=max_tensor_mb)
     raise UnsupportedModelError(
         f"cannot load an object of type {type(source).__name__}. To fix this, pass a path "
         "(.onnx/.pt2), 'sample:NAME', 'timm:NAME', 'torchvision:NAME' or an nn.Module."
     )
 
 
-def load_bytes(data: bytes, filename: str, *, input_shape: tuple[int, ...] | None = None) -> LoadedModel:
-    """Load file contents; the format follows ``filename``'s suffix, which also names the model."""
+def load_bytes(data: bytes, filename: str, *, input_shape: tuple[int, ...] | None = None,
+               max_tensor_mb: float | None = None) -> LoadedModel:
+    """Load untrusted file contents (an upload); the format follows ``filename``'s suffix,
+    which also names the model in the result and in every error message.
+
+    Nothing in the bytes can run code or read other files: ``.pt2`` archives are
+    checked and never unpickled, and ONNX models that keep weights in external
+    files are refused (there is no folder they may come from).
+    """
     suffix = Path(filename).suffix.lower()
     if suffix == ".onnx":
         from .onnx import load_onnx
 
-        return load_onnx(data, name=filename, input_shape=input_shape)
+        return load_onnx(data, name=filename, input_shape=input_shape,
+                         max_tensor_mb=max_tensor_mb)
     if suffix == ".pt2":
         from .pytorch import load_pt2
 
-        # torch.export.load reads a path; the archive is checked before torch sees it.
+        # The archive is read with zipfile from this private copy; torch never opens it.
         with tempfile.TemporaryDirectory(prefix="bnfold-upload-") as tmp:
             path = Path(tmp) / "model.pt2"
             path.write_bytes(data)
-            loaded = load_pt2(path)
-        loaded.name = filename
-        return loaded
+            return load_pt2(path, max_tensor_mb=max_tensor_mb, name=filename)
     raise UnsafeFileError(
         f"{filename}: only .onnx and .pt2 (torch.export) files are accepted. To fix this, "
         "export the model with torch.export.save or torch.onnx.export."
     )
 
 
-def _load_text(text: str, *, input_shape, name, seed) -> LoadedModel:
+def _load_text(text: str, *, input_shape, name, seed, max_tensor_mb) -> LoadedModel:
     if text.startswith("sample:"):
         from ..sources import load_sample
 
-        return load_sample(text.split(":", 1)[1], input_shape=input_shape)
+        return load_sample(text.split(":", 1)[1], input_shape=input_shape,
+                           max_tensor_mb=max_tensor_mb)
     suffix = Path(text).suffix.lower()
     if suffix in SUFFIXES or os.path.exists(text):
         if not os.path.exists(text):
@@ -90,11 +105,12 @@ def _load_text(text: str, *, input_shape, name, seed) -> LoadedModel:
         if suffix == ".onnx":
             from .onnx import load_onnx
 
-            return load_onnx(text, name=name or Path(text).name, input_shape=input_shape)
+            return load_onnx(text, name=name or Path(text).name, input_shape=input_shape,
+                             max_tensor_mb=max_tensor_mb)
         if suffix == ".pt2":
             from .pytorch import load_pt2
 
-            return load_pt2(text)
+            return load_pt2(text, max_tensor_mb=max_tensor_mb, name=name)
         raise InvalidGraphError(
             f"{text}: unsupported file type {suffix or '(none)'}. To fix this, give an .onnx file "
             "or a .pt2 file saved by torch.export.save."
@@ -102,7 +118,7 @@ def _load_text(text: str, *, input_shape, name, seed) -> LoadedModel:
     if ":" in text:
         from ..sources import resolve_spec
 
-        return resolve_spec(text, input_shape=input_shape, seed=seed)
+        return resolve_spec(text, input_shape=input_shape, seed=seed, max_tensor_mb=max_tensor_mb)
     raise InvalidGraphError(
         f"cannot interpret {text!r}: not a file, and not sample:/timm:/torchvision:/module:callable. "
         "To fix this, run `bnfold samples` for bundled names or give a path."

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from ..analysis.result import Analysis
 from ..ir import Graph, Node
 from .dotfmt import attrs, q_id, q_title
+from .layout import LARGE_VIEW, SKELETON_EDGES, effort_limits, skeleton_edges
+from .properties import shape_text
 from .status import (
     ADJACENT_ONLY,
     BOTH,
@@ -24,19 +27,44 @@ from .status import (
     UNANALYSED,
     BNStatus,
     compute_statuses,
-    legend_items,
 )
-from .styles import box_statement, legend_statement, node_statement, stub_statement
+from .styles import box_statement, fresh_name, legend_block, node_statement, stub_statement
 from .views import Grouping, group_nodes, matches, neighbourhood, suggest_depth
 
 RANKDIRS = ("TB", "LR", "BT", "RL")
-#: Above this many drawn units, cap Graphviz's crossing minimisation and network
-#: simplex (an uncollapsed DenseNet-121 takes minutes in ``dot`` otherwise).
-LARGE_VIEW = 150
 _FONT = "Helvetica"
 
 
-def to_dot(
+@dataclass(frozen=True)
+class DotView:
+    """A drawn view: its DOT text and the DOT unit that draws each shown node.
+
+    ``units[node_id]`` is the node's own id, or the ``group:<prefix>`` box that
+    holds it in a collapsed view; nodes outside a focus view are absent. The app
+    uses it to highlight any BN's roots and leaves in the browser without a new
+    layout (``inspector.render.highlight``).
+    """
+
+    dot: str
+    units: dict[str, str]
+    #: For very large views: the same DOT with only short edges (and each node's
+    #: in-edge from its latest producer). ``render_view`` lays this skeleton out
+    #: with ``dot`` and draws every edge straight between the placed nodes.
+    skeleton: str | None = None
+
+
+def to_dot(graph: Graph, optimal: Analysis, adjacent: Analysis | None = None,
+           **options) -> str:
+    """DOT text of ``graph`` annotated with the BN verdicts of both modes.
+
+    Takes the arguments of :func:`build_view` and returns its ``dot``.
+
+    Example: ``to_dot(g, analyze(g, "optimal"), analyze(g, "adjacent"), collapse=2)``.
+    """
+    return build_view(graph, optimal, adjacent, **options).dot
+
+
+def build_view(
     graph: Graph,
     optimal: Analysis,
     adjacent: Analysis | None = None,
@@ -50,8 +78,10 @@ def to_dot(
     search: str | None = None,
     title: str | None = None,
     legend: bool = True,
-) -> str:
-    """DOT text of ``graph`` annotated with the BN verdicts of both modes.
+    edge_shapes: bool = False,
+    changed: dict[str, str] | None = None,
+) -> DotView:
+    """The annotated view of ``graph``: DOT text plus the node -> drawn unit map.
 
     Args:
         graph: the IR to draw (usually ``optimal.graph``).
@@ -66,9 +96,10 @@ def to_dot(
             with ``…`` stubs where edges leave the view (overrides ``collapse``).
         search: case-insensitive text matched against name, id and op type.
         title: model name for the caption (default ``graph.name``).
-        legend: draw the status legend.
-
-    Example: ``to_dot(g, analyze(g, "optimal"), analyze(g, "adjacent"), collapse=2)``.
+        legend: draw the status legend (a compact column beside the graph).
+        edge_shapes: label each data edge with its tensor shape (``1×64×56×56``).
+        changed: node id -> short note (e.g. ``weights, bias``): layers a fold
+            edited, outlined and labelled (the Fold page's after graph).
     """
     if rankdir not in RANKDIRS:
         raise ValueError(f"rankdir must be one of {RANKDIRS}, got {rankdir!r}")
@@ -77,6 +108,9 @@ def to_dot(
             raise ValueError(f"{what}={nid!r} is not a node id of graph {graph.name!r}")
     statuses = compute_statuses(graph, optimal, adjacent)
     roles = _roles(graph, statuses, selected, search)
+    for nid in changed or {}:
+        if graph.has_node(nid):
+            roles[nid].add("changed")
     if focus is not None:
         shown = neighbourhood(graph, focus, max(hops, 0)) | {
             n for n, r in roles.items() if r - {"match"}}
@@ -106,18 +140,23 @@ def to_dot(
     ]
     taken = {n.id for n in graph.nodes}
     unit = _unit_names(grouping, taken)
-    if grouping.unit_count() > LARGE_VIEW:
-        out.append("  graph " + attrs(nslimit="0.2", mclimit="0.3"))
-    out += _body(nodes, grouping, unit, statuses, roles)
-    out += _edges(graph, nodes, unit)
+    body = _body(nodes, grouping, unit, statuses, roles, changed or {})
+    edges = _edges(graph, nodes, unit, edge_shapes)
+    head = out + effort_limits(grouping.unit_count(), len(edges)) + body
+    tail = []
     if focus is not None:
-        out += _stubs(graph, nodes, taken)
+        tail += _stubs(graph, nodes, taken)
     if selected is not None and selected in statuses:
-        out += _fold_links(graph, statuses[selected], unit)
+        tail += _fold_links(graph, statuses[selected], unit)
     if legend:
-        out += _legend(statuses, adjacent is not None, taken, rankdir)
-    out.append("}")
-    return "\n".join(out) + "\n"
+        tail += legend_block(statuses, adjacent is not None, taken, rankdir)
+    tail.append("}")
+    skeleton = None
+    clustered = any(grouping.clusters.values())
+    if grouping.unit_count() > LARGE_VIEW and len(edges) > SKELETON_EDGES and not clustered:
+        keep = skeleton_edges(nodes, unit, [(u, v) for u, v, _ in edges])
+        skeleton = "\n".join(head + [e for u, v, e in edges if (u, v) in keep] + tail) + "\n"
+    return DotView("\n".join(head + [e for _, _, e in edges] + tail) + "\n", unit, skeleton)
 
 
 def caption_text(model: str, statuses: dict[str, BNStatus], with_adjacent: bool) -> str:
@@ -158,23 +197,15 @@ def _roles(
     return roles
 
 
-def _fresh(base: str, taken: set[str]) -> str:
-    name = base
-    while name in taken:
-        name += "#"
-    taken.add(name)
-    return name
-
-
 def _unit_names(grouping: Grouping, taken: set[str]) -> dict[str, str]:
     """Node id -> DOT name of the unit that draws it (itself or its box)."""
-    boxes = {p: _fresh(f"group:{p}", taken) for p in grouping.members()}
+    boxes = {p: fresh_name(f"group:{p}", taken) for p in grouping.members()}
     return {nid: boxes[p] if p is not None else nid for nid, p in grouping.box.items()}
 
 
 def _body(
     nodes: list[Node], grouping: Grouping, unit: dict[str, str],
-    statuses: dict[str, BNStatus], roles: dict[str, set[str]],
+    statuses: dict[str, BNStatus], roles: dict[str, set[str]], notes: dict[str, str],
 ) -> list[str]:
     """Node and box statements, nested in clusters for opened scopes."""
     by_path: dict[tuple[str, ...], list[str]] = defaultdict(list)
@@ -184,7 +215,8 @@ def _body(
         path = grouping.clusters[n.id]
         prefix = grouping.box[n.id]
         if prefix is None:
-            stmt = node_statement(n.id, n, statuses.get(n.id), roles.get(n.id, set()))
+            stmt = node_statement(n.id, n, statuses.get(n.id), roles.get(n.id, set()),
+                                  notes.get(n.id))
         elif prefix not in done:
             done.add(prefix)
             hits = sum("match" in roles.get(m, ()) for m in members[prefix])
@@ -213,8 +245,9 @@ def _emit_clusters(by_path: dict[tuple[str, ...], list[str]], path: tuple[str, .
     return out
 
 
-def _edges(graph: Graph, nodes: list[Node], unit: dict[str, str]) -> list[str]:
-    """Data edges between drawn units, one per ordered pair."""
+def _edges(graph: Graph, nodes: list[Node], unit: dict[str, str],
+           shapes: bool = False) -> list[tuple[str, str, str]]:
+    """Data edges between drawn units, one per ordered pair: (tail, head, statement)."""
     seen: dict[tuple[str, str], list[str]] = {}
     for n in nodes:
         u = unit[n.id]
@@ -230,8 +263,9 @@ def _edges(graph: Graph, nodes: list[Node], unit: dict[str, str]) -> list[str]:
         tip = tensors[0] + (f" {tuple(shape)}" if shape is not None else "")
         if len(tensors) > 1:
             tip = f"{len(tensors)} tensors, e.g. {tip}"
-        out.append(f"  {q_id(u)} -> {q_id(v)} " + attrs(
-            id=f"edge:{u}->{v}", class_="data", tooltip=tip))
+        label = shape_text(shape) if shapes and shape is not None else None
+        out.append((u, v, f"  {q_id(u)} -> {q_id(v)} " + attrs(
+            id=f"edge:{u}->{v}", class_="data", tooltip=tip, label=label)))
     return out
 
 
@@ -245,7 +279,7 @@ def _stubs(graph: Graph, nodes: list[Node], taken: set[str]) -> list[str]:
         for hidden, upstream in ((ins, True), (outs, False)):
             if not hidden:
                 continue
-            stub = _fresh(f"stub:{'in' if upstream else 'out'}:{n.id}", taken)
+            stub = fresh_name(f"stub:{'in' if upstream else 'out'}:{n.id}", taken)
             out.append("  " + stub_statement(stub, len(hidden), upstream))
             a, b = (stub, n.id) if upstream else (n.id, stub)
             out.append(f"  {q_id(a)} -> {q_id(b)} " + attrs(
@@ -272,24 +306,3 @@ def _fold_links(graph: Graph, status: BNStatus, unit: dict[str, str]) -> list[st
                 tooltip=f"{role}: {graph.node(nid).name}",
             ))
     return out
-
-
-def _legend(
-    statuses: dict[str, BNStatus], with_adjacent: bool, taken: set[str], rankdir: str
-) -> list[str]:
-    """The status legend: one row per colour, in reading order."""
-    counts = Counter(s.color_key for s in statuses.values())
-    items = legend_items({k for k, c in counts.items() if c}, with_adjacent=with_adjacent)
-    names = [_fresh(f"legend:{it.key}", taken) for it in items]
-    out = [f"  subgraph {q_id(_fresh('cluster:legend', taken))} {{", "    graph " + attrs(
-        id="legend", class_="legend", label="BN status", style="rounded", color="#BBBBBB",
-        fontcolor="#222222", fontsize="11",
-    ), "    { rank=same; " + " ".join(q_id(n) for n in names) + " }"]
-    order = names[::-1] if rankdir in ("LR", "RL") else names  # dot stacks LR upwards
-    out += [f"    {q_id(a)} -> {q_id(b)} [style=invis]" for a, b in zip(order, order[1:])]
-    out += ["    " + legend_statement(n, it, counts[it.key]) for n, it in zip(names, items)]
-    out.append("  }")
-    return out
-
-
-

@@ -85,8 +85,17 @@ def attrs(**kv: object) -> str:
 
 
 def shorten(text: str, limit: int = 40) -> str:
-    """``text`` cut to ``limit`` characters with an ellipsis in the middle."""
+    """``text`` cut to at most ``limit`` characters, keeping its distinguishing end.
+
+    Names are cut at ``/`` or ``.`` boundaries so whole trailing path segments
+    survive (they tell layers apart); a single over-long segment keeps its end.
+    Example: ``shorten("/features/denseblock1/denselayer1/norm1/BatchNormalization")``
+    gives ``"…/denselayer1/norm1/BatchNormalization"``.
+    """
     if len(text) <= limit:
         return text
-    half = (limit - 1) // 2
-    return text[:half] + "…" + text[-(limit - 1 - half):]
+    tail = text[-(limit - 1):]
+    cut = next((i for i, ch in enumerate(tail) if ch in "./"), None)
+    if cut is not None:
+        tail = tail[cut:]
+    return "…" + tail

@@ -69,6 +69,7 @@ _REASON_GROUP: dict[Reason, str] = {
     Reason.DATA_DEPENDENT_MUL: NOT_FOLDABLE,
     Reason.NORMALIZATION: NOT_FOLDABLE,
     Reason.UNKNOWN_OP: NOT_FOLDABLE,
+    Reason.SHAPE_DEPENDENT: NOT_FOLDABLE,
     Reason.BOUNDARY: NOT_FOLDABLE,
     Reason.ZERO_PADDING: "not_foldable_padding",
     Reason.NEGATIVE_SCALE: "not_foldable_scale",

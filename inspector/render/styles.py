@@ -13,6 +13,7 @@ from .status import (
     BNStatus,
     Colors,
     LegendItem,
+    legend_items,
     short_status,
     worst_color_key,
 )
@@ -21,6 +22,8 @@ from .status import (
 BLOCKING_COLOR = "#D00000"
 #: Outline of selected BN, its roots and leaves, and of search matches.
 HIGHLIGHT_COLOR = "#000000"
+#: Outline of layers whose weights a fold changed (not a status colour).
+CHANGED_COLOR = "#6A3D9A"
 
 _COUNT_WORDS = {
     "both": "both", "optimal_only": "optimal-only", "not_foldable": "not foldable",
@@ -44,6 +47,8 @@ def _role_style(roles: set[str], colors: Colors) -> dict[str, object]:
         style.append("dashed" if roles == {"leaf"} or roles == {"leaf", "match"} else "bold")
     if "selected" in roles:
         out["penwidth"] = "4"
+    if "changed" in roles:
+        out.update(color=CHANGED_COLOR, penwidth="4")
     if "blocking" in roles:
         out.update(color=BLOCKING_COLOR, penwidth="5")
         style.append("bold")
@@ -54,14 +59,17 @@ def _role_style(roles: set[str], colors: Colors) -> dict[str, object]:
 _ROLE_TEXT = {
     "selected": "selected", "root": "root of the selected BN's fold",
     "leaf": "leaf of the selected BN's fold", "blocking": "blocks the selected BN's fold",
-    "match": "matches the search",
+    "match": "matches the search", "changed": "parameters changed by the fold",
 }
 
 
 def node_statement(
-    name: str, node: Node, status: BNStatus | None, roles: set[str]
+    name: str, node: Node, status: BNStatus | None, roles: set[str], note: str | None = None
 ) -> str:
-    """The DOT statement of one IR node (``name`` is its quoted-to-be DOT name)."""
+    """The DOT statement of one IR node (``name`` is its quoted-to-be DOT name).
+
+    ``note`` is an extra label line (e.g. which parameters a fold changed).
+    """
     kind = op_kind(node)
     lines = [shorten(node.name)]
     if kind != node.name:
@@ -82,7 +90,9 @@ def node_statement(
     if status is None:
         classes.append(f"op-{node.op}")
     if "blocking" in roles:
-        lines.append("⛔ blocks")
+        lines.append("✗ blocks the fold")
+    if note:
+        lines.append(note)
     classes.extend(sorted(roles))
     tooltip += "".join(f"\n{_ROLE_TEXT[r]}" for r in sorted(roles))
     extra = {} if shape == "box" else {"height": "0.3"}
@@ -142,3 +152,38 @@ def stub_statement(name: str, count: int, upstream: bool) -> str:
         id=name, class_="stub", label="…", tooltip=f"{side} {count} node(s) outside the view",
         shape="plaintext", fontcolor=c.font, fontsize="14",
     )
+
+
+def legend_block(
+    statuses: dict[str, BNStatus], with_adjacent: bool, taken: set[str], rankdir: str
+) -> list[str]:
+    """The status legend as a DOT cluster: one compact column, one row per colour.
+
+    A column (never a row) so that the legend is never wider than a narrow graph:
+    top-down layouts chain the rows over successive ranks, left-right layouts
+    put them on one rank (which ``dot`` stacks vertically). ``taken`` holds the
+    DOT names in use; the legend's names are added to it.
+    """
+    counts = Counter(s.color_key for s in statuses.values())
+    items = legend_items({k for k, c in counts.items() if c}, with_adjacent=with_adjacent)
+    names = [fresh_name(f"legend:{it.key}", taken) for it in items]
+    out = [f"  subgraph {q_id(fresh_name('cluster:legend', taken))} {{", "    graph " + attrs(
+        id="legend", class_="legend", label="BN status", style="rounded", color="#BBBBBB",
+        fontcolor="#222222", fontsize="11",
+    )]
+    if rankdir in ("LR", "RL"):
+        out.append("    { rank=same; " + " ".join(q_id(n) for n in names) + " }")
+    order = names[::-1] if rankdir in ("LR", "RL", "BT") else names  # LR stacks upwards
+    out += [f"    {q_id(a)} -> {q_id(b)} [style=invis]" for a, b in zip(order, order[1:])]
+    out += ["    " + legend_statement(n, it, counts[it.key]) for n, it in zip(names, items)]
+    out.append("  }")
+    return out
+
+
+def fresh_name(base: str, taken: set[str]) -> str:
+    """``base`` made unique against ``taken`` (by appending ``#``); recorded in it."""
+    name = base
+    while name in taken:
+        name += "#"
+    taken.add(name)
+    return name

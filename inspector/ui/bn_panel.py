@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from ..render.properties import node_properties
 from ..render.status import STATUS_COLORS
 from . import state
 from .charts import affine_figure
@@ -33,7 +34,7 @@ def on_graph_node(ctx: state.ModelContext, view_key: str):
             return
         if node_id in ctx.statuses:
             state.select_bn(ctx, node_id)
-        elif ctx.graph.has_node(node_id):
+        if ctx.graph.has_node(node_id):
             st.session_state[f"{view_key}:clicked_node"] = node_id
 
     return handle
@@ -110,3 +111,24 @@ def detail_panel(ctx: state.ModelContext, bn_id: str | None) -> None:
         with st.expander("Per-channel map BN(x) = a·x + c", expanded=False):
             st.plotly_chart(affine_figure(info["a"], info["c"], node.name), width="stretch",
                             key=f"affine::{ctx.key}::{bn_id}")
+
+
+def properties_panel(ctx: state.ModelContext, node_id: str | None) -> None:
+    """Netron-like properties of any node: op, attributes, tensors, parameters."""
+    if node_id is None or not ctx.graph.has_node(node_id):
+        return
+    p = node_properties(ctx.graph, node_id)
+    st.markdown(f"##### Properties of `{p['name']}`")
+    st.caption(f"op `{p['op']}` · kind `{p['kind']}` · scope `{p['scope'] or '—'}`")
+    for title, rows in (("Inputs", p["inputs"]), ("Outputs", p["outputs"]),
+                        ("Attributes", p["attributes"]), ("Parameters", p["parameters"])):
+        if rows:
+            st.markdown(f"**{title}**")
+            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                         height=min(38 + 35 * len(rows), 250))
+    info = affine_summary(ctx.graph, node_id) if node_id in ctx.statuses else None
+    if info is not None and info["channels"]:
+        a_lo, a_hi = info["a_range"]
+        c = info["c"]
+        st.caption(f"BN map: a in [{a_lo:.3g}, {a_hi:.3g}], c in [{float(c.min()):.3g}, "
+                   f"{float(c.max()):.3g}] over {info['channels']} channels")

@@ -30,6 +30,8 @@ _REASON_HELP: dict[Reason, str] = {
     "the input, which erase or distort the affine map.",
     Reason.UNKNOWN_OP: "An operation outside the supported vocabulary is treated as blocking "
     "(the tool never guesses).",
+    Reason.SHAPE_DEPENDENT: "The layer's constant is computed from a dynamic input size (e.g. "
+    "1/(H·W) of an average pool); folding would freeze the value of one size into the model.",
     Reason.BOUNDARY: "The path reaches a graph input or output: there is no layer on that side "
     "to absorb the map.",
     Reason.ZERO_PADDING: "A zero-padded layer sees padding zeros, not shifted values: the shift c "

@@ -14,7 +14,6 @@ import streamlit as st
 from ..folding.pipeline import FoldResult
 from ..render import dot_available, render_svg, to_dot
 from ..render.svg import DOT_MISSING
-from ..render.views import MAX_PLAIN_NODES
 from ..report import build_report, to_json
 from .state import ModelContext
 
@@ -23,9 +22,8 @@ MIME = {".onnx": "application/octet-stream", ".pt2": "application/octet-stream",
 
 
 def export_dot(ctx: ModelContext, selected: str | None = None) -> str:
-    """DOT of the export view: whole graph, collapsed when large."""
-    collapse = len(ctx.graph) >= MAX_PLAIN_NODES
-    return to_dot(ctx.graph, ctx.optimal, ctx.adjacent, collapse=collapse, selected=selected,
+    """DOT of the whole-graph export: every node, uncollapsed, statuses, tooltips, legend."""
+    return to_dot(ctx.graph, ctx.optimal, ctx.adjacent, selected=selected,
                   title=ctx.name, rankdir="TB")
 
 

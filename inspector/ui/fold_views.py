@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from ..folding.pipeline import FoldResult
 from ..render import to_dot
+from ..render.status import OPTIMAL_ONLY
 from . import graph_view, state
 from .charts import affine_figure, norms_figure, rel_change_figure
 from .diffs import all_rel_changes, diff_rows, layer_diffs
@@ -62,6 +64,22 @@ def weight_changes(ctx: state.ModelContext, result: FoldResult) -> None:
         st.plotly_chart(rel_change_figure(values, owners), width="stretch", key="fold_rel_chart")
 
 
+def changed_notes(diffs: list) -> dict[str, str]:
+    """Layer id -> which of its parameters the fold changed (``weights, bias``)."""
+    out = {}
+    for d in diffs:
+        parts = []
+        if d.rel_change.size and d.max_rel_change > 0:
+            parts.append("weights")
+        if d.bias_created:
+            parts.append("bias added")
+        elif d.bias_before.shape != d.bias_after.shape or (
+                d.bias_after.size and not np.array_equal(d.bias_before, d.bias_after)):
+            parts.append("bias")
+        out[d.id] = "changed: " + (", ".join(parts) or "parameters")
+    return out
+
+
 @st.fragment
 def before_after(ctx: state.ModelContext, result: FoldResult) -> None:
     """The neighbourhood of one BN before and after folding, side by side."""
@@ -70,6 +88,8 @@ def before_after(ctx: state.ModelContext, result: FoldResult) -> None:
     if not folded_ids:
         st.info("No BN in this model.")
         return
+    # BNs that only `optimal` folds first: the interesting before/after.
+    folded_ids.sort(key=lambda b: getattr(ctx.statuses.get(b), "status", "") != OPTIMAL_ONLY)
     c1, c2, c3 = st.columns([2, 1, 1])
     center = c1.selectbox("Region around", folded_ids, key=f"ba_center::{ctx.key}::{result.mode}",
                           format_func=lambda i: ctx.graph.node(i).name)
@@ -80,8 +100,9 @@ def before_after(ctx: state.ModelContext, result: FoldResult) -> None:
     before = safe_call("Drawing the original graph", to_dot, ctx.graph, ctx.optimal, ctx.adjacent,
                        focus=center, hops=hops, selected=center, rankdir=rankdir,
                        title=f"{ctx.name} — before", legend=False)
+    changed = changed_notes(_diffs(ctx, result)) if a.steps else {}
     after = safe_call("Drawing the folded graph", to_dot, a.folded, a, None, focus=center,
-                      hops=hops, rankdir=rankdir, legend=False,
+                      hops=hops, rankdir=rankdir, legend=False, changed=changed,
                       title=f"{ctx.name} — after {result.mode} folding")
     left, right = st.columns(2)
     with left:
@@ -89,6 +110,7 @@ def before_after(ctx: state.ModelContext, result: FoldResult) -> None:
         if before:
             graph_view.show_graph(before, key="ba_before", height=520)
     with right:
-        st.markdown("**After** — folded BNs are identities (dropped from the saved model)")
+        st.markdown("**After** — folded BNs are identities (dropped from the saved model); "
+                    "layers whose weights or bias changed are outlined in purple")
         if after:
             graph_view.show_graph(after, key="ba_after", height=520)

@@ -1,147 +1,51 @@
-"""A clickable SVG graph: server-rendered Graphviz SVG, node clicks sent back.
+"""A navigable, clickable SVG graph: pan/zoom, minimap, client-side highlight.
 
-Built on ``st.components.v2.component`` (inline HTML/CSS/JS, no build step).
-The SVG is parsed with ``DOMParser`` and stripped of scripts, ``foreignObject``
-and event-handler attributes before it is inserted, although
-``inspector.render`` already escapes every name that comes from a model.
+Built on ``st.components.v2.component`` (inline HTML/CSS/JS, no build step):
+the script and styles live in ``assets/graph/``; pan and zoom come from the
+vendored ``svg-pan-zoom`` 3.6.2 (``assets/vendor/svg-pan-zoom``, BSD-2-Clause).
+Both are read from disk and inlined: nothing is fetched at run time. The SVG is parsed with ``DOMParser``
+and stripped of scripts, ``foreignObject`` and event-handler attributes before
+it is inserted, although ``inspector.render`` already escapes every name that
+comes from a model.
+
+The browser keeps the laid-out SVG while only the selection changes: a BN's
+roots, leaves and blocking node (``data.roles``, from
+``inspector.render.highlight``) are applied as CSS classes, and dashed links
+to them are drawn as straight lines; nothing is laid out again.
 """
 
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import streamlit as st
 
-_CSS = """
-.bnfold-wrap { border: 1px solid #d0d0d0; border-radius: 6px; background: #ffffff; }
-.bnfold-bar { display: flex; gap: 6px; align-items: center; padding: 4px 6px;
-  border-bottom: 1px solid #e4e4e4; font: 12px sans-serif; color: #333; }
-.bnfold-bar button { border: 1px solid #bbb; background: #f6f6f6; border-radius: 4px;
-  padding: 1px 8px; cursor: pointer; color: #222; }
-.bnfold-bar .hint { margin-left: auto; color: #666; }
-.bnfold-view { overflow: auto; max-height: var(--bnfold-h, 640px); }
-.bnfold-view svg { display: block; }
-.bnfold-view g.node { cursor: pointer; }
-.bnfold-view g.node:hover polygon, .bnfold-view g.node:hover path,
-.bnfold-view g.node:hover ellipse { stroke-width: 3px; }
-"""
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+VENDOR = ASSETS / "vendor" / "svg-pan-zoom"
+#: Graphs with more nodes than this get a minimap.
+MINIMAP_NODES = 100
+#: Default graph height: follows the browser window.
+VIEWPORT_HEIGHT = "max(420px, calc(100vh - 230px))"
 
 _HTML = """
-<div class="bnfold-wrap">
+<div class="bnfold-wrap" tabindex="0">
   <div class="bnfold-bar">
-    <button data-zoom="in" title="zoom in">+</button>
-    <button data-zoom="out" title="zoom out">−</button>
-    <button data-zoom="fit" title="fit to width">fit</button>
-    <button data-zoom="one" title="natural size">1:1</button>
+    <button data-act="in" title="zoom in (+)">+</button>
+    <button data-act="out" title="zoom out (−)">−</button>
+    <button data-act="fit" title="whole graph (f)">fit</button>
+    <button data-act="one" title="natural size (0)">1:1</button>
     <span class="hint"></span>
   </div>
-  <div class="bnfold-view"></div>
+  <div class="bnfold-legend"></div>
+  <div class="bnfold-view"><div class="bnfold-canvas"></div><div class="bnfold-mini"></div></div>
 </div>
 """
 
-_JS = """
-function clean(svg) {
-  svg.querySelectorAll('script, foreignObject, iframe').forEach((e) => e.remove());
-  svg.querySelectorAll('*').forEach((el) => {
-    for (const a of Array.from(el.attributes)) {
-      const v = (a.value || '').trim().toLowerCase();
-      if (/^on/i.test(a.name) || (/href$/i.test(a.name) && v.startsWith('javascript:'))) {
-        el.removeAttribute(a.name);
-      }
-    }
-  });
-  return svg;
-}
 
-function natural(svg) {
-  if (!svg.dataset.natW) {
-    svg.dataset.natW = String(parseFloat(svg.getAttribute('width')) || 800);
-    svg.dataset.natH = String(parseFloat(svg.getAttribute('height')) || 600);
-  }
-  return [parseFloat(svg.dataset.natW), parseFloat(svg.dataset.natH)];
-}
+def _asset(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
 
-function zoomTo(view, z) {
-  const svg = view.querySelector('svg');
-  if (!svg) return;
-  const [w, h] = natural(svg);
-  view.dataset.zoom = String(z);
-  svg.setAttribute('width', (w * z).toFixed(1) + 'pt');
-  svg.setAttribute('height', (h * z).toFixed(1) + 'pt');
-}
-
-function fitZoom(view) {
-  const svg = view.querySelector('svg');
-  if (!svg) return 1;
-  const [w] = natural(svg);
-  return Math.min(1, Math.max(0.05, (view.clientWidth - 4) / (w * 4 / 3)));
-}
-
-function autoFit(view) {
-  // Fit to width until the user zooms; re-fit when the panel gets its real width
-  // (a graph mounted in a hidden tab starts with width 0).
-  if (view.dataset.manual === '1' || view.clientWidth < 40) return;
-  if (Math.abs((parseFloat(view.dataset.fitW) || 0) - view.clientWidth) < 24) return;
-  view.dataset.fitW = String(view.clientWidth);
-  zoomTo(view, fitZoom(view));
-}
-
-export default function (component) {
-  const { data, setTriggerValue, parentElement } = component;
-  const view = parentElement.querySelector('.bnfold-view');
-  const wrap = parentElement.querySelector('.bnfold-wrap');
-  if (!view || !data) return;
-  wrap.style.setProperty('--bnfold-h', (data.height || 640) + 'px');
-  const hint = parentElement.querySelector('.hint');
-  if (hint) hint.textContent = data.hint || '';
-  if (view.dataset.hash !== data.hash) {
-    const doc = new DOMParser().parseFromString(data.svg || '<svg xmlns="http://www.w3.org/2000/svg"/>', 'image/svg+xml');
-    const svg = clean(doc.documentElement);
-    view.replaceChildren(document.importNode(svg, true));
-    view.dataset.hash = data.hash;
-    view.dataset.fitW = '';
-    if (view.dataset.manual === '1') zoomTo(view, parseFloat(view.dataset.zoom) || 1);
-  }
-  const svg = view.querySelector('svg');
-  if (!svg) return;
-  autoFit(view);
-  if (!view._bnfoldObserver && typeof ResizeObserver !== 'undefined') {
-    view._bnfoldObserver = new ResizeObserver(() => autoFit(view));
-    view._bnfoldObserver.observe(view);
-  }
-  parentElement.querySelectorAll('button[data-zoom]').forEach((b) => {
-    b.onclick = () => {
-      const z = parseFloat(view.dataset.zoom) || 1;
-      const kind = b.getAttribute('data-zoom');
-      view.dataset.manual = kind === 'fit' ? '' : '1';
-      view.dataset.fitW = '';
-      zoomTo(view, kind === 'in' ? z * 1.25 : kind === 'out' ? z / 1.25 : kind === 'fit' ? fitZoom(view) : 1);
-    };
-  });
-  svg.querySelectorAll('g.node').forEach((g) => {
-    g.onclick = (ev) => {
-      ev.preventDefault();
-      ev.stopPropagation();
-      setTriggerValue('clicked', g.id);
-    };
-  });
-  if (data.selected) {
-    const el = Array.from(svg.querySelectorAll('g.node')).find((g) => g.id === data.selected);
-    if (el) {
-      const r = el.getBoundingClientRect();
-      const v = view.getBoundingClientRect();
-      if (r.top < v.top || r.bottom > v.bottom || r.left < v.left || r.right > v.right) {
-        view.scrollTop += r.top - v.top - v.height / 2 + r.height / 2;
-        view.scrollLeft += r.left - v.left - v.width / 2 + r.width / 2;
-      }
-    }
-  }
-  return () => {
-    if (view._bnfoldObserver) view._bnfoldObserver.disconnect();
-    view._bnfoldObserver = null;
-  };
-}
-"""
 
 _COMPONENT = None
 
@@ -149,22 +53,41 @@ _COMPONENT = None
 def _component():
     global _COMPONENT
     if _COMPONENT is None:
-        _COMPONENT = st.components.v2.component("bnfold_graph", html=_HTML, css=_CSS, js=_JS)
+        # svg-pan-zoom first: it defines window.svgPanZoom for graph.js.
+        js = _asset(VENDOR / "svg-pan-zoom.min.js") + "\n" + _asset(ASSETS / "graph" / "graph.js")
+        _COMPONENT = st.components.v2.component(
+            "bnfold_graph", html=_HTML, css=_asset(ASSETS / "graph" / "graph.css"), js=js)
     return _COMPONENT
 
 
-def clickable_svg(svg: str, *, key: str, selected: str | None = None, height: int = 640,
-                  on_click=None, hint: str = "") -> str | None:
-    """Show ``svg``; returns the id of the node clicked in this run (or None).
+def clickable_svg(svg: str, *, key: str, selected: str | None = None,
+                  height: int | str = VIEWPORT_HEIGHT, on_click=None, hint: str = "",
+                  roles: dict | None = None, legend: list[dict] | None = None,
+                  focus: str | None = None, minimap: bool | None = None) -> str | None:
+    """Show ``svg`` with pan/zoom; returns the id of the node clicked in this run (or None).
 
-    ``on_click`` (a callback without arguments) runs before the rerun; read the
-    value with :func:`clicked_value` inside it.
+    Args:
+        svg: a document from ``inspector.render.render_svg``.
+        key: widget key (one per graph on the page).
+        selected: the selected BN; its roles (from ``roles``) are highlighted.
+        height: CSS height (px number or CSS text); default follows the window.
+        on_click: a callback without arguments, run before the rerun; read the
+            value with :func:`clicked_value` inside it.
+        roles: ``inspector.render.highlight.highlight_map`` of this drawing.
+        legend: rows ``{"label", "count", "fill", "font", "edge"}`` shown in HTML.
+        focus: the node the first view is centred on (default: ``selected``,
+            else the first BN).
+        minimap: draw the minimap (default: above ``MINIMAP_NODES`` nodes).
     """
     digest = hashlib.sha1(svg.encode("utf-8")).hexdigest()
+    if minimap is None:
+        minimap = svg.count('class="node') > MINIMAP_NODES
     result = _component()(
         key=key,
-        data={"svg": svg, "hash": digest, "selected": selected or "", "height": height,
-              "hint": hint},
+        data={"svg": svg, "hash": digest, "selected": selected or "",
+              "height": f"{height}px" if isinstance(height, int) else height, "hint": hint,
+              "roles": roles or {}, "legend": legend or [],
+              "focus": focus or selected or "", "minimap": bool(minimap)},
         on_clicked_change=on_click or (lambda: None),
     )
     value = getattr(result, "clicked", None) if result is not None else None

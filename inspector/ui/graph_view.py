@@ -5,6 +5,9 @@ boxes can be expanded (click or multiselect), a focus view shows the N-hop
 neighbourhood of the selected node, and a search highlights nodes by name or
 op type. With Graphviz ``dot`` installed the SVG is rendered on the server and
 is clickable; without it ``st.graphviz_chart`` lays the DOT out in the browser.
+
+Layouts are cached per (model, view, direction) and never depend on the
+selected BN: the browser restyles the SVG it has (``graph_component``).
 """
 
 from __future__ import annotations
@@ -17,22 +20,25 @@ import streamlit as st
 
 from ..analysis.result import Analysis
 from ..ir import Graph
-from ..render import default_view, dot_available, render_svg, to_dot
-from ..render.views import group_nodes, matches, scope_depth, scope_prefixes
+from ..render import default_view, dot_available, render_svg, render_view, to_dot
+from ..render.dot import build_view
+from ..render.highlight import highlight_map
+from ..render.status import compute_statuses, legend_items
+from ..render.views import matches, scope_depth, scope_prefixes
 from .errors import safe_call
-from .graph_component import clickable_svg, clicked_value
+from .graph_component import VIEWPORT_HEIGHT, clickable_svg, clicked_value
 
 VIEWS = ("Collapsed", "Full", "Focus")
 LAYOUTS = {"Top-down": "TB", "Left-right": "LR"}
-#: Above this many nodes the full (uncollapsed) view warns that layout is slow.
-FULL_VIEW_WARN = 400
+#: Graphs up to this many nodes open in the full view (every node, readable
+#: labels, pan/zoom); larger ones open collapsed by module.
+FULL_DEFAULT_MAX = 500
+#: Above this many nodes the full view warns that the first layout is slow.
+FULL_VIEW_WARN = 800
 #: Above this many nodes the full view is not laid out (Graphviz takes minutes).
-FULL_VIEW_MAX = 1000
-#: A collapsed view that would open more units than this to show a selection
-#: (e.g. a DenseNet BN whose leaves span a whole block) skips the highlight.
-MAX_SELECTED_UNITS = 300
+FULL_VIEW_MAX = 2500
 #: Seconds Graphviz may spend on one layout in the app.
-SVG_TIMEOUT = 30.0
+SVG_TIMEOUT = 90.0
 
 
 @dataclass
@@ -46,6 +52,7 @@ class ViewOptions:
     hops: int = 2
     search: str = ""
     focus: str | None = None
+    shapes: bool = False
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -68,24 +75,25 @@ def expandable_prefixes(graph: Graph) -> list[str]:
 def view_controls(graph: Graph, prefix: str, *, focus_id: str | None) -> ViewOptions:
     """Draw layout / view / search controls (keys start with ``prefix``)."""
     default = default_view(graph)
-    collapsed_default = bool(default.get("collapse"))
     max_depth = max(scope_depth(graph), 1)
     k = f"{prefix}:"
     if f"{k}view" not in st.session_state:
-        st.session_state[f"{k}view"] = "Collapsed" if collapsed_default else "Full"
-    c1, c2 = st.columns([1, 1.25])
+        full = len(graph) <= FULL_DEFAULT_MAX or not default.get("collapse")
+        st.session_state[f"{k}view"] = "Full" if full else "Collapsed"
+    c1, c2, c3 = st.columns([1, 1.25, 1.5])
     layout = c1.segmented_control("Layout", list(LAYOUTS), default="Top-down", key=f"{k}layout")
     view = c2.segmented_control("View", VIEWS, key=f"{k}view", required=True)
-    search = st.text_input("Search nodes", key=f"{k}search",
+    search = c3.text_input("Search nodes", key=f"{k}search",
                            placeholder="name or op type, e.g. relu or conv")
+    shapes = st.toggle("Tensor shapes on edges", key=f"{k}shapes")
     opts = ViewOptions(rankdir=LAYOUTS.get(layout or "Top-down", "TB"), view=view or "Full",
-                       search=search.strip(), focus=focus_id)
+                       search=search.strip(), focus=focus_id, shapes=shapes)
     if opts.search:
         found = [n.name for n in graph.nodes if matches(n, opts.search)]
         more = f" and {len(found) - 8} more" if len(found) > 8 else ""
-        st.caption(f"🔍 {len(found)} nodes match `{opts.search}` (outlined twice on the graph; "
+        st.caption(f"{len(found)} nodes match `{opts.search}` (outlined twice on the graph; "
                    f"boxes show match counts): {', '.join(found[:8])}{more}" if found
-                   else f"🔍 no node matches `{opts.search}`")
+                   else f"No node matches `{opts.search}`.")
     if opts.view == "Collapsed":
         c1, c2 = st.columns([1, 3])
         auto = default.get("collapse")
@@ -96,46 +104,99 @@ def view_controls(graph: Graph, prefix: str, *, focus_id: str | None) -> ViewOpt
                                      key=f"{k}expand", placeholder="click a box or pick a group")
     elif opts.view == "Focus":
         opts.hops = st.slider("Neighbourhood (hops)", 1, 8, 2, key=f"{k}hops")
-        if focus_id is None:
-            st.info("Select a BN (table, selectbox or a click on the graph) to focus on it.")
     elif len(graph) > FULL_VIEW_MAX:
         st.warning(f"The full graph has {len(graph)} nodes, too many to lay out interactively "
                    "(Graphviz needs minutes): showing the collapsed view. Use the focus view "
                    "for detail, or `bnfold svg` for a file.")
         opts.view, opts.depth = "Collapsed", int(default.get("collapse") or 1)
     elif len(graph) > FULL_VIEW_WARN:
-        st.warning(f"The full graph has {len(graph)} nodes: layout takes several seconds. "
-                   "The collapsed or focus view stays fast.")
+        st.caption(f"The full graph has {len(graph)} nodes: its first layout takes a while "
+                   "(then it is cached). The collapsed and focus views stay fast.")
     return opts
 
 
-def selection_units(graph: Graph, optimal: Analysis, selected: str | None,
-                    opts: ViewOptions) -> int:
-    """How many units a collapsed view draws once the selection's scopes are opened."""
-    if selected is None or opts.view != "Collapsed":
-        return 0
-    v = optimal.verdicts.get(selected)
-    ids = [selected]
-    if v is not None:
-        ids += [*v.roots, *v.leaves] + ([v.blocking_node] if v.blocking_node else [])
-    keep = [graph.node(i).scope for i in ids if graph.has_node(i)]
-    return group_nodes(graph.nodes, opts.depth, [*opts.expand, *keep]).unit_count()
+def view_kwargs(opts: ViewOptions) -> dict:
+    """``to_dot`` keyword arguments of the chosen view (without the selection)."""
+    kwargs: dict = {"rankdir": opts.rankdir, "search": opts.search or None,
+                    "edge_shapes": opts.shapes}
+    if opts.view == "Focus" and opts.focus is not None:
+        kwargs.update(focus=opts.focus, hops=opts.hops)
+    elif opts.view == "Collapsed":
+        kwargs.update(collapse=opts.depth, expand=list(opts.expand))
+    return kwargs
 
 
 def make_dot(graph: Graph, optimal: Analysis, adjacent: Analysis | None, opts: ViewOptions,
              *, selected: str | None, title: str, legend: bool = True) -> str:
     """``to_dot`` with the chosen view."""
-    kwargs: dict = {"rankdir": opts.rankdir, "selected": selected, "search": opts.search or None,
-                    "title": title, "legend": legend}
-    if opts.view == "Focus" and opts.focus is not None:
-        kwargs.update(focus=opts.focus, hops=opts.hops)
-    elif opts.view == "Collapsed":
-        kwargs.update(collapse=opts.depth, expand=list(opts.expand))
-    return to_dot(graph, optimal, adjacent, **kwargs)
+    return to_dot(graph, optimal, adjacent, selected=selected, title=title, legend=legend,
+                  **view_kwargs(opts))
 
 
-def show_graph(dot: str, *, key: str, selected: str | None = None, height: int = 640,
-               on_node: Callable[[str], None] | None = None) -> float | None:
+@dataclass(frozen=True)
+class Layout:
+    """A laid-out view: SVG, per-BN highlight roles, legend rows and timings."""
+
+    svg: str
+    roles: dict
+    legend: list
+    dot_seconds: float
+    layout_seconds: float
+
+
+def legend_rows(statuses: dict, with_adjacent: bool = True) -> list[dict]:
+    """The status legend as rows for the HTML legend beside the graph."""
+    from collections import Counter
+
+    counts = Counter(s.color_key for s in statuses.values())
+    items = legend_items({k for k, c in counts.items() if c}, with_adjacent=with_adjacent)
+    return [{"label": it.label, "count": counts[it.key], "fill": it.colors.fill,
+             "font": it.colors.font, "edge": it.colors.edge} for it in items]
+
+
+@st.cache_data(max_entries=48, show_spinner=False)
+def cached_layout(model_key: str, view: tuple, title: str, _graph: Graph,
+                  _optimal: Analysis, _adjacent: Analysis | None) -> Layout:
+    """The laid-out view, cached per (model key, view options): the DOT, the SVG and
+    the highlight data of every BN. ``view`` is ``tuple(sorted(view_kwargs.items()))``
+    with lists turned into tuples."""
+    kwargs = {k: list(v) if isinstance(v, tuple) else v for k, v in view}
+    t0 = time.perf_counter()
+    drawn = build_view(_graph, _optimal, _adjacent, title=title, legend=False, **kwargs)
+    statuses = compute_statuses(_graph, _optimal, _adjacent)
+    t1 = time.perf_counter()
+    svg = render_view(drawn, timeout=SVG_TIMEOUT)
+    t2 = time.perf_counter()
+    return Layout(svg, highlight_map(_graph, statuses, drawn.units),
+                  legend_rows(statuses, _adjacent is not None), t1 - t0, t2 - t1)
+
+
+def view_key_tuple(opts: ViewOptions) -> tuple:
+    """Hashable cache key of a view."""
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
+                        for k, v in view_kwargs(opts).items()))
+
+
+def show_layout(layout: Layout, *, key: str, selected: str | None = None,
+                on_node: Callable[[str], None] | None = None,
+                height: int | str = VIEWPORT_HEIGHT) -> None:
+    """Display a cached layout with pan/zoom, HTML legend and client-side highlight."""
+
+    def _clicked() -> None:
+        value = clicked_value(key)
+        if value and on_node is not None:
+            on_node(value)
+
+    hint = ("wheel: zoom · drag: pan · click a node to select it, a box to open it"
+            if on_node is not None else "wheel: zoom · drag: pan · hover for details")
+    clickable_svg(layout.svg, key=key, selected=selected, height=height, on_click=_clicked,
+                  hint=hint, roles=layout.roles, legend=layout.legend)
+
+
+def show_graph(dot: str, *, key: str, selected: str | None = None,
+               height: int | str = VIEWPORT_HEIGHT,
+               on_node: Callable[[str], None] | None = None,
+               roles: dict | None = None, legend: list | None = None) -> float | None:
     """Display DOT: clickable server SVG when ``dot`` exists, else browser layout.
 
     ``on_node(node_id)`` runs in a callback when a node is clicked. Returns the
@@ -150,15 +211,8 @@ def show_graph(dot: str, *, key: str, selected: str | None = None, height: int =
     if rendered is None:
         return None
     svg, seconds = rendered
-
-    def _clicked() -> None:
-        value = clicked_value(key)
-        if value and on_node is not None:
-            on_node(value)
-
-    hint = ("click a BN to select it, a box to open it" if on_node is not None
-            else "hover a node for details")
-    clickable_svg(svg, key=key, selected=selected, height=height, on_click=_clicked, hint=hint)
+    show_layout(Layout(svg, roles or {}, legend or [], 0.0, seconds), key=key,
+                selected=selected, on_node=on_node, height=height)
     return seconds
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
+import re
+from dataclasses import dataclass
 
 import streamlit as st
 
 from . import state
-from .errors import safe_call
+from .errors import safe_call, show_error
 
 SOURCES = ("Sample", "Upload", "Model zoo")
 DEFAULT_SAMPLE = "resnet"
@@ -34,47 +36,124 @@ def zoo_packages() -> list[str]:
     return [p for p in ZOO_PREFIXES if importlib.util.find_spec(p) is not None]
 
 
+#: Session keys: the model on screen, the last choice seen per source, the load error.
+ACTIVE = "bnfold_active"
+SEEN = "bnfold_seen"
+LOAD_ERROR = "bnfold_load_error"
+KEEP_SAMPLE, KEEP_ZOO = "bnfold_keep_sample", "bnfold_keep_zoo"
+_CLOSE = re.compile(r"Close matches: (.+?)\.?$")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What a picker has selected: a label for messages and how to open it."""
+
+    label: str
+    key: str
+    data: bytes | None = None
+    filename: str | None = None
+
+
+def close_matches(message: str) -> list[str]:
+    """Model names listed after ``Close matches:`` in a load error (may be empty)."""
+    m = _CLOSE.search(message.strip())
+    return [x.strip() for x in m.group(1).split(",") if x.strip()] if m else []
+
+
 def render() -> state.ModelContext | None:
-    """Draw the model picker, load the choice and publish it to ``state``."""
-    ctx = None
+    """Draw the model picker, load the choice and publish it to ``state``.
+
+    The model on screen only changes when the user chooses another one: switching
+    the Source radio alone keeps it. A load error is shown in the sidebar and in
+    the main area (with clickable close matches for a mistyped zoo name), and the
+    previous model stays.
+    """
     with st.sidebar:
         st.markdown("#### Model")
         source = st.radio("Source", SOURCES, key="model_source", horizontal=True,
                           label_visibility="collapsed")
-        if source == "Sample":
-            ctx = _sample_picker()
-        elif source == "Upload":
-            ctx = _upload_picker()
-        else:
-            ctx = _zoo_picker()
+        pickers = {"Sample": _sample_picker, "Upload": _upload_picker}
+        choice = pickers.get(source, _zoo_picker)()
+        ctx = _open(source, choice)
         if ctx is not None:
             _model_caption(ctx)
+        _error_here(sidebar=True)
+    _error_here(sidebar=False)
     state.set_context(ctx)
     return ctx
 
 
-def _sample_picker() -> state.ModelContext | None:
+def _open(source: str, choice: Choice | None) -> state.ModelContext | None:
+    """Open ``choice`` if it is new for ``source`` (or nothing is open); else keep the model."""
+    seen = st.session_state.setdefault(SEEN, {})
+    active: state.ModelContext | None = st.session_state.get(ACTIVE)
+    changed = choice is not None and seen.get(source) != choice.key
+    if choice is not None and active is not None and not changed and active.key != choice.key:
+        st.caption(f"Showing **{active.name}**; the {source.lower()} choice is "
+                   f"`{choice.label}`.")
+        if st.button(f"Open {choice.label}", key=f"open_choice::{source}"):
+            changed = True
+    if choice is None or not (changed or active is None):
+        return active
+    seen[source] = choice.key
+    st.session_state.pop(LOAD_ERROR, None)
+    try:
+        with st.spinner(f"Loading {choice.label}… (large models take a few seconds)"):
+            ctx = state.open_model(choice.key, choice.data, choice.filename)
+    except Exception as e:  # shown in both places, the previous model stays
+        st.session_state[LOAD_ERROR] = (f"Loading {choice.label}", e)
+        return active
+    st.session_state[ACTIVE] = ctx
+    return ctx
+
+
+def _use_match(name: str) -> None:
+    """Callback: put a suggested zoo name in the name box."""
+    prefix = (st.session_state.get("zoo_name") or "").split(":", 1)[0] or "torchvision"
+    st.session_state["zoo_name"] = f"{prefix}:{name}"
+    st.session_state["model_source"] = "Model zoo"
+
+
+def _error_here(*, sidebar: bool) -> None:
+    err = st.session_state.get(LOAD_ERROR)
+    if err is None:
+        return
+    what, exc = err
+    show_error(what, exc)
+    matches = close_matches(str(exc))
+    if matches:
+        st.caption("Close matches (click to load):")
+        cols = st.columns(min(len(matches), 3))
+        for i, name in enumerate(matches):
+            cols[i % len(cols)].button(name, key=f"match::{'side' if sidebar else 'main'}::{name}",
+                                       on_click=_use_match, args=(name,))
+
+
+def _sample_picker() -> Choice | None:
     names, records = safe_call("Listing the bundled samples", sample_options) or ([], {})
     if not names:
         st.warning("No bundled samples found.")
         return None
+    # Widget state is dropped while another source is shown: keep the choice apart.
     if st.session_state.get("sample_name") not in records:
-        st.session_state["sample_name"] = default_sample(names, records)
+        kept = st.session_state.get(KEEP_SAMPLE)
+        st.session_state["sample_name"] = kept if kept in records else default_sample(names, records)
     name = st.selectbox(
         "Bundled sample", names, key="sample_name",
         format_func=lambda n: f"{n}  ·  {records[n].kind}",
         help="Architectures are small real networks; cases are one-rule catalogue graphs.",
     )
+    st.session_state[KEEP_SAMPLE] = name
     st.caption(records[name].description)
-    with st.spinner(f"Loading sample {name}…"):
-        return safe_call(f"Loading sample {name}", state.open_model, f"sample:{name}")
+    return Choice(f"sample {name}", f"sample:{name}")
 
 
-def _upload_picker() -> state.ModelContext | None:
+def _upload_picker() -> Choice | None:
     up = st.file_uploader(
         "ONNX or torch.export file", type=list(state.UPLOAD_TYPES), key="upload",
         max_upload_size=state.MAX_UPLOAD_MB,
-        help=".pt2 files are read with torch.export.load; nothing is unpickled.",
+        help="Read without running code: .pt2 archives are checked and never unpickled; "
+             "ONNX files must be self-contained (no external data).",
     )
     st.caption(f"`.onnx` or `.pt2` (torch.export.save), up to {state.MAX_UPLOAD_MB} MB.")
     if up is None:
@@ -84,21 +163,22 @@ def _upload_picker() -> state.ModelContext | None:
     if not data:
         st.error(f"{up.name} is empty.")
         return None
-    key = state.content_key("upload", data, up.name)
-    with st.spinner(f"Parsing {up.name}…"):
-        return safe_call(f"Loading {up.name}", state.open_model, key, data, up.name)
+    return Choice(up.name, state.content_key("upload", data, up.name), data, up.name)
 
 
-def _zoo_picker() -> state.ModelContext | None:
+def _zoo_picker() -> Choice | None:
     available = zoo_packages()
     if not available:
         st.info("Install `timm` or `torchvision` (pip install '.[zoo]') to load zoo models by name.")
         return None
+    if "zoo_name" not in st.session_state and st.session_state.get(KEEP_ZOO):
+        st.session_state["zoo_name"] = st.session_state[KEEP_ZOO]
     st.text_input(
         "Model name", key="zoo_name", placeholder=f"{available[0]}:resnet18",
         help="e.g. torchvision:densenet121, timm:resnet50 (random weights, BN statistics randomised).",
     )
     text = (st.session_state.get("zoo_name") or "").strip()
+    st.session_state[KEEP_ZOO] = text
     if not text:
         st.caption("Installed: " + ", ".join(f"`{p}:`" for p in available))
         return None
@@ -109,8 +189,7 @@ def _zoo_picker() -> state.ModelContext | None:
     if prefix not in available:
         st.error(f"`{prefix}` is not installed. To fix this, pip install {prefix}.")
         return None
-    with st.spinner(f"Building {text}… (large models take a few seconds)"):
-        return safe_call(f"Loading {text}", state.open_model, text)
+    return Choice(text, text)
 
 
 def _model_caption(ctx: state.ModelContext) -> None:

@@ -24,6 +24,8 @@ FOLDS = "bnfold_folds"
 #: Largest accepted upload, in MB (also passed to ``st.file_uploader``).
 MAX_UPLOAD_MB = 300
 UPLOAD_TYPES = ("onnx", "pt2")
+#: Model names the app may load: never ``package.module:callable`` (that runs code).
+APP_SPEC_PREFIXES = ("sample:", "timm:", "torchvision:")
 
 
 @dataclass(frozen=True)
@@ -63,16 +65,25 @@ def content_key(prefix: str, data: bytes, filename: str) -> str:
     return f"{prefix}:{hashlib.sha256(data).hexdigest()[:20]}:{filename}"
 
 
+def _check_spec(key: str) -> None:
+    """Only sample/zoo names: ``package.module:callable`` and paths stay CLI/library-only."""
+    if not key.startswith(APP_SPEC_PREFIXES) or "/" in key or "\\" in key:
+        raise InspectorError(f"{key!r} is not a bundled sample or a timm:/torchvision: name. "
+                             "To fix this, upload the model as a .onnx or .pt2 file.")
+
+
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _load_spec(key: str) -> LoadedModel:
     from ..frontends import load
 
+    _check_spec(key)
     return load(key)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _load_upload(key: str, _data: bytes, filename: str) -> LoadedModel:
-    """Load uploaded bytes (the key carries the content hash)."""
+    """Load uploaded bytes (the key carries the content hash) as an untrusted file:
+    no unpickling, no external data, tensors capped at the default ``max_tensor_mb``."""
     from ..frontends import load_bytes
 
     return load_bytes(_data, filename)
@@ -95,6 +106,7 @@ def open_model(key: str, data: bytes | None = None, filename: str | None = None)
             raise InspectorError(f"{filename} is larger than {MAX_UPLOAD_MB} MB")
         loaded = _load_upload(key, data, filename or "upload")
     else:
+        _check_spec(key)
         loaded = _load_spec(key)
     analyses, statuses = _analyse(key, loaded)
     return ModelContext(key, loaded, analyses, statuses)

@@ -279,6 +279,10 @@ def _gelu(x: np.ndarray, approximate: str = "none") -> np.ndarray:
     return 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)).astype(np.float64))
 
 
+_ELEMENTWISE = {"log": np.log, "exp": np.exp, "sqrt": np.sqrt, "abs": np.abs,
+                "reciprocal": lambda x: 1.0 / x, "sign": np.sign}
+
+
 def activation(x: np.ndarray, kind: str, attrs: dict[str, Any]) -> np.ndarray:
     k = kind.lower()
     if k == "relu":
@@ -300,6 +304,9 @@ def activation(x: np.ndarray, kind: str, attrs: dict[str, Any]) -> np.ndarray:
         return x * np.clip(x + 3.0, 0.0, 6.0) / 6.0
     if k == "hardsigmoid":
         return np.clip(x / 6.0 + 0.5, 0.0, 1.0)
+    if k in _ELEMENTWISE:  # NaN/Inf outside the domain, as in the frameworks
+        with np.errstate(all="ignore"):
+            return _ELEMENTWISE[k](x)
     raise NotImplementedError(f"activation kind {kind!r}")
 
 

@@ -12,10 +12,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ...limits import cap_bytes
 from ...model import Adapter, LoadedModel
 from .capture import build_graph, check_model, default_opset, read_model, read_source
-from .runtime import run, save
-from .shapes import concrete_inputs, fold_constants, infer_shapes, skeleton
+from .runtime import run, run_tensors, save
+from .shapes import (
+    concrete_inputs,
+    dynamic_axes,
+    fold_constants,
+    infer_shapes,
+    shape_derived,
+    skeleton,
+    symbolic_shapes,
+)
 from .writeback import remove_all_bn, write_back
 
 __all__ = ["name", "extensions", "load_onnx", "load", "read_model", "write_back", "run", "save",
@@ -27,35 +36,44 @@ extensions = (".onnx",)
 
 def load_onnx(source: Any, *, name: str | None = None,
               input_shape: Sequence[int] | Sequence[Sequence[int]] | Mapping[str, Sequence[int]]
-              | None = None) -> LoadedModel:
+              | None = None, max_tensor_mb: float | None = None) -> LoadedModel:
     """Load an ONNX model (path, bytes or ``onnx.ModelProto``) as a LoadedModel.
 
     Dynamic input dims become 1 unless ``input_shape`` gives them (a shape for
-    the first input, one shape per input, or ``{input_name: shape}``). The model
+    the first input, one shape per input, or ``{input_name: shape}``); they are
+    recorded in ``aux["dynamic_axes"]`` (verification also runs other sizes),
+    and nodes whose parameters are computed from them are not folded. The model
     passed in is copied, never modified. Raises InvalidGraphError for missing,
-    corrupt or invalid files.
+    corrupt or invalid files, UnsafeFileError for external data outside the
+    model's folder (or any external data in bytes), ResourceLimitError when an
+    input, weight or computed constant exceeds ``max_tensor_mb``.
 
     Example::
 
         loaded = load_onnx("resnet18.onnx", input_shape=(1, 3, 224, 224))
         loaded.graph.bn_nodes()  # the BN layers, as IR nodes
     """
-    model, label = read_source(source, name)
+    cap = cap_bytes(max_tensor_mb)
+    model, label = read_source(source, name, cap)
     work, weights = skeleton(model)
     check_model(work, label)
     opset = default_opset(model)
     notes: list[str] = []
-    specs = concrete_inputs(work, weights, input_shape, notes)
-    shapes, dtypes = infer_shapes(work, model, specs, notes)
-    consts = fold_constants(work, model, shapes, dtypes, opset, notes)
-    graph, node_map = build_graph(work, specs, consts, shapes, dtypes, opset, label)
+    dynamic = dynamic_axes(work, weights)
+    symbolic = symbolic_shapes(work) if dynamic else {}
+    specs = concrete_inputs(work, weights, input_shape, notes, cap=cap)
+    shapes, dtypes = infer_shapes(work, model, specs, notes, cap=cap, given_shape=input_shape)
+    consts = fold_constants(work, model, shapes, dtypes, opset, notes, cap=cap)
+    derived = shape_derived(work, consts, symbolic) if dynamic else frozenset()
+    graph, node_map = build_graph(work, specs, consts, shapes, dtypes, opset, label,
+                                  shape_derived=derived)
     return LoadedModel(name=label, graph=graph, framework="onnx", model=model, inputs=specs,
                        frontend=ADAPTER, notes=notes,
-                       aux={"onnx_nodes": node_map, "opset": opset})
+                       aux={"onnx_nodes": node_map, "opset": opset, "dynamic_axes": dynamic})
 
 
 load = load_onnx
 
 
 #: This format's entry points, held by every LoadedModel it creates.
-ADAPTER = Adapter(name, extensions, write_back, run, save, remove_all_bn)
+ADAPTER = Adapter(name, extensions, write_back, run, save, remove_all_bn, run_tensors)

@@ -27,12 +27,12 @@ from typing import Any
 
 import numpy as np
 import onnx
-from onnx import external_data_helper
 
-from ...errors import InvalidGraphError
+from ...errors import InvalidGraphError, ResourceLimitError, UnsafeFileError
 from ...ir import Graph, Node, Tensor
+from ...limits import mb
 from ...model import InputSpec
-from .ops import Item, OpView, fuse, translate
+from .ops import Item, OpView, Translation, fuse, translate
 from .shapes import skeleton
 
 Shape = tuple[int, ...]
@@ -46,30 +46,129 @@ def read_model(source: Any, name: str | None = None) -> tuple[onnx.ModelProto, s
     return model, label
 
 
-def read_source(source: Any, name: str | None) -> tuple[onnx.ModelProto, str]:
+def read_source(source: Any, name: str | None, cap: int | None = None
+                ) -> tuple[onnx.ModelProto, str]:
+    """A private copy of the model with every tensor's data inline.
+
+    External data (weights in side files) is read only for a path, and only
+    from files inside the model's own folder (no absolute path, no ``..``, no
+    symlink leading out, at most ``cap`` bytes each). Bytes (uploads) and
+    ModelProtos have no folder: external references are refused, so nothing
+    is ever read from the working directory.
+    """
     if isinstance(source, onnx.ModelProto):
         model, label = onnx.ModelProto(), name or source.graph.name or "model"
         model.CopyFrom(source)
+        _refuse_external(model, label, "an onnx.ModelProto; load it with onnx.load(path) so "
+                         "that its weights are read in")
     elif isinstance(source, (bytes, bytearray, memoryview)):
         label = name or "model"
         model = _parse(bytes(source), label)
+        _refuse_external(model, label, "an upload; export it as one self-contained .onnx "
+                         "file (onnx.save(model, path, save_as_external_data=False))")
     elif isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if not path.is_file():
             raise InvalidGraphError(f"ONNX file not found: '{path}'. To fix this, check the path "
                                     "(it must name a .onnx file, not a folder).")
         label = name or path.stem
-        model = _parse(path.read_bytes(), path.name)
-        try:  # a no-op unless some tensors live in side files
-            external_data_helper.load_external_data_for_model(model, str(path.parent))
-        except (OSError, ValueError, onnx.checker.ValidationError) as e:
-            raise InvalidGraphError(f"'{path.name}' refers to external weight files that "
-                                    f"cannot be read ({e}). To fix this, keep them next to "
-                                    "the .onnx file.") from e
+        if path.stat().st_size >= 2**31:
+            raise InvalidGraphError(f"'{path.name}' is {path.stat().st_size / 2**30:.1f} GiB; an "
+                                    "ONNX protobuf cannot exceed 2 GiB. To fix this, save the "
+                                    "weights as external data (onnx.save(..., "
+                                    "save_as_external_data=True)).")
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise InvalidGraphError(f"'{path.name}' cannot be read ({e.strerror or e}). To fix "
+                                    "this, check the file's permissions.") from e
+        model = _parse(data, path.name)
+        _load_external(model, path, cap)
     else:
         raise InvalidGraphError(f"cannot load an ONNX model from an object of type {type(source).__name__}. "
                                 "To fix this, pass a file path, bytes or an onnx.ModelProto.")
     return model, label
+
+
+def _all_tensors(model: onnx.ModelProto) -> list[onnx.TensorProto]:
+    """Every TensorProto of the model: initializers, sparse tensors, node attributes
+    (also inside subgraphs and functions)."""
+    out: list[onnx.TensorProto] = []
+
+    def graph(g: onnx.GraphProto) -> None:
+        out.extend(g.initializer)
+        for sp in g.sparse_initializer:
+            out.extend((sp.values, sp.indices))
+        nodes(g.node)
+
+    def nodes(ns) -> None:
+        for n in ns:
+            for a in n.attribute:
+                if a.HasField("t"):
+                    out.append(a.t)
+                out.extend(a.tensors)
+                if a.HasField("sparse_tensor"):
+                    out.extend((a.sparse_tensor.values, a.sparse_tensor.indices))
+                if a.HasField("g"):
+                    graph(a.g)
+                for sub in a.graphs:
+                    graph(sub)
+
+    graph(model.graph)
+    for f in model.functions:
+        nodes(f.node)
+    return out
+
+
+def _external(t: onnx.TensorProto) -> bool:
+    return t.data_location == onnx.TensorProto.EXTERNAL or len(t.external_data) > 0
+
+
+def _refuse_external(model: onnx.ModelProto, label: str, why: str) -> None:
+    ext = [t for t in _all_tensors(model) if _external(t)]
+    if ext:
+        raise UnsafeFileError(f"'{label}' keeps {len(ext)} weight tensor(s) in external files "
+                              f"('{ext[0].name}'), which cannot be read for {why}.")
+
+
+def _load_external(model: onnx.ModelProto, path: Path, cap: int | None) -> None:
+    """Read external tensor data from inside ``path``'s folder only, in place."""
+    base = path.parent.resolve()
+    for t in _all_tensors(model):
+        if not _external(t):
+            continue
+        info = {e.key: e.value for e in t.external_data}
+        loc = info.get("location", "")
+        bad = (not loc or "\\" in loc or Path(loc).is_absolute() or ":" in loc
+               or ".." in Path(loc).parts)
+        target = (base / loc).resolve() if not bad else None
+        if bad or target is None or not target.is_relative_to(base):
+            raise UnsafeFileError(f"'{path.name}': tensor '{t.name}' points at {loc!r}, outside "
+                                  "the model's folder; it is refused. To fix this, keep external "
+                                  "weight files next to the .onnx file and refer to them by "
+                                  "their bare file name.")
+        try:
+            offset = int(info.get("offset", 0))
+            length = int(info["length"]) if "length" in info else None
+            size = target.stat().st_size
+            if offset < 0 or (length is not None and (length < 0 or offset + length > size)):
+                raise ValueError(f"offset/length outside the {size}-byte file")
+            n = (size - offset) if length is None else length
+            if cap is not None and n > cap:
+                raise ResourceLimitError(
+                    f"'{path.name}': tensor '{t.name}' is {mb(n)} MB, above the "
+                    f"{mb(cap)} MB limit. To fix this, raise --max-tensor-mb "
+                    "(library: max_tensor_mb=...).")
+            with open(target, "rb") as f:
+                f.seek(offset)
+                data = f.read(n)
+        except (OSError, ValueError) as e:
+            raise InvalidGraphError(f"'{path.name}' refers to external weight files ({loc!r}) that "
+                                    f"cannot be read ({e}). To fix this, keep them next to the "
+                                    ".onnx file.") from e
+        t.raw_data = data
+        del t.external_data[:]
+        t.data_location = onnx.TensorProto.DEFAULT
 
 
 def _parse(data: bytes, label: str) -> onnx.ModelProto:
@@ -149,9 +248,14 @@ def _subgraph_inputs(node: onnx.NodeProto) -> list[str]:
     return names
 
 
+#: Ops whose transparency depends on amounts read from constant inputs.
+_SIZE_SENSITIVE = frozenset({"Pad", "Slice", "Resize", "Upsample", "Expand", "Tile"})
+
+
 def build_graph(work: onnx.ModelProto, specs: list[InputSpec], consts: dict[str, np.ndarray],
                  shapes: Mapping[str, Shape | None], dtypes: Mapping[str, str], opset: int,
-                 label: str) -> tuple[Graph, dict[str, list[int]]]:
+                 label: str, shape_derived: frozenset[str] = frozenset()
+                 ) -> tuple[Graph, dict[str, list[int]]]:
     g = work.graph
     ids = node_ids(g.node)
     uses = Counter(o.name for o in g.output)
@@ -164,7 +268,12 @@ def build_graph(work: onnx.ModelProto, specs: list[InputSpec], consts: dict[str,
         inputs = tuple(i for i in node.input if i and i not in consts)
         inputs += tuple(i for i in dict.fromkeys(implicit) if i not in consts and i not in inputs)
         view = OpView(node, consts, shapes, opset)
-        items.append(Item([idx], inputs, tuple(o for o in node.output if o), translate(view), view))
+        t = translate(view)
+        if (t.params or node.op_type in _SIZE_SENSITIVE) and any(
+                i in shape_derived for i in node.input):
+            # The parameter (or pad/slice/resize amount) holds only at the loaded size.
+            t = Translation("other", {"op_type": node.op_type, "shape_derived": True})
+        items.append(Item([idx], inputs, tuple(o for o in node.output if o), t, view))
     items = fuse(items, uses)
 
     nodes = [Node(id=f"input:{s.name}", op="input", outputs=(s.name,), name=s.name) for s in specs]
@@ -183,4 +292,41 @@ def build_graph(work: onnx.ModelProto, specs: list[InputSpec], consts: dict[str,
     float_inputs = [s.dtype for s in specs if np.dtype(s.dtype).kind == "f"]
     graph = Graph(nodes=draft.nodes, tensors=tensors, name=label, framework="onnx",
                   dtype=float_inputs[0] if float_inputs else "float32")
+    check_bn_channels(graph, label)
+    check_conv_channels(graph, label)
     return graph, node_map
+
+
+def check_conv_channels(graph: Graph, label: str) -> None:
+    """Refuse a Conv whose input has a channel count its weight cannot take (a wrong
+    input_shape or a malformed model): onnxruntime would fail later, in verification."""
+    for node in graph.nodes:
+        if node.op != "conv" or "weight" not in node.params or not node.inputs:
+            continue
+        shape = graph.shape(node.inputs[0])
+        w = np.asarray(node.params["weight"])
+        need = w.shape[1] * int(node.attrs.get("groups", 1))
+        if shape is not None and len(shape) == w.ndim and shape[1] != need:
+            raise InvalidGraphError(
+                f"'{label}': Conv '{node.name}' takes {need} input channels but its input "
+                f"{node.inputs[0]!r} has shape {tuple(shape)}. To fix this, pass an input shape "
+                "that fits the model (only its dynamic dimensions may change).")
+
+
+def check_bn_channels(graph: Graph, label: str) -> None:
+    """Refuse a malformed model whose BN parameters do not match its input's channels
+    (onnxruntime refuses to run it; folding it would fail or write nonsense)."""
+    for node in graph.bn_nodes():
+        sizes = {k: int(np.asarray(v).size) for k, v in node.params.items()
+                 if k in ("gamma", "beta", "mean", "var")}
+        shape = graph.shape(node.inputs[0]) if node.inputs else None
+        axis = int(node.attrs.get("axis", 1))
+        channels = shape[axis] if shape is not None and len(shape) > axis else None
+        expected = channels if channels is not None else next(iter(sizes.values()), None)
+        bad = {k: n for k, n in sizes.items() if n != expected}
+        if bad:
+            k, n = next(iter(bad.items()))
+            raise InvalidGraphError(
+                f"'{label}': BatchNormalization '{node.name}' has {n} values in {k} but its "
+                f"input has {expected} channels; the model is malformed. To fix this, "
+                "re-export it (onnx.checker does not catch this).")

@@ -13,7 +13,7 @@ import onnx
 from ...errors import InspectorError
 from ...model import LoadedModel
 
-_SESSIONS: OrderedDict[int, tuple[onnx.ModelProto, Any]] = OrderedDict()
+_SESSIONS: OrderedDict[Any, tuple[onnx.ModelProto, Any]] = OrderedDict()
 _ORT_TYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64,
               "tensor(float16)": np.float16, "tensor(int64)": np.int64, "tensor(int32)": np.int32}
 
@@ -30,14 +30,39 @@ def make_session(model: onnx.ModelProto) -> Any:
 
 def run(model: onnx.ModelProto, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
     """Run ``model`` on CPU with onnxruntime; inputs in graph-input order."""
-    key = id(model)
-    if key not in _SESSIONS or _SESSIONS[key][0] is not model:
+    return _run(model, lambda: model, id(model), inputs)
+
+
+def run_tensors(model: onnx.ModelProto, inputs: Sequence[np.ndarray],
+                loaded: LoadedModel) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
+    """Run ``model`` and also return every IR tensor of ``loaded.graph`` it computes.
+
+    A copy of the model exposes those tensors as extra graph outputs (the model
+    itself is untouched); returns (the model's own outputs, {name: value})."""
+    produced = {o for n in model.graph.node for o in n.output if o}
+    own = [o.name for o in model.graph.output]
+    wanted = [t for t in loaded.graph.tensors if t in produced and t not in own]
+
+    def probe() -> onnx.ModelProto:
+        copy = onnx.ModelProto()
+        copy.CopyFrom(model)
+        copy.graph.output.extend(onnx.ValueInfoProto(name=t) for t in wanted)
+        return copy
+
+    values = _run(model, probe, (id(model), "tensors"), inputs)
+    return values[:len(own)], dict(zip(wanted, values[len(own):]))
+
+
+def _run(owner: onnx.ModelProto, build: Any, key: Any,
+         inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Run ``build()`` with a session cached under ``key`` while ``owner`` lives."""
+    if key not in _SESSIONS or _SESSIONS[key][0] is not owner:
         try:
-            _SESSIONS[key] = (model, make_session(model))
+            _SESSIONS[key] = (owner, make_session(build()))
         except Exception as e:
             raise InspectorError(f"onnxruntime cannot load the model: {str(e).splitlines()[0]}. "
                                  "To fix this, check it with onnx.checker.check_model.") from e
-        while len(_SESSIONS) > 4:
+        while len(_SESSIONS) > 6:  # original + folded, plain and per-tensor
             _SESSIONS.popitem(last=False)
     _SESSIONS.move_to_end(key)
     session = _SESSIONS[key][1]
@@ -46,7 +71,13 @@ def run(model: onnx.ModelProto, inputs: Sequence[np.ndarray]) -> list[np.ndarray
         raise InspectorError(f"the model takes {len(metas)} inputs but {len(inputs)} were given. "
                              f"To fix this, pass one array per input ({[m.name for m in metas]}).")
     feed = {m.name: np.asarray(x, dtype=_ORT_TYPES.get(m.type)) for m, x in zip(metas, inputs)}
-    return [np.asarray(v) for v in session.run(None, feed)]
+    try:
+        outputs = session.run(None, feed)
+    except Exception as e:  # onnxruntime raises its own types: one line for the CLI/app
+        raise InspectorError(f"onnxruntime failed to run the model: {str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}. "
+                             "To fix this, check the model and the input shapes "
+                             "(onnx.checker.check_model, --input-shape).") from e
+    return [np.asarray(v) for v in outputs]
 
 
 def save(model: onnx.ModelProto, path: str, loaded: LoadedModel) -> None:

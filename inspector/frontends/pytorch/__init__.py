@@ -24,10 +24,11 @@ from torch import nn
 
 from ...errors import InspectorError, InvalidGraphError, UnsupportedModelError
 from ...ir import Graph
+from ...limits import cap_bytes, check_tensor
 from ...model import Adapter, LoadedModel
-from .archive import check_pt2
+from .archive import load_program
 from .capture import graph_from_program
-from .runtime import first_line, run, save
+from .runtime import first_line, run, run_tensors, save
 from .writeback import remove_all_bn as _remove_all_bn
 from .writeback import write_back as _write_back
 
@@ -40,7 +41,7 @@ def _model_dtype(module: nn.Module) -> torch.dtype:
 
 
 def _example_inputs(module: nn.Module, example_inputs: Any, input_shape: Any,
-                    label: str) -> tuple[torch.Tensor, ...]:
+                    label: str, cap: int) -> tuple[torch.Tensor, ...]:
     if example_inputs is not None:
         inputs = (example_inputs,) if isinstance(example_inputs, torch.Tensor) else tuple(
             example_inputs)
@@ -52,13 +53,21 @@ def _example_inputs(module: nn.Module, example_inputs: Any, input_shape: Any,
             f"{label}: the input shape is unknown. To fix this, pass --input-shape "
             "(e.g. 1,3,224,224) or example inputs.")
     shapes = [input_shape] if all(isinstance(s, int) for s in input_shape) else list(input_shape)
+    for s in shapes:
+        check_tensor(f"{label}: input {tuple(s)}", s,
+                     torch.empty((), dtype=_model_dtype(module)).element_size(), cap)
     gen = torch.Generator().manual_seed(0)
     return tuple(torch.randn(tuple(s), generator=gen, dtype=_model_dtype(module)) for s in shapes)
 
 
 def load_module(module: nn.Module, example_inputs: Any = None, *,
-                input_shape: tuple | None = None, name: str | None = None) -> LoadedModel:
+                input_shape: tuple | None = None, name: str | None = None,
+                max_tensor_mb: float | None = None) -> LoadedModel:
     """Capture ``module`` (never mutated) into the IR.
+
+    The module is analysed, folded and verified in eval mode (running
+    statistics, as deployed); a module given in training mode gets a note
+    saying so in ``LoadedModel.notes``.
 
     Args:
         module: any ``nn.Module``; a deep copy in eval mode is traced.
@@ -66,6 +75,7 @@ def load_module(module: nn.Module, example_inputs: Any = None, *,
         input_shape: used when ``example_inputs`` is None: one shape
             ``(1, 3, 224, 224)`` or a tuple of shapes (one per input).
         name: display name (default: the class name).
+        max_tensor_mb: cap on the generated example inputs (ResourceLimitError).
 
     Raises:
         UnsupportedModelError: neither ``torch.export`` nor ``symbolic_trace``
@@ -74,12 +84,15 @@ def load_module(module: nn.Module, example_inputs: Any = None, *,
     label = name or type(module).__name__
     if not isinstance(module, nn.Module):
         raise UnsupportedModelError(f"{label} is not a torch.nn.Module.")
-    inputs = _example_inputs(module, example_inputs, input_shape, label)
+    inputs = _example_inputs(module, example_inputs, input_shape, label, cap_bytes(max_tensor_mb))
     try:
         work = copy.deepcopy(module).eval()
     except Exception as e:  # noqa: BLE001
         raise UnsupportedModelError(f"{label} cannot be copied ({first_line(e)}).") from e
     notes: list[str] = []
+    if any(m.training for m in module.modules()):
+        notes.append(f"{label} is in training mode; it is analysed, folded and verified in eval "
+                     "mode (BN uses its running statistics). Call .eval() on it to silence this.")
     stage = "torch.export"
     try:
         with torch.no_grad():
@@ -103,27 +116,37 @@ def load_module(module: nn.Module, example_inputs: Any = None, *,
     return LoadedModel(label, graph, "torch", module, specs, ADAPTER, notes, aux)
 
 
-def load_pt2(path: str | Path) -> LoadedModel:
-    """Load a program saved by ``torch.export.save``.
+def load_pt2(path: str | Path, *, max_tensor_mb: float | None = None,
+             name: str | None = None) -> LoadedModel:
+    """Load a program saved by ``torch.export.save`` without running code from the file.
+
+    The archive is checked and deserialized by ``archive.load_program``
+    (never ``torch.export.load``, which unpickles). ``name`` is the display
+    name (default: the file stem); errors name it too.
 
     Raises:
         InvalidGraphError: missing, corrupt or non-``torch.export`` file.
-        UnsafeFileError: the archive holds pickled objects.
+        UnsafeFileError: the archive holds pickles, unknown entries or
+            non-ATen calls.
+        ResourceLimitError: a tensor or input above ``max_tensor_mb``.
     """
     p = Path(path)
+    label = name or p.stem
     if not p.is_file():
         raise InvalidGraphError(f"{p}: no such file. To fix this, check the path.")
-    check_pt2(p)
+    cap = cap_bytes(max_tensor_mb)
     try:
-        ep = torch.export.load(str(p))
-        graph, aux, specs = graph_from_program(ep, p.stem)
+        ep = load_program(p, max_tensor_bytes=cap, display=name)
+        graph, aux, specs = graph_from_program(ep, label)
+        for s in specs:
+            check_tensor(f"input '{s.name}' {tuple(s.shape)}", s.shape, s.dtype, cap)
     except InspectorError:
         raise
     except Exception as e:  # noqa: BLE001
         raise InvalidGraphError(
-            f"{p} could not be loaded ({first_line(e)}). To fix this, re-save it with "
+            f"{name or p} could not be loaded ({first_line(e)}). To fix this, re-save it with "
             "torch.export.save from the installed torch version.") from e
-    return LoadedModel(p.stem, graph, "torch", ep, specs, ADAPTER, [], aux)
+    return LoadedModel(label, graph, "torch", ep, specs, ADAPTER, [], aux)
 
 
 def write_back(loaded: LoadedModel, folded: Graph, removed: Sequence[str],
@@ -138,4 +161,4 @@ def remove_all_bn(loaded: LoadedModel) -> nn.Module:
 
 
 #: This format's entry points, held by every LoadedModel it creates.
-ADAPTER = Adapter(name, extensions, write_back, run, save, remove_all_bn)
+ADAPTER = Adapter(name, extensions, write_back, run, save, remove_all_bn, run_tensors)

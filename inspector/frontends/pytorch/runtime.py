@@ -45,14 +45,43 @@ def _as_module(model: Any) -> nn.Module:
     return model
 
 
+def _float_dtype(module: nn.Module) -> torch.dtype | None:
+    """The dtype of the first floating parameter or buffer (None: there is none)."""
+    for t in (*module.parameters(), *module.buffers()):
+        if t.is_floating_point():
+            return t.dtype
+    return None
+
+
+def _to_tensor(x: np.ndarray, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """A numpy input as a tensor. bfloat16 has no numpy dtype, so a bf16 model gets
+    float arrays that are cast here; other dtypes are fed as given."""
+    x = np.asarray(x)
+    if x.dtype.name == "bfloat16":  # an ml_dtypes array: torch cannot read it directly
+        x = x.astype(np.float32)
+    t = torch.from_numpy(np.ascontiguousarray(x))
+    if dtype == torch.bfloat16 and t.is_floating_point():
+        t = t.to(dtype)
+    return t
+
+
+def _to_numpy(t: torch.Tensor) -> np.ndarray:
+    """A tensor as numpy (bfloat16, which numpy lacks, widened to float32)."""
+    t = t.detach().cpu()
+    return (t.float() if t.dtype == torch.bfloat16 else t).numpy().copy()
+
+
 def run(model: Any, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """Run in eval mode without gradients; tuple/list/dict outputs are flattened."""
+    """Run in eval mode without gradients; tuple/list/dict outputs are flattened.
+
+    Float inputs of a bfloat16 model are cast to bfloat16."""
     module = _as_module(model)
-    args = [torch.from_numpy(np.ascontiguousarray(x)) for x in inputs]
+    dtype = _float_dtype(module)
+    args = [_to_tensor(x, dtype) for x in inputs]
     with _eval_mode(module), torch.no_grad():
         out = module(*args)
     leaves = torch.utils._pytree.tree_leaves(out)
-    return [t.detach().cpu().numpy() for t in leaves if isinstance(t, torch.Tensor)]
+    return [_to_numpy(t) for t in leaves if isinstance(t, torch.Tensor)]
 
 
 def _export(model: Any, args: tuple) -> ExportedProgram:
@@ -94,7 +123,8 @@ def save(model: Any, path: str | Path, loaded: LoadedModel) -> None:
     suffix = p.suffix.lower()
     if suffix not in (".pt2", ".onnx"):
         raise InspectorError(f"cannot save {p.name}: use a .pt2 or .onnx file name.")
-    args = tuple(torch.from_numpy(x) for x in loaded.random_inputs())
+    dtype = _float_dtype(_as_module(model))
+    args = tuple(_to_tensor(x, dtype) for x in loaded.random_inputs())
     try:
         if suffix == ".pt2":
             torch.export.save(_export(model, args), str(p))
@@ -104,3 +134,65 @@ def save(model: Any, path: str | Path, loaded: LoadedModel) -> None:
         raise
     except Exception as e:  # noqa: BLE001
         raise InspectorError(f"saving {p.name} failed: {first_line(e)}") from e
+
+
+def run_tensors(model: Any, inputs: Sequence[np.ndarray],
+                loaded: LoadedModel) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
+    """Run ``model`` and also return the IR tensors of ``loaded.graph`` it computes.
+
+    An eager ``nn.Module`` (the user's model, or its folded copy) is observed
+    with forward hooks on the modules that own exactly one IR node (their
+    output *is* that node's output, matched by module path and call number);
+    a traced ``GraphModule`` / ``ExportedProgram`` runs under an FX
+    interpreter that records every node by name. Hooks and the interpreter
+    are removed afterwards; the model is not modified."""
+    wanted = set(loaded.graph.tensors)
+    if isinstance(model, ExportedProgram) or isinstance(model, torch.fx.GraphModule):
+        return _interpret(model.module() if isinstance(model, ExportedProgram) else model,
+                          inputs, wanted)
+    module = _as_module(model)
+    owners: dict[tuple[str, int], str] = {}
+    for nid, rec in loaded.aux.get("modules", {}).items():
+        if rec.get("size", 1) == 1 and loaded.graph.has_node(nid):
+            outs = loaded.graph.node(nid).outputs
+            if len(outs) == 1:
+                owners[(rec["fqn"], rec.get("call", 1))] = outs[0]
+    found: dict[str, np.ndarray] = {}
+    calls: dict[str, int] = {}
+
+    def hook(fqn: str):
+        def record(mod: nn.Module, args: Any, out: Any) -> None:
+            calls[fqn] = calls.get(fqn, 0) + 1
+            name = owners.get((fqn, calls[fqn]))
+            if name is not None and isinstance(out, torch.Tensor):
+                found[name] = _to_numpy(out)
+        return record
+
+    fqns = {fqn for fqn, _ in owners}
+    handles = [m.register_forward_hook(hook(fqn)) for fqn, m in module.named_modules()
+               if fqn in fqns]
+    try:
+        outs = run(module, inputs)
+    finally:
+        for h in handles:
+            h.remove()
+    return outs, found
+
+
+def _interpret(gm: torch.fx.GraphModule, inputs: Sequence[np.ndarray],
+               wanted: set[str]) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
+    found: dict[str, np.ndarray] = {}
+
+    class Recorder(torch.fx.Interpreter):
+        def run_node(self, n: torch.fx.Node) -> Any:
+            out = super().run_node(n)
+            if n.name in wanted and n.op != "placeholder" and isinstance(out, torch.Tensor):
+                found[n.name] = _to_numpy(out)
+            return out
+
+    dtype = _float_dtype(gm)
+    args = [_to_tensor(x, dtype) for x in inputs]
+    with _eval_mode(gm), torch.no_grad():
+        out = Recorder(gm).run(*args)
+    leaves = torch.utils._pytree.tree_leaves(out)
+    return [_to_numpy(t) for t in leaves if isinstance(t, torch.Tensor)], found

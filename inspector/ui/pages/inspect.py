@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from inspector.render import build_view, render_view
 from inspector.render.status import BOTH, NOT_FOLDABLE, OPTIMAL_ONLY, status_counts
 from inspector.ui import bn_panel, exports, graph_view, state
 from inspector.ui.errors import safe_call
@@ -29,37 +30,62 @@ def metrics(ctx: state.ModelContext) -> None:
                    help=f"{c[OPTIMAL_ONLY]} BN folded only by optimal; {c[BOTH]} by both")
 
 
+def whole_svg(ctx: state.ModelContext, selected: str | None) -> bytes:
+    """The whole-graph export: every node uncollapsed, statuses, tooltips, legend."""
+    view = build_view(ctx.graph, ctx.optimal, ctx.adjacent, selected=selected, title=ctx.name)
+    return render_view(view).encode("utf-8")
+
+
 def graph_panel(ctx: state.ModelContext, selected: str | None) -> None:
+    """View controls, the pan/zoom graph (laid out once per view) and the SVG downloads."""
     vk = view_key(ctx)
     clicked = st.session_state.get(f"{vk}:clicked_node")
     focus = selected or (clicked if clicked and ctx.graph.has_node(clicked) else None)
     opts = graph_view.view_controls(ctx.graph, vk, focus_id=focus)
-    highlight = selected
-    units = graph_view.selection_units(ctx.graph, ctx.optimal, selected, opts)
-    if units > graph_view.MAX_SELECTED_UNITS:
-        highlight = None
-        st.info(f"The selected BN's roots and leaves are spread over {units} boxes: the "
-                "collapsed view does not open them all. The focus view shows them highlighted.")
-        st.button("Open the focus view", key=f"{vk}:to_focus", on_click=graph_view.set_view,
-                  args=(vk, "Focus"))
-    dot = safe_call("Building the graph view", graph_view.make_dot, ctx.graph, ctx.optimal,
-                    ctx.adjacent, opts, selected=highlight, title=ctx.name)
-    if dot is None:
+    if opts.view == "Focus" and focus is None:
+        st.info("Select a node to focus on: pick a BN above, click a row of the BN table, or "
+                "click any node in the Full or Collapsed view.")
         return
-    seconds = graph_view.show_graph(dot, key=f"graph::{ctx.key}", selected=selected,
-                                    on_node=bn_panel.on_graph_node(ctx, vk))
-    note = f"server layout {seconds:.2f} s" if seconds is not None else "browser layout"
-    st.caption(f"Hover a node for its reason · click a BN to select it, a box to open it · {note}")
+    if not graph_view.dot_available():
+        dot = safe_call("Building the graph view", graph_view.make_dot, ctx.graph, ctx.optimal,
+                        ctx.adjacent, opts, selected=selected, title=ctx.name)
+        if dot is not None:
+            graph_view.show_graph(dot, key=f"graph::{ctx.key}")
+            exports.svg_download(ctx, dot, key=f"svg_view::{ctx.key}",
+                                 label="Download this view only (DOT)")
+        return
+    with st.spinner(f"Laying out {len(ctx.graph)} nodes…"):
+        layout = safe_call("Laying out the graph", graph_view.cached_layout, ctx.key,
+                           graph_view.view_key_tuple(opts), ctx.name, ctx.graph, ctx.optimal,
+                           ctx.adjacent)
+    if layout is None:
+        return
+    graph_view.show_layout(layout, key=f"graph::{ctx.key}", selected=selected,
+                           on_node=bn_panel.on_graph_node(ctx, vk))
+    st.caption(f"{opts.view} view · layout {layout.layout_seconds:.2f} s (cached per view) · "
+               "keys: + − 0 (1:1) f (fit) · hover a node for its reason")
     c1, c2 = st.columns(2)
     with c1:
-        exports.svg_download(ctx, dot, key=f"svg_view::{ctx.key}", label="Download this view (SVG)",
-                             name=f"{ctx.slug}-view.svg")
+        st.download_button("Download whole graph (SVG, every node)", data=lambda: whole_svg(ctx, selected),
+                           file_name=f"{ctx.slug}.svg", mime=exports.MIME[".svg"],
+                           key=f"svg_full::{ctx.key}", icon=":material/download:",
+                           on_click="ignore")
     with c2:
-        if len(ctx.graph) >= 150:
-            full = safe_call("Building the export view", exports.export_dot, ctx, selected)
-            if full is not None:
-                exports.svg_download(ctx, full, key=f"svg_full::{ctx.key}",
-                                     label="Download whole graph (SVG)")
+        view_dot = graph_view.make_dot(ctx.graph, ctx.optimal, ctx.adjacent, opts,
+                                       selected=selected, title=ctx.name)
+        exports.svg_download(ctx, view_dot, key=f"svg_view::{ctx.key}",
+                             label=f"Download this view only ({opts.view.lower()}, SVG)",
+                             name=f"{ctx.slug}-view.svg")
+
+
+def details(ctx: state.ModelContext, selected: str | None) -> None:
+    """The selected BN's explanation, then the properties of the last clicked node."""
+    bn_panel.detail_panel(ctx, selected)
+    clicked = st.session_state.get(f"{view_key(ctx)}:clicked_node")
+    shown = clicked if clicked and ctx.graph.has_node(clicked) else selected
+    if shown is not None:
+        with st.expander("Node properties", expanded=shown != selected):
+            bn_panel.properties_panel(ctx, shown)
 
 
 def render() -> None:
@@ -72,12 +98,20 @@ def render() -> None:
     st.caption(f"**{ctx.name}** — which batch-norm layers can be folded away, and why the "
                "others cannot.")
     metrics(ctx)
-    selected = bn_panel.selector(ctx)
-    left, right = st.columns([3, 2], gap="medium")
-    with left:
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    with c1:
+        selected = bn_panel.selector(ctx)
+    beside = c2.toggle("Details beside the graph", value=True, key="inspect_beside",
+                       help="Off: the graph takes the whole width and the details go below it.")
+    if beside:
+        left, right = st.columns([5, 2], gap="medium")
+        with left:
+            graph_panel(ctx, selected)
+        with right:
+            details(ctx, selected)
+    else:
         graph_panel(ctx, selected)
-    with right:
-        bn_panel.detail_panel(ctx, selected)
+        details(ctx, selected)
     st.subheader("Batch-norm layers")
     bn_panel.bn_table(ctx)
 
