@@ -25,6 +25,10 @@ class Reason(str, Enum):
     OVERLAP = "roots_leaves_overlap"
     NOT_ADJACENT = "not_adjacent"
     VERIFICATION_FAILED = "verification_failed"
+    EXTRAPOLATION = "extrapolation"
+    DYNAMIC_PARAMS = "dynamic_params"
+    PER_ELEMENT = "per_element_bn"
+    RENAME = "rename_not_fold"
     # Merging parallel linear branches (mode ``reparam``, DESIGN §3.7).
     MISALIGNED = "merge_misaligned"
     STRIDE_MISMATCH = "merge_stride_mismatch"
@@ -53,6 +57,10 @@ REASON_TITLES: dict[Reason, str] = {
     Reason.OVERLAP: "roots/leaves overlap",
     Reason.NOT_ADJACENT: "not adjacent to a linear layer",
     Reason.VERIFICATION_FAILED: "verification failed",
+    Reason.EXTRAPOLATION: "extrapolated fill value",
+    Reason.DYNAMIC_PARAMS: "parameters computed at run time",
+    Reason.PER_ELEMENT: "per-element BN (not per channel)",
+    Reason.RENAME: "would move, not remove, its arithmetic",
     Reason.MISALIGNED: "branches misaligned",
     Reason.STRIDE_MISMATCH: "branch strides differ",
     Reason.DILATION_MISMATCH: "branch dilations differ",

@@ -24,7 +24,8 @@ MODES = ("adjacent", "optimal", "reparam")
 
 # When both directions fail, report the more specific reason.
 _PRIORITY = [
-    Reason.BATCH_STATS, Reason.SHARED_PARAMS, Reason.ZERO_PADDING, Reason.NEGATIVE_SCALE,
+    Reason.BATCH_STATS, Reason.DYNAMIC_PARAMS, Reason.PER_ELEMENT, Reason.SHARED_PARAMS,
+    Reason.ZERO_PADDING, Reason.EXTRAPOLATION, Reason.RENAME, Reason.NEGATIVE_SCALE,
     Reason.ZERO_SCALE, Reason.DATA_DEPENDENT_MUL, Reason.OVERLAP, Reason.CONFLICT,
     Reason.CHANNEL_MAPPING, Reason.NORMALIZATION, Reason.SHAPE_DEPENDENT, Reason.UNKNOWN_OP, Reason.NOT_ADJACENT,
     Reason.NONLINEARITY, Reason.BOUNDARY, Reason.VERIFICATION_FAILED,
