@@ -95,7 +95,7 @@ def test_zoo_callable_errors_are_clear():
         resolve_spec("tests.test_zoo:tinyy")
     with pytest.raises(UnsupportedModelError, match="--input-shape"):
         resolve_spec("tests.test_zoo:no_shape")
-    with pytest.raises(UnsupportedModelError, match="not an nn.Module"):
+    with pytest.raises(UnsupportedModelError, match="not a torch.nn.Module"):
         resolve_spec("tests.test_zoo:not_a_module", input_shape=(1, 3))
     assert resolve_spec("tests.test_zoo:no_shape", input_shape=(2, 3, 5, 5)).inputs[0].shape == (
         2, 3, 5, 5)
