@@ -32,6 +32,8 @@ Conventions every frontend must follow (the analysis relies on them):
   concat                    -                                           axis
   split                     -                                           axis, sizes (one per output)
   slice                     -                                           axis, start, end, step
+                                                                        (Python slice semantics;
+                                                                        end None = to the edge)
   pool_max / pool_avg       -                                           kernel, stride, padding,
                                                                         count_include_pad, global_pool
   reshape                   -                                           (uses input/output shapes)
@@ -40,11 +42,17 @@ Conventions every frontend must follow (the analysis relies on them):
                                                                         replicate|circular, pads
                                                                         [(begin, end) per axis],
                                                                         value
-  resize                    -                                           mode: nearest|linear
+  resize                    -                                           mode: nearest|linear|cubic,
+                                                                        extrapolates (some samples
+                                                                        fall outside the input and
+                                                                        get extrapolation_value)
   identity                  -                                           -
   activation                -                                           kind (relu, silu, ...)
   norm                      -                                           kind (layer_norm, ...)
-  other                     -                                           op_type (original op name)
+  other                     -                                           op_type (original op name);
+                                                                        a BN layer that cannot be a
+                                                                        batch_norm: bn_layer (reason
+                                                                        code), bn_why (sentence)
   ========================  ==========================================  =============================
 
   ``add`` / ``mul`` with a constant operand are ``affine`` when the constant is
@@ -90,8 +98,14 @@ BN_OPS = frozenset({"batch_norm", "affine"})
 
 
 def is_bn(node: Node) -> bool:
-    """True for a batch-norm layer or a BN-like affine op (a removal candidate)."""
-    return node.op == "batch_norm" or (node.op == "affine" and bool(node.attrs.get("bn_like")))
+    """True for a batch-norm layer or a BN-like affine op (a removal candidate).
+
+    A BN layer the frontend cannot map to ``batch_norm`` (its scale is computed at
+    run time, per-element statistics) stays ``other`` with ``attrs["bn_layer"]``
+    set to the reason code: it counts as a BN that cannot fold.
+    """
+    return (node.op == "batch_norm" or (node.op == "affine" and bool(node.attrs.get("bn_like")))
+            or (node.op == "other" and bool(node.attrs.get("bn_layer"))))
 
 
 @dataclass(frozen=True)

@@ -262,3 +262,28 @@ def force_negative_gamma(model: nn.Module) -> None:
 def zero_first_gamma(model: nn.Module) -> None:
     """Set gamma of channel 0 of ``model.bn`` to zero (a_0 = 0)."""
     model.bn.weight[0] = 0.0
+
+
+class ZeroPlusBn(nn.Module):
+    """conv -> ReLU -> 0 + BN -> ReLU: timm's MobileOneBlock without conv branches
+    (FastViT's RepMixer norm) computes ``0 + bn(x)``; the ``+ 0`` is no layer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 3, padding=1)
+        self.bn = nn.BatchNorm2d(4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(0 + self.bn(torch.relu(self.conv(x))))
+
+
+class BnScalarMul(nn.Module):
+    """conv -> ReLU -> BN -> x * 0.5 -> ReLU: the scalar multiply has no per-channel add."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 3, padding=1)
+        self.bn = nn.BatchNorm2d(4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.bn(torch.relu(self.conv(x))) * 0.5)

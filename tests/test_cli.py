@@ -159,3 +159,11 @@ def test_svg_focus_keeps_only_the_neighbourhood(capsys, tmp_path):
     code, _, _ = run_cli(capsys, "svg", "sample:resnet", "-o", str(focused), "--focus", "layer1.0.bn1", "--hops", "1")
     assert code == 0
     assert focused.read_text().count('class="node') < full.read_text().count('class="node')
+
+
+def test_fold_json_timings_give_the_real_analysis_time(capsys, tmp_path):
+    code, out, _ = run_cli(capsys, "fold", str(onnx_path("leaf_conv")), "-o", str(tmp_path / "f.onnx"),
+                           "--json", "-")
+    report = json.loads(out)
+    assert code == 0 and not report["rolled_back"]
+    assert report["timings"]["analyze_s"] == report["modes"]["optimal"]["analyze_s"] > 0

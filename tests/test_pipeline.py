@@ -85,3 +85,18 @@ def test_progress_is_reported_to_the_callback():
     seen = []
     fold(two_block_model(), "adjacent", progress=lambda msg, frac: seen.append(frac))
     assert seen[0] == 0.0 and seen[-1] == 1.0 and seen == sorted(seen)
+
+
+def test_timings_report_the_analysis_time_of_an_analysis_passed_in():
+    from inspector.folding.driver import analyze
+
+    loaded = two_block_model()
+    analysis = analyze(loaded.graph, "optimal")
+    result = fold(loaded, "optimal", analysis=analysis)
+    assert result.timings["analyze_s"] == analysis.seconds > 0
+
+
+def test_timings_count_every_re_analysis_after_a_roll_back():
+    result = fold(two_block_model(corrupt="bn2"), "optimal")
+    assert result.rolled_back == ["bn2"]
+    assert result.timings["analyze_s"] > result.analysis.seconds

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 
 from inspector.ir import Graph, is_bn
 from inspector.verification import random_inputs, run_graph
+from tests.conftest import examples
 from tests.graph_factory import GraphBuilder, graph_summary, random_dags
 
 if importlib.util.find_spec("inspector.folding.driver") is None:  # pragma: no cover
@@ -30,7 +31,8 @@ driver = importlib.import_module("inspector.folding.driver")
 analyze = driver.analyze
 
 MODES = ("adjacent", "optimal")
-SETTINGS = settings(max_examples=250, deadline=None, derandomize=True,
+# Example counts grow to 10,000 under HYPOTHESIS_PROFILE=nightly (tests/conftest.py).
+SETTINGS = settings(max_examples=examples(250), deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
@@ -125,7 +127,7 @@ def test_folded_graph_computes_the_same_function(graph, mode):
 
 
 @pytest.mark.parametrize("mode", MODES)
-@settings(SETTINGS, max_examples=150)
+@settings(SETTINGS, max_examples=examples(150))
 @given(graph=random_dags(extended=True))
 def test_folded_graph_computes_the_same_function_extended_vocabulary(graph, mode):
     """Also padding modes, strides, resize, slices, BN-like affines, channels-last
@@ -145,7 +147,7 @@ def test_optimal_folds_at_least_as_many_as_adjacent(graph):
         f"optimal folded {[b for b, v in optimal.verdicts.items() if v.folded]}")
 
 
-@settings(SETTINGS, max_examples=100)
+@settings(SETTINGS, max_examples=examples(100))
 @given(graph=random_dags(max_bns=6))
 def test_analyze_does_not_mutate_and_explains_every_refusal(graph):
     for mode in MODES:
@@ -153,7 +155,7 @@ def test_analyze_does_not_mutate_and_explains_every_refusal(graph):
         check_analysis(result.folded, mode)  # re-analysing the folded IR is fine too
 
 
-@settings(SETTINGS, max_examples=250)
+@settings(SETTINGS, max_examples=examples(250))
 @given(graph=random_dags(max_bns=6))
 def test_no_fold_order_beats_the_tool(graph):
     if not hasattr(driver, "fold_one"):

@@ -21,6 +21,7 @@ REASON_CODES = {
     "nonlinearity", "data_dependent_mul", "normalization", "unknown_op", "boundary",
     "zero_padding", "negative_scale", "zero_scale", "batch_stats", "shared_params",
     "channel_mapping", "conflict", "roots_leaves_overlap", "not_adjacent",
+    "extrapolation", "dynamic_params", "per_element_bn", "rename_not_fold",
 }  # fmt: skip
 STATUSES = {"folded", "not_foldable", None}
 

@@ -65,6 +65,10 @@ def channel_axis(graph: Graph, node: Node, tensor: str) -> int:
 
 def check_candidate(graph: Graph, bn: Node, counts: Counter) -> Blocked | None:
     """Checks on the BN itself, common to every mode and direction."""
+    if bn.op == "other":  # a BN layer the frontend could not map (see ir.is_bn)
+        code = Reason(bn.attrs.get("bn_layer", Reason.UNKNOWN_OP.value))
+        why = bn.attrs.get("bn_why") or "its form cannot be folded"
+        return Blocked(code, f"`{bn.name}`: {why}", bn.id)
     if bn.attrs.get("uses_batch_stats"):
         return Blocked(Reason.BATCH_STATS, "uses batch statistics at inference", bn.id)
     if shares_params(bn, counts):
@@ -164,7 +168,8 @@ class _Propagation:
         if _is_expressive(node):
             if node.id in self.absorbers:
                 return _overlap(node)
-            return self._check_layer(node, tensor, t) or self._record(self.emitters, node, t)
+            return (self._check_layer(node, tensor, t) or _check_affine_ops(node, t, emit=True)
+                    or self._record(self.emitters, node, t))
         if node.op == "input":
             return Blocked(Reason.BOUNDARY, f"reaches the graph input `{node.name}`", node.id)
         return _blocking(node)
@@ -179,6 +184,7 @@ class _Propagation:
             return (
                 self._check_layer(node, tensor, t)
                 or _check_absorb(node, t)
+                or _check_affine_ops(node, t, emit=False)
                 or self._record(self.absorbers, node, t)
             )
         if node.op == "output":
@@ -265,6 +271,36 @@ def _check_absorb(node: Node, t: Transform) -> Blocked | None:
             f"reaches transposed conv `{node.name}`, whose borders break a non-zero shift",
             node.id,
         )
+    return None
+
+
+def _check_affine_ops(node: Node, t: Transform, emit: bool) -> Blocked | None:
+    """An affine that is not a BN keeps the ops it has (DESIGN §3.8).
+
+    A part with no storage key (no Mul for ``scale``, no Add for ``shift``, or a
+    fixed ``k - x``) must keep its value: a fold that needs it changed would write
+    the BN's arithmetic back as a new per-channel Mul or Add, a rename, not a fold.
+    Emitting ``s*y + t``: scale' = s*scale, shift' = s*shift + t; absorbing it:
+    scale' = scale/s, shift' = shift - scale*t/s.
+    """
+    if node.op != "affine" or is_bn(node):
+        return None
+    scale = node.params["scale"].astype(np.float64)
+    shift = node.params["shift"].astype(np.float64)
+    if emit:
+        new = {"scale": t.scale * scale, "shift": t.scale * shift + t.shift}
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            new = {"scale": scale / t.scale, "shift": shift - scale * t.shift / t.scale}
+    old = {"scale": scale, "shift": shift}
+    for part, op in (("scale", "multiply"), ("shift", "add")):
+        if part not in node.param_keys and not _close(new[part], old[part]):
+            return Blocked(
+                Reason.RENAME,
+                f"`{node.name}` has no per-channel {op} of its own: folding into it would "
+                "add one back, moving the BN's arithmetic instead of removing it",
+                node.id,
+            )
     return None
 
 

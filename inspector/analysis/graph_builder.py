@@ -299,7 +299,7 @@ class GraphBuilder:
                          name=name)
 
     @_recorded
-    def slice(self, x: str, start: int, end: int, step: int = 1, axis: int = 1,
+    def slice(self, x: str, start: int, end: int | None, step: int = 1, axis: int = 1,
               name: str | None = None) -> str:
         shape = list(self.shape(x))
         shape[axis] = len(range(*slice(start, end, step).indices(shape[axis])))

@@ -57,10 +57,11 @@ class RngDraw:
 #: and several times (BNs are drawn often).
 _MENU = ("bn", "conv", "bn", "relu", "conv", "add", "concat", "bn", "maxpool", "avgpool",
          "split", "identity", "conv_transpose")
-#: More ops for ``random_dag(extended=True)``: padding modes, strides, resize, slices,
-#: BN-like affines, channels-last linear layers, flatten heads, blocking ops.
+#: More ops for ``random_dag(extended=True)``: padding modes and values, strides, resize,
+#: slices (steps, negative too), ceil-mode pools, BN-like affines, channels-last linear
+#: layers, flatten heads, blocking ops.
 _EXTRA_MENU = ("pad", "resize", "slice", "conv_mode", "conv_s2", "convT_s2", "avgpool_pad",
-               "affine", "channels_last", "head", "act", "mul")
+               "affine", "channels_last", "head", "act", "mul", "pool_ceil")
 MAX_CHANNELS = 8
 MAX_SPATIAL = 8
 
@@ -154,12 +155,21 @@ def _draw_op(d: Draw, b: GraphBuilder, op: str, x: str, pick: Callable,
     # -- extended vocabulary --
     if op == "pad" and grow and small >= 2:
         mode = d.sampled_from(["constant", "reflect", "replicate", "circular"])
-        return [b.pad(x, [(1, 1), (1, 1)], mode=mode)]
+        value = d.sampled_from([0.0, 0.0, 1.5]) if mode == "constant" else 0.0
+        return [b.pad(x, [(1, 1), (1, 1)], mode=mode, value=value)]
     if op == "resize" and 2 * max(h, w) <= MAX_SPATIAL:
         return [b.resize(x, 2)]
     if op == "slice" and cx >= 2:
+        step = d.sampled_from([1, 1, 2, -1, -2])
+        if step < 0:  # from ``start`` down to channel 0 (a flip when start = cx - 1)
+            return [b.slice(x, d.integers(1, cx - 1), None, step)]
         start = d.integers(0, cx - 2)
-        return [b.slice(x, start, d.integers(start + 1, cx))]
+        return [b.slice(x, start, d.integers(start + 1, cx), step)]
+    if op == "pool_ceil" and small >= 3:  # ceil_mode: partial windows at the border
+        pad = d.integers(0, 1)
+        if d.booleans():
+            return [b.maxpool(x, 3, 2, pad=pad, ceil_mode=True)]
+        return [b.avgpool(x, 3, 2, pad=pad, ceil_mode=True, count_include_pad=d.booleans())]
     if op == "conv_mode" and small >= 2:
         mode = d.sampled_from(["reflect", "replicate", "circular"])
         groups = d.sampled_from([1, cx])

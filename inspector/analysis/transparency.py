@@ -64,9 +64,28 @@ def _channel_passthrough(
 
 
 def solve_resize(graph: Graph, node: Node, known: Known) -> Solved | Blocked:
-    """Interpolation weights sum to 1, so the map commutes if it is on the channel axis."""
+    """Interpolation weights sum to 1, so the map commutes if it is on the channel axis.
+
+    That holds for nearest, linear and cubic (``exclude_outside`` 0 or 1, with or
+    without antialiasing) under every coordinate mode, except for samples that fall
+    outside the input: ``tf_crop_and_resize`` with an ROI beyond [0, 1] writes
+    ``extrapolation_value`` v there, so, as for constant padding, ``s*v + t = v``
+    must hold on every channel.
+    """
     checked = _channel_passthrough(graph, node, known, "the map is on a resized axis")
-    return checked if isinstance(checked, Blocked) else checked[0]
+    if isinstance(checked, Blocked):
+        return checked
+    solved, t = checked
+    if node.attrs.get("extrapolates"):
+        v = float(node.attrs.get("extrapolation_value", 0.0))
+        if not np.allclose(t.scale * v + t.shift, v, rtol=0, atol=1e-12):
+            return Blocked(
+                Reason.EXTRAPOLATION,
+                f"`{node.name}` fills samples outside its input with {v:g} (its ROI extrapolates), "
+                "which the map does not preserve",
+                node.id,
+            )
+    return solved
 
 
 def solve_pool_max(graph: Graph, node: Node, known: Known) -> Solved | Blocked:
@@ -108,7 +127,8 @@ def solve_pad(graph: Graph, node: Node, known: Known) -> Solved | Blocked:
     pads = node.attrs.get("pads", ())
     if t.axis < len(pads) and any(pads[t.axis]):
         return _mapping_blocked(node, "it pads the channel axis")
-    if node.attrs.get("mode", "constant") == "constant":
+    grows = any(p > 0 for pair in pads for p in pair)  # negative pads only crop
+    if node.attrs.get("mode", "constant") == "constant" and grows:
         v = float(node.attrs.get("value", 0.0))
         if not np.allclose(t.scale * v + t.shift, v, rtol=0, atol=1e-12):
             return Blocked(

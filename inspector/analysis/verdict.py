@@ -70,6 +70,10 @@ class Reason(str, Enum):
     NOT_ADJACENT = "not_adjacent"
     VERIFICATION_FAILED = "verification_failed"
     ALREADY_FOLDED = "already_folded"
+    EXTRAPOLATION = "extrapolation"
+    DYNAMIC_PARAMS = "dynamic_params"
+    PER_ELEMENT = "per_element_bn"
+    RENAME = "rename_not_fold"
     # Merging parallel linear branches (mode ``reparam``, DESIGN §3.7).
     MISALIGNED = "merge_misaligned"
     STRIDE_MISMATCH = "merge_stride_mismatch"
@@ -118,6 +122,14 @@ REASONS: dict[Reason, ReasonInfo] = {
     Reason.BATCH_STATS: ReasonInfo(
         "batch statistics",
         "The BN uses batch statistics at inference, so it is not a fixed affine map.", "other"),
+    Reason.DYNAMIC_PARAMS: ReasonInfo(
+        "parameters computed at run time",
+        "The BN's scale or statistics are computed in the forward pass, so they are not constants "
+        "a fold could write into another layer.", "other"),
+    Reason.PER_ELEMENT: ReasonInfo(
+        "per-element BN (not per channel)",
+        "The BN's parameters vary per element, not per channel: no per-channel map describes it.",
+        "other"),
     Reason.SHARED_PARAMS: ReasonInfo(
         "shared parameters",
         "A layer that would absorb the map shares its weights with another call; editing them "
@@ -126,6 +138,15 @@ REASONS: dict[Reason, ReasonInfo] = {
         "zero padding",
         "A zero-padded layer sees padding zeros, not shifted values: the shift c would be wrong "
         "at the borders.", "padding"),
+    Reason.EXTRAPOLATION: ReasonInfo(
+        "extrapolated fill value",
+        "A resize samples outside its input and fills those positions with a constant, which the "
+        "shifted map does not preserve.", "other"),
+    Reason.RENAME: ReasonInfo(
+        "would move, not remove, its arithmetic",
+        "The only place to fold into has no arithmetic of its own (an `x + 0`, a scalar `x * 1`): "
+        "the deployed model would get the per-channel multiply-add back, a rename rather than a "
+        "fold (DESIGN §3.8).", "other"),
     Reason.NEGATIVE_SCALE: ReasonInfo(
         "negative scale at max-pool",
         "Max pooling commutes with a positive scale only; a negative a_k turns max into min on "

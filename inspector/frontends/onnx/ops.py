@@ -86,8 +86,27 @@ def translate(v: OpView, notes: list[str] | None = None) -> Translation:
             if notes is not None:
                 notes.append(unmapped_note(node.name or node.output[0], node.op_type, e))
     if result is None:
-        return Translation("other", {"op_type": node.op_type, "domain": node.domain})
+        attrs = {"op_type": node.op_type, "domain": node.domain}
+        if node.op_type == "BatchNormalization" and node.domain in ("", "ai.onnx"):
+            attrs.update(_unfoldable_bn(v))
+        return Translation("other", attrs)
     return result
+
+
+def _unfoldable_bn(v: OpView) -> dict[str, str]:
+    """Why a BatchNormalization is not an IR ``batch_norm``: still a BN layer
+    (``bn_layer`` = reason code, see ``ir.is_bn``), counted and explained."""
+    computed = [name for i, name in enumerate(("scale", "B", "mean", "var"), start=1)
+                if v.has(i) and v.node.input[i] not in v.consts]
+    if computed:
+        return {"bn_layer": "dynamic_params",
+                "bn_why": f"its {', '.join(computed)} {'is' if len(computed) == 1 else 'are'} "
+                          "computed at run time (not constants), so there is no fixed map to fold"}
+    if v.opset < 9 and not v.attr("spatial", 1):
+        return {"bn_layer": "per_element_bn",
+                "bn_why": "spatial=0: its statistics are per element, not per channel, "
+                          "which no layer's per-channel weights can absorb"}
+    return {"bn_layer": "unknown_op", "bn_why": "its parameters have an unsupported form"}
 
 
 @dataclass
@@ -106,8 +125,10 @@ def fuse(items: list[Item], uses: Mapping[str, int]) -> list[Item]:
     followed by a constant Add/Sub into one ``affine``.
 
     The merged affine is ``bn_like`` (a decomposed BN) when its axis is 1, or the
-    last axis of a rank >= 4 tensor (NHWC graphs); a per-feature Mul/Add on the
-    last axis of a (N, T, C) tensor is a LayerNorm/layer-scale affine, not a BN.
+    last axis of a rank >= 4 tensor (NHWC graphs), and not both constants are
+    scalars; a per-feature Mul/Add on the last axis of a (N, T, C) tensor is a
+    LayerNorm/layer-scale affine, and a scalar rescaling is a Keras
+    ``Rescaling``: neither is a BN.
 
     ``uses`` counts the readers of each tensor (graph outputs included); the
     intermediate tensor must be read by the second node only.
@@ -153,7 +174,9 @@ def _fuse_pair(first: Item, second: Item) -> Translation | None:
             return None
         scale, shift, axis = aligned
         rank = len(first.view.shapes.get(first.inputs[0]) or ())
-        bn_like = axis == 1 or (rank >= 4 and axis == rank - 1)
+        # Scalar constants on both sides (Keras Rescaling: x * 1/255 + b) are not a BN.
+        per_channel = not (first.t.attrs.get("scalar") and second.t.attrs.get("scalar"))
+        bn_like = per_channel and (axis == 1 or (rank >= 4 and axis == rank - 1))
         return Translation("affine", {"axis": axis, "bn_like": bn_like},
                            {"scale": scale, "shift": shift},
                            {"scale": first.t.keys["scale"], "shift": second.t.keys["shift"]})

@@ -61,11 +61,18 @@ def slice_rule(v: OpView) -> Translation | None:
     cut = []
     for ax, s, e, st in zip(axes, starts, ends, steps):
         ax, d = ax % len(shape), shape[ax % len(shape)]
-        lo, hi = (0, d) if st > 0 else (-1, d - 1)
-        s = min(max(s + d if s < 0 else s, lo), hi)
-        e = min(max(e + d if e < 0 else e, lo), hi)
+        if st == 0:
+            return None
+        # ONNX clamping: starts to [0, d] (step > 0) or [0, d-1] (step < 0), ends to
+        # [0, d] or [-1, d-1]; an end of -1 with a negative step means "past index 0",
+        # which a Python slice spells None (-1 would mean the last element).
+        s, e = s + d if s < 0 else s, e + d if e < 0 else e
+        if st > 0:
+            s, e = min(max(s, 0), d), min(max(e, 0), d)
+        else:
+            s, e = min(max(s, 0), d - 1), min(max(e, -1), d - 1)
         if (s, e, st) != (0, d, 1):
-            cut.append({"axis": ax, "start": s, "end": e, "step": st})
+            cut.append({"axis": ax, "start": s, "end": None if e < 0 else e, "step": st})
     if not cut:
         return Translation("identity")
     return Translation("slice", cut[0]) if len(cut) == 1 else None
@@ -139,11 +146,47 @@ def transpose_rule(v: OpView) -> Translation | None:
 
 
 def resize_rule(v: OpView) -> Translation | None:
-    mode = {"nearest": "nearest", "linear": "linear", "bilinear": "linear"}.get(v.attr("mode", "nearest"))
+    """Resize/Upsample keeping N and C. Interpolation commutes with a per-channel map
+    (weights sum to 1: checked numerically for every mode), but ``tf_crop_and_resize``
+    samples outside the input get ``extrapolation_value``: record whether any does."""
+    mode = {"nearest": "nearest", "linear": "linear", "bilinear": "linear",
+            "cubic": "cubic"}.get(v.attr("mode", "nearest"))
     shape, out = v.shape(), v.out_shape()
     if mode is None or shape is None or out is None or shape[:2] != out[:2]:
         return None
-    return Translation("resize", {"mode": mode})
+    coord = v.attr("coordinate_transformation_mode", "half_pixel")
+    attrs = {"mode": mode, "coordinate_mode": coord}
+    if v.node.op_type == "Resize" and coord == "tf_crop_and_resize":
+        roi = v.const(1) if v.opset >= 11 else None
+        if roi is None:
+            return None
+        extrapolates = _roi_extrapolates(roi, shape, out, v.attr("axes"))
+        if extrapolates is None:
+            return None
+        attrs["extrapolates"] = extrapolates
+        attrs["extrapolation_value"] = float(v.attr("extrapolation_value", 0.0))
+    return Translation("resize", attrs)
+
+
+def _roi_extrapolates(roi: np.ndarray, shape, out, axes) -> bool | None:
+    """Whether a tf_crop_and_resize ROI samples outside the input (None: it
+    resamples N or C, which no per-channel rule covers)."""
+    rank = len(shape)
+    axes = [a % rank for a in ints(axes)] if axes is not None else list(range(rank))
+    roi = np.asarray(roi, dtype=np.float64).reshape(-1)
+    if roi.size != 2 * len(axes):
+        return None
+    outside = False
+    for j, ax in enumerate(axes):
+        lo, hi, n_in, n_out = roi[j], roi[j + len(axes)], shape[ax], out[ax]
+        if n_out > 1:
+            coords = lo * (n_in - 1) + np.arange(n_out) * (hi - lo) * (n_in - 1) / (n_out - 1)
+        else:
+            coords = np.array([0.5 * (lo + hi) * (n_in - 1)])
+        if ax < 2 and not np.allclose(coords, np.arange(n_in), rtol=0, atol=1e-9):
+            return None
+        outside |= bool(np.any(coords < -1e-9) or np.any(coords > n_in - 1 + 1e-9))
+    return outside
 
 
 def dropout_rule(v: OpView) -> Translation | None:

@@ -183,6 +183,9 @@ def batch_norm_rule(v: OpView) -> Translation | None:
     t = _weights(v, {"gamma": 1, "beta": 2})
     if t is None or len(t.params) != 2 or any(p.ndim != 1 for p in t.params.values()):
         return None
+    rank = len(v.shape() or ())
+    if v.opset < 9 and not v.attr("spatial", 1) and rank > 2:
+        return None  # per-element statistics (opset 7/8 spatial=0): see onnx_translate
     n = t.params["gamma"].shape[0]
     from_data = False
     for pname, i, default in (("mean", 3, 0.0), ("var", 4, 1.0)):
@@ -243,4 +246,10 @@ def elementwise_rule(v: OpView) -> Translation | None:
         scale, shift, keys = (1.0 / vec).astype(vec.dtype), zeros, {"scale": key}
     else:
         return None
-    return Translation("affine", {"axis": axis}, {"scale": scale, "shift": shift}, keys)
+    scalar = c.size == 1
+    if scalar and np.all(scale == 1) and np.all(shift == 0):
+        # x + 0, x * 1 ...: no arithmetic of its own (DESIGN §3.8: folding a BN into
+        # it would be a rename, not a fold).
+        return Translation("identity")
+    return Translation("affine", {"axis": axis, "scalar": scalar}, {"scale": scale, "shift": shift},
+                       keys)

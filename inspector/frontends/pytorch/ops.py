@@ -142,6 +142,10 @@ def _elementwise(c: Call) -> Spec | None:
         scale, shift, pname, extra = 1.0 / vec, zeros, "scale", StorageTransform.RECIPROCAL
     else:
         return None
+    if not per_channel and np.all(scale == 1) and np.all(shift == 0):
+        # x + 0, x * 1 ...: no arithmetic of its own. As an affine it could take a
+        # BN's map, which would be a rename, not a fold (DESIGN §3.8).
+        return Spec("identity", (x.name,))
     spec = Spec("affine", (x.name,), {"axis": 1, "bn_like": False},
                 {"scale": scale, "shift": shift})
     if per_channel:
@@ -185,6 +189,14 @@ def map_op(c: Call, op_type: str, notes: list[str] | None = None) -> list[Spec]:
             notes.append(unmapped_note(c.id, op_type, e))
     if result is None:
         data = data_operands(list(c.kw.values()))
-        return [Spec("other", tuple(dict.fromkeys(d.name for d in data)), {"op_type": op_type})]
+        attrs = {"op_type": op_type}
+        if c.op in BATCH_NORMS:  # still a BN layer: counted, and explained (see ir.is_bn)
+            computed = [k for k in ("weight", "bias", "running_mean", "running_var")
+                        if isinstance(c.kw.get(k), Data)]
+            attrs["bn_layer"] = "dynamic_params" if computed else "unknown_op"
+            attrs["bn_why"] = (f"its {', '.join(computed)} computed at run time (not constants), "
+                               "so there is no fixed map to fold" if computed
+                               else "its arguments have an unsupported form")
+        return [Spec("other", tuple(dict.fromkeys(d.name for d in data)), attrs)]
     return result if isinstance(result, list) else [result]
 
