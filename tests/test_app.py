@@ -191,7 +191,7 @@ def test_timing_page_on_a_tiny_model():
     at.button[0].click().run()
     _no_exceptions(at)
     table = at.dataframe[0].value
-    assert len(table) == 4 and (table["median (ms)"] > 0).all()
+    assert len(table) == 5 and (table["median (ms)"] > 0).all()
     assert any("not equivalent" in v for v in table["variant"])
     assert len(at.get("plotly_chart")) == 2
 
