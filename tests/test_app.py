@@ -274,7 +274,7 @@ def test_valid_onnx_upload_is_analysed(tmp_path):
     at.slider(key="timing_repeats").set_value(5)
     at.button[0].click().run()
     _no_exceptions(at)
-    assert len(at.dataframe[0].value) == 4
+    assert len(at.dataframe[0].value) == 5
 
 
 def test_valid_pt2_upload_is_loaded_with_torch_export(tmp_path):

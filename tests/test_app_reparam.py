@@ -3,6 +3,7 @@ variant, merged colour and region outline on the Inspect graph."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,39 @@ def test_timing_page_times_the_reparam_variant():
     at.button[0].click().run()
     _no_exceptions(at)
     assert VARIANT_LABELS["reparam"] in list(at.dataframe[0].value["variant"])
+
+
+def _graph_data(at: AppTest) -> dict:
+    comps = at.get("bidi_component")
+    assert comps, "no graph component rendered"
+    return json.loads(comps[0].proto.json)
+
+
+def test_inspect_colours_merged_bns_and_explains_the_merged_conv(reparam_reference):
+    from inspector.render.status import STATUS_COLORS
+
+    _loaded, analyses, _summaries = reparam_reference
+    merged = next(b for b, v in analyses["reparam"].verdicts.items() if v.status == "merged")
+    conv = analyses["reparam"].verdicts[merged].details["merged_into"]
+    at = _page("inspector/ui/pages/inspect.py")
+    assert 'status-merged' not in _graph_data(at)["svg"]
+    at.button_group(key="inspect_mode").set_value("reparam").run()
+    _no_exceptions(at)
+    svg = _graph_data(at)["svg"]
+    assert "status-merged" in svg and STATUS_COLORS["merged"].fill.lower() in svg.lower()
+    at.selectbox(key=f"sel_bn::sample:{SAMPLE}").set_value(merged).run()
+    _no_exceptions(at)
+    text = " ".join(md.value for md in at.markdown)
+    assert "Merged" in text and conv in text
+
+
+def test_inspect_outlines_the_merged_region_of_a_merged_bn(reparam_reference):
+    _loaded, analyses, _summaries = reparam_reference
+    step = analyses["reparam"].merges[0]
+    merged = step.bns[0] if step.bns[0] in analyses["reparam"].verdicts else None
+    assert merged is not None
+    at = _page("inspector/ui/pages/inspect.py")
+    at.button_group(key="inspect_mode").set_value("reparam").run()
+    roles = _graph_data(at)["roles"][merged]
+    assert set(roles["region"]) == set(step.nodes) - {merged}
+    assert "root" not in roles
