@@ -16,7 +16,8 @@ TABLE_COLUMNS = ["name", "status", "direction", "roots", "leaves", "reason"]
 STATUS_ICONS = {"both": ":green[:material/check_circle:]",
                 "optimal_only": ":blue[:material/add_circle:]",
                 "not_foldable": ":orange[:material/block:]",
-                "folded": ":green[:material/check_circle:]"}
+                "folded": ":green[:material/check_circle:]",
+                "merged": ":violet[:material/merge:]"}
 
 
 def status_badge(status) -> str:
