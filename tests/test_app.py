@@ -191,7 +191,7 @@ def test_timing_page_on_a_tiny_model():
     at.button[0].click().run()
     _no_exceptions(at)
     table = at.dataframe[0].value
-    assert len(table) == 4 and (table["median (ms)"] > 0).all()
+    assert len(table) == 5 and (table["median (ms)"] > 0).all()
     assert any("not equivalent" in v for v in table["variant"])
     assert len(at.get("plotly_chart")) == 2
 
@@ -274,7 +274,7 @@ def test_valid_onnx_upload_is_analysed(tmp_path):
     at.slider(key="timing_repeats").set_value(5)
     at.button[0].click().run()
     _no_exceptions(at)
-    assert len(at.dataframe[0].value) == 4
+    assert len(at.dataframe[0].value) == 5
 
 
 def test_valid_pt2_upload_is_loaded_with_torch_export(tmp_path):

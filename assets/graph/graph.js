@@ -2,7 +2,7 @@
 // the vendored svg-pan-zoom, which defines window.svgPanZoom.
 const NATURAL = 4 / 3;  // Graphviz draws in pt: 1:1 is 4/3 CSS px per unit
 const READABLE = 1.0;   // default zoom: 11-pt labels are >= 11 px on screen
-const ROLES = ['selected', 'root', 'leaf', 'blocking'];
+const ROLES = ['selected', 'root', 'leaf', 'blocking', 'region'];
 const SVGNS = 'http://www.w3.org/2000/svg';
 
 function clean(svg) {

@@ -3,17 +3,19 @@
 The app lays a view out once and restyles it in the browser when a BN is
 selected. ``highlight_map`` gives, per BN id, the DOT unit names (node ids, or
 ``group:<prefix>`` boxes in a collapsed view) of its roots, leaves and blocking
-node, as drawn in one :class:`~inspector.render.dot.DotView`.
+node, as drawn in one :class:`~inspector.render.dot.DotView`. A BN merged in
+mode ``reparam`` has its merged region's nodes (its verdict's roots, the
+``MergeStep.nodes``) under the role ``region`` instead.
 """
 
 from __future__ import annotations
 
 from ..ir import Graph
-from .status import BNStatus
+from .status import MERGED, BNStatus
 
 #: Role names, as CSS classes on ``g.node`` (the same classes ``to_dot`` writes
 #: for a server-side selection).
-ROLES = ("selected", "root", "leaf", "blocking")
+ROLES = ("selected", "root", "leaf", "blocking", "region")
 
 
 def highlight_map(
@@ -31,8 +33,11 @@ def highlight_map(
         roles: dict[str, list[str]] = {"selected": [units[bn]]}
         v = status.verdict
         if v is not None:
-            wanted = {"root": v.roots, "leaf": [x for x in v.leaves if x != bn],
-                      "blocking": [v.blocking_node] if v.blocking_node else []}
+            if status.status == MERGED:
+                wanted = {"region": [x for x in v.roots if x != bn]}
+            else:
+                wanted = {"root": v.roots, "leaf": [x for x in v.leaves if x != bn],
+                          "blocking": [v.blocking_node] if v.blocking_node else []}
             for role, ids in wanted.items():
                 drawn = list(dict.fromkeys(units[i] for i in ids if i in units and graph.has_node(i)))
                 if drawn:

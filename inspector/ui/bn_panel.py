@@ -17,7 +17,8 @@ TABLE_COLUMNS = ["name", "status", "direction", "roots", "leaves", "reason"]
 STATUS_ICONS = {Status.BOTH: ":green[:material/check_circle:]",
                 Status.OPTIMAL_ONLY: ":blue[:material/add_circle:]",
                 Status.NOT_FOLDABLE: ":orange[:material/block:]",
-                Status.FOLDED: ":green[:material/check_circle:]"}
+                Status.FOLDED: ":green[:material/check_circle:]",
+                Status.MERGED: ":violet[:material/merge:]"}
 
 
 def status_badge(status) -> str:

@@ -13,7 +13,7 @@ from ..bench.timing import VARIANT_LABELS
 #: Timing colours: greys and purples only, so that no variant borrows a colour
 #: that means a BN status on the graph (``inspector/render/status.py``).
 _COLORS = {"original": "#595959", "adjacent": "#9E9AC8", "optimal": "#54278F",
-           "floor": "#D9D9D9"}
+           "reparam": "#3F007D", "floor": "#D9D9D9"}
 #: The floor is not an equivalent model: hatched, so it never reads as a result.
 _PATTERNS = {"floor": "/"}
 _LAYOUT = {"margin": {"l": 50, "r": 20, "t": 50, "b": 40}, "template": "plotly_white"}

@@ -26,11 +26,14 @@ MAX_UPLOAD_MB = 300
 UPLOAD_TYPES = ("onnx", "pt2")
 #: Model names the app may load: never ``package.module:callable`` (that runs code).
 APP_SPEC_PREFIXES = ("sample:", "timm:", "torchvision:")
+#: Folding modes analysed for every model (``reparam`` also merges parallel branches).
+MODES = ("adjacent", "optimal", "reparam")
 
 
 @dataclass(frozen=True)
 class ModelContext:
-    """The model the session works on, with both modes' analyses and statuses."""
+    """The model the session works on, with every mode's analysis (``MODES``) and the
+    statuses of the optimal/adjacent comparison."""
 
     key: str
     loaded: LoadedModel
@@ -52,6 +55,10 @@ class ModelContext:
     @property
     def adjacent(self) -> Analysis:
         return self.analyses["adjacent"]
+
+    @property
+    def reparam(self) -> Analysis:
+        return self.analyses["reparam"]
 
     @property
     def slug(self) -> str:
@@ -94,7 +101,7 @@ def _analyse(key: str, _loaded: LoadedModel) -> tuple[dict[str, Analysis], dict[
     from ..folding.driver import compare_modes
     from ..render.status import compute_statuses
 
-    analyses = compare_modes(_loaded.graph)
+    analyses = compare_modes(_loaded.graph, modes=MODES)
     statuses = compute_statuses(_loaded.graph, analyses["optimal"], analyses["adjacent"])
     return analyses, statuses
 

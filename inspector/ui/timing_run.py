@@ -25,7 +25,7 @@ Progress = Callable[[str, float], None]
 
 def _folded_models(ctx: state.ModelContext, say: Progress) -> dict[str, Any]:
     out = {}
-    for i, mode in enumerate(("adjacent", "optimal")):
+    for i, mode in enumerate(state.MODES):
         result = state.get_fold(ctx, mode)
         if result is None:
             say(f"folding ({mode})", 0.05 * i)
@@ -66,7 +66,8 @@ def run_timing(ctx: state.ModelContext, cfg: dict, progress: Progress) -> dict:
     ``cfg["budget_s"]`` seconds per backend; else ``cfg["repeats"]`` rounds."""
     t0 = time.perf_counter()
     folded = _folded_models(ctx, progress)
-    variants = build_variants(ctx.loaded, ctx.analyses, folded=folded, floor=False)
+    variants = build_variants(ctx.loaded, ctx.analyses, folded=folded, floor=False,
+                              modes=state.MODES)
     variants["floor"] = _floor(ctx)
     backends = cfg["backends"]
     times: dict[str, dict[str, list[float]]] = {}

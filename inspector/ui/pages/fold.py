@@ -5,13 +5,15 @@ from __future__ import annotations
 import streamlit as st
 
 from inspector.folding.pipeline import FoldResult
+from inspector.report import mode_summary
 from inspector.ui import exports, state
 from inspector.ui.errors import safe_call
 from inspector.ui.fold_views import before_after, weight_changes
 from inspector.ui.quant_view import quantization_impact
 
 MODES = {"optimal": "optimal — necessary and sufficient condition",
-         "adjacent": "adjacent — what fx fuse / onnxruntime do"}
+         "adjacent": "adjacent — what fx fuse / onnxruntime do",
+         "reparam": "reparam — optimal folding + merging parallel branches (beyond the paper)"}
 
 
 def apply_controls(ctx: state.ModelContext) -> str:
@@ -28,24 +30,43 @@ def apply_controls(ctx: state.ModelContext) -> str:
         result = safe_call(f"Folding ({mode})", state.run_fold, ctx, mode, progress)
         bar.empty()
         if result is not None:
-            st.toast(f"Folded {len(result.analysis.removed)} BN ({mode}); verification "
+            gone = result.analysis.folded_count + result.analysis.merged_count
+            st.toast(f"Removed {gone} BN ({mode}); verification "
                      f"{'passed' if result.verification.passed else 'FAILED'}")
     return mode
+
+
+def mode_table(ctx: state.ModelContext) -> None:
+    """Every mode side by side: BNs folded/merged/left, nodes and convs before → after."""
+    rows = []
+    for mode in MODES:
+        m = mode_summary(ctx.analyses[mode])
+        rows.append({"mode": mode, "BN folded": m["folded"], "BN merged": m["merged"],
+                     "BN left": m["remaining"],
+                     "nodes": f"{m['nodes_before']} → {m['nodes_after']}",
+                     "convs": f"{m['convs_before']} → {m['convs_after']}"})
+    st.dataframe(rows, hide_index=True,
+                 column_config={"nodes": st.column_config.TextColumn(
+                     help="nodes of the deployed model (inputs, outputs and identities left by "
+                          "folds not counted)")})
 
 
 def summary(ctx: state.ModelContext, result: FoldResult) -> None:
     """Before/after counts and the verification verdict."""
     a = result.analysis
-    removed = len(a.removed)
-    bn0, n0 = len(ctx.statuses), len(ctx.graph)
-    cols = st.columns(4)
+    m = mode_summary(a)
+    removed = m["folded"] + m["merged"]
+    bn0 = len(ctx.statuses)
+    cols = st.columns(5)
     cols[0].metric("BN layers", f"{bn0} → {bn0 - removed}", delta=f"-{removed}" if removed else None,
                    delta_color="inverse" if removed else "off")
-    cols[1].metric("Nodes", f"{n0} → {n0 - removed}",
-                   help="folded BNs become identities and are removed from the saved model")
+    cols[1].metric("Nodes", f"{m['nodes_before']} → {m['nodes_after']}",
+                   help="nodes of the deployed model: folded BNs become identities and are "
+                        "removed from the saved model; merged regions become one conv")
+    cols[2].metric("Convs", f"{m['convs_before']} → {m['convs_after']}")
     v = result.verification
-    cols[2].metric("Max abs error", f"{v.max_abs_error:.2e}")
-    cols[3].metric("Max rel error", f"{v.max_rel_error:.2e}", help=f"tolerance {v.tolerance:.0e}")
+    cols[3].metric("Max abs error", f"{v.max_abs_error:.2e}")
+    cols[4].metric("Max rel error", f"{v.max_rel_error:.2e}", help=f"tolerance {v.tolerance:.0e}")
     if v.passed:
         st.success(f"**Verification passed** — the folded model computes the same function "
                    f"(max relative error {v.max_rel_error:.2e} ≤ {v.tolerance:.0e}, "
@@ -57,7 +78,8 @@ def summary(ctx: state.ModelContext, result: FoldResult) -> None:
         names = ", ".join(ctx.graph.node(b).name for b in result.rolled_back)
         st.warning(f"Rolled back {len(result.rolled_back)} fold(s) that did not verify: {names}")
     t = result.timings
-    st.caption(f"{removed} BN folded in mode `{result.mode}` · analysis {t.get('analyze_s', 0):.2f} s"
+    merged = f" ({m['merged']} merged)" if m["merged"] else ""
+    st.caption(f"{removed} BN removed{merged} in mode `{result.mode}` · analysis {t.get('analyze_s', 0):.2f} s"
                f" · write-back and verification {t.get('fold_s', 0):.2f} s")
 
 
@@ -93,10 +115,12 @@ def render() -> None:
     st.caption(f"**{ctx.name}** — fold the BNs, verify the result numerically and see "
                "exactly which weights changed.")
     mode = apply_controls(ctx)
+    mode_table(ctx)
     result = state.get_fold(ctx, mode)
     if result is None:
-        n = ctx.analyses[mode].folded_count
-        st.info(f"Mode `{mode}` would fold {n} of {len(ctx.statuses)} BN. Press **Apply folding**.")
+        a = ctx.analyses[mode]
+        n = a.folded_count + a.merged_count
+        st.info(f"Mode `{mode}` would remove {n} of {len(ctx.statuses)} BN. Press **Apply folding**.")
         return
     summary(ctx, result)
     tabs = st.tabs(["Weight changes", "Before / after graph", "Downloads"])

@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
+from inspector.folding.plan import Analysis
 from inspector.render import build_view, render_view
-from inspector.render.status import BOTH, NOT_FOLDABLE, OPTIMAL_ONLY, status_counts
+from inspector.render.status import (
+    BOTH,
+    NOT_FOLDABLE,
+    OPTIMAL_ONLY,
+    compute_statuses,
+    status_counts,
+)
 from inspector.ui import bn_panel, exports, graph_view, state
 from inspector.ui.errors import safe_call
+
+#: Analyses the graph can be coloured by (compared with ``adjacent`` either way).
+COLOUR_BY = {"optimal": "optimal — necessary and sufficient condition",
+             "reparam": "reparam — optimal folding + merging parallel branches (beyond the paper)"}
+
+
+def colour_by(ctx: state.ModelContext) -> tuple[str, Analysis, state.ModelContext]:
+    """The analysis the graph, table and details follow, and the context whose
+    ``statuses`` are those of that analysis (``merged`` BNs in ``reparam``)."""
+    mode = st.segmented_control("Colour by", list(COLOUR_BY), format_func=COLOUR_BY.get,
+                                default="optimal", key="inspect_mode", required=True) or "optimal"
+    if mode == "optimal":
+        return mode, ctx.optimal, ctx
+    statuses = compute_statuses(ctx.graph, ctx.analyses[mode], ctx.adjacent)
+    return mode, ctx.analyses[mode], replace(ctx, statuses=statuses)
 
 
 def view_key(ctx: state.ModelContext) -> str:
@@ -30,14 +54,16 @@ def metrics(ctx: state.ModelContext) -> None:
                    help=f"{c[OPTIMAL_ONLY]} BN folded only by optimal; {c[BOTH]} by both")
 
 
-def whole_svg(ctx: state.ModelContext, selected: str | None) -> bytes:
+def whole_svg(ctx: state.ModelContext, selected: str | None, shown: Analysis) -> bytes:
     """The whole-graph export: every node uncollapsed, statuses, tooltips, legend."""
-    view = build_view(ctx.graph, ctx.optimal, ctx.adjacent, selected=selected, title=ctx.name)
+    view = build_view(ctx.graph, shown, ctx.adjacent, selected=selected, title=ctx.name)
     return render_view(view).encode("utf-8")
 
 
-def graph_panel(ctx: state.ModelContext, selected: str | None) -> None:
-    """View controls, the pan/zoom graph (laid out once per view) and the SVG downloads."""
+def graph_panel(ctx: state.ModelContext, selected: str | None, shown: Analysis,
+                mode: str = "optimal") -> None:
+    """View controls, the pan/zoom graph (laid out once per view and mode, coloured by
+    ``shown``) and the SVG downloads."""
     vk = view_key(ctx)
     clicked = st.session_state.get(f"{vk}:clicked_node")
     focus = selected or (clicked if clicked and ctx.graph.has_node(clicked) else None)
@@ -47,7 +73,7 @@ def graph_panel(ctx: state.ModelContext, selected: str | None) -> None:
                 "click any node in the Full or Collapsed view.")
         return
     if not graph_view.dot_available():
-        dot = safe_call("Building the graph view", graph_view.make_dot, ctx.graph, ctx.optimal,
+        dot = safe_call("Building the graph view", graph_view.make_dot, ctx.graph, shown,
                         ctx.adjacent, opts, selected=selected, title=ctx.name)
         if dot is not None:
             graph_view.show_graph(dot, key=f"graph::{ctx.key}")
@@ -55,8 +81,9 @@ def graph_panel(ctx: state.ModelContext, selected: str | None) -> None:
                                  label="Download this view only (DOT)")
         return
     with st.spinner(f"Laying out {len(ctx.graph)} nodes…"):
-        layout = safe_call("Laying out the graph", graph_view.cached_layout, ctx.key,
-                           graph_view.view_key_tuple(opts), ctx.name, ctx.graph, ctx.optimal,
+        cache_key = ctx.key if mode == "optimal" else f"{ctx.key}::{mode}"
+        layout = safe_call("Laying out the graph", graph_view.cached_layout, cache_key,
+                           graph_view.view_key_tuple(opts), ctx.name, ctx.graph, shown,
                            ctx.adjacent)
     if layout is None:
         return
@@ -66,12 +93,12 @@ def graph_panel(ctx: state.ModelContext, selected: str | None) -> None:
                "keys: + − 0 (1:1) f (fit) · hover a node for its reason")
     c1, c2 = st.columns(2)
     with c1:
-        st.download_button("Download whole graph (SVG, every node)", data=lambda: whole_svg(ctx, selected),
+        st.download_button("Download whole graph (SVG, every node)", data=lambda: whole_svg(ctx, selected, shown),
                            file_name=f"{ctx.slug}.svg", mime=exports.MIME[".svg"],
                            key=f"svg_full::{ctx.key}", icon=":material/download:",
                            on_click="ignore")
     with c2:
-        view_dot = graph_view.make_dot(ctx.graph, ctx.optimal, ctx.adjacent, opts,
+        view_dot = graph_view.make_dot(ctx.graph, shown, ctx.adjacent, opts,
                                        selected=selected, title=ctx.name)
         exports.svg_download(ctx, view_dot, key=f"svg_view::{ctx.key}",
                              label=f"Download this view only ({opts.view.lower()}, SVG)",
@@ -98,6 +125,7 @@ def render() -> None:
     st.caption(f"**{ctx.name}** — which batch-norm layers can be folded away, and why the "
                "others cannot.")
     metrics(ctx)
+    mode, shown, ctx = colour_by(ctx)
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
     with c1:
         selected = bn_panel.selector(ctx)
@@ -106,11 +134,11 @@ def render() -> None:
     if beside:
         left, right = st.columns([5, 2], gap="medium")
         with left:
-            graph_panel(ctx, selected)
+            graph_panel(ctx, selected, shown, mode)
         with right:
             details(ctx, selected)
     else:
-        graph_panel(ctx, selected)
+        graph_panel(ctx, selected, shown, mode)
         details(ctx, selected)
     st.subheader("Batch-norm layers")
     bn_panel.bn_table(ctx)

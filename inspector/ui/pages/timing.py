@@ -1,4 +1,4 @@
-"""Timing: original vs adjacent vs optimal vs the no-BN floor, torch and onnxruntime."""
+"""Timing: original vs adjacent vs optimal vs reparam vs the no-BN floor, torch and onnxruntime."""
 
 from __future__ import annotations
 
@@ -167,7 +167,7 @@ def render() -> None:
     if ctx is None:
         st.info("Pick a model in the sidebar first.")
         return
-    st.caption(f"**{ctx.name}** — latency of the original, the adjacent- and optimal-folded "
+    st.caption(f"**{ctx.name}** — latency of the original, the adjacent-, optimal- and reparam-folded "
                "models and the no-BN floor. Runs are interleaved after warm-up, so drift hits all "
                "variants alike; every median carries its 95 % confidence interval.")
     with st.expander("What the figures mean", icon=":material/info:"):
