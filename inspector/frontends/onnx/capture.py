@@ -286,9 +286,10 @@ def build_graph(work: onnx.ModelProto, specs: list[InputSpec], consts: dict[str,
         inputs += tuple(i for i in dict.fromkeys(implicit) if i not in consts and i not in inputs)
         view = OpView(node, consts, shapes, opset)
         t = translate(view, notes)
-        if (t.params or node.op_type in _SIZE_SENSITIVE) and any(
+        if (t.params or t.op == "identity" or node.op_type in _SIZE_SENSITIVE) and any(
                 i in shape_derived for i in node.input):
-            # The parameter (or pad/slice/resize amount) holds only at the loaded size.
+            # The parameter (or pad/slice/resize amount, or the `x * 1` that makes it an
+            # identity at the loaded size) holds only at the loaded size.
             t = Translation("other", {"op_type": node.op_type, "shape_derived": True})
         items.append(Item([idx], inputs, tuple(o for o in node.output if o), t, view))
     items = fuse(items, uses)
