@@ -55,7 +55,7 @@ def measure_model(spec: str, batches: tuple[int, ...], backends: tuple[str, ...]
     import torch
 
     from inspector.bench.timing import build_variants, summarize, time_variants
-    from inspector.report import compare_modes
+    from inspector.folding.driver import compare_modes
 
     torch.set_num_threads(threads)
     b = build(spec)

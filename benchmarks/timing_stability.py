@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     import inspector
     from inspector.bench.stats import StoppingRule
     from inspector.bench.timing import build_variants, summarize, time_variants_adaptive
-    from inspector.report import compare_modes
+    from inspector.folding.driver import compare_modes
 
     loaded = inspector.load(args.model)
     variants = build_variants(loaded, compare_modes(loaded.graph))

@@ -37,7 +37,7 @@ def analyze(graph, mode: str = "optimal"):
 def compare_modes(graph, modes: tuple[str, ...] = ("adjacent", "optimal")):
     """Analyses per mode: ``{"adjacent": Analysis, "optimal": Analysis}`` by default
     (add ``"reparam"`` to ``modes`` for branch merging)."""
-    from .report import compare_modes as _compare
+    from .folding.driver import compare_modes as _compare
 
     return _compare(getattr(graph, "graph", graph), modes)
 

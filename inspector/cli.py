@@ -172,14 +172,15 @@ def _cmd_samples(args) -> int:
 
 
 def _cmd_analyze(args) -> int:
-    from .report import build_report, compare_modes
+    from .folding.driver import compare_modes
+    from .report import build_report
 
     _check_json_target(args)
     loaded = _load(args)
     analyses = compare_modes(loaded.graph, _modes(args.mode))
     report = build_report(loaded.name, analyses, mode=args.mode, framework=loaded.framework)
     _add_quant(report, analyses[args.mode], args)
-    _emit(report, args.json)
+    _emit(report, args.json, _bn_lines(loaded.graph, analyses, args.mode))
     return 0
 
 
@@ -191,8 +192,9 @@ def _check_json_target(args, others: tuple[str, ...] = ()) -> None:
 
 
 def _cmd_fold(args) -> int:
+    from .folding.driver import compare_modes
     from .folding.pipeline import fold
-    from .report import build_report, compare_modes
+    from .report import build_report
     from .safe_io import atomic_write, check_output
 
     out = Path(args.output)
@@ -215,7 +217,7 @@ def _cmd_fold(args) -> int:
     report["rolled_back"] = result.rolled_back
     report["output"] = str(out)
     _add_quant(report, result.analysis, args)
-    _emit(report, args.json)
+    _emit(report, args.json, _bn_lines(loaded.graph, analyses, args.mode))
     return 0
 
 
@@ -225,8 +227,8 @@ def _modes(mode: str) -> tuple[str, ...]:
 
 
 def _cmd_svg(args) -> int:
+    from .folding.driver import compare_modes
     from .render import build_view, render_view
-    from .report import compare_modes
     from .safe_io import atomic_write_text, check_output
 
     check_output(args.output, _inputs(args), what="SVG")
@@ -253,7 +255,15 @@ def _add_quant(report: dict, analysis, args) -> None:
         report["quantization"] = quant_report(analysis)
 
 
-def _emit(report: dict, json_target: str | None) -> None:
+def _bn_lines(graph, analyses: dict, mode: str) -> list[str]:
+    """Per-BN summary lines of ``mode`` (against ``adjacent`` when mode is optimal)."""
+    from .explain import summary_lines
+
+    other = analyses.get("adjacent") if mode != "adjacent" else None
+    return summary_lines(graph, analyses[mode], other)
+
+
+def _emit(report: dict, json_target: str | None, lines: list[str]) -> None:
     from .report import to_json
     from .safe_io import atomic_write_text
 
@@ -261,15 +271,15 @@ def _emit(report: dict, json_target: str | None) -> None:
     if json_target == "-":
         _out().write(text + "\n")
         _out().flush()
-        _summary(report, _err())
+        _summary(report, lines, _err())
         return
     if json_target:
         atomic_write_text(json_target, text + "\n", what="--json file")
         _log(f"wrote {json_target}")
-    _summary(report, _out())
+    _summary(report, lines, _out())
 
 
-def _summary(report: dict, stream) -> None:
+def _summary(report: dict, lines: list[str], stream) -> None:
     m = report["modes"]
     reparam = ""
     if "reparam" in m:
@@ -278,14 +288,12 @@ def _summary(report: dict, stream) -> None:
                    f"(nodes {r['nodes_before']} → {r['nodes_after']}, convs {r['convs_before']} → {r['convs_after']})")
     print(f"{report['model']}: {report['bn_total']} BN — adjacent folds {m['adjacent']['folded']}, "
           f"optimal folds {m['optimal']['folded']}{reparam}", file=stream)
-    for layer in report["layers"]:
-        mark = {"folded": "folded", "merged": "merged"}.get(layer["status"], "kept  ")
-        extra = "" if layer["status"] in ("folded", "merged") else f" [{layer['reason_code']}]"
-        print(f"  {mark} {layer['name']}{extra}: {layer['reason']}", file=stream)
+    for line in lines:
+        print(f"  {line}", file=stream)
     if "quantization" in report:
-        from .quant import summary_lines
+        from .quant import summary_lines as quant_lines
 
-        print("\n".join(summary_lines(report["quantization"])), file=stream)
+        print("\n".join(quant_lines(report["quantization"])), file=stream)
     v = report["verification"]
     if v.get("max_abs_error") is not None:
         state = {"passed": "PASS", "unverified": "COULD NOT VERIFY"}.get(v.get("status"), "FAIL")

@@ -34,3 +34,17 @@ class ResourceLimitError(InspectorError):
 class OutputError(InspectorError):
     """An output cannot be written (it is an input, a folder, a missing or read-only
     folder, or the disk is full); nothing partial is left behind."""
+
+
+def first_line(exc: BaseException, limit: int = 400, *, with_type: bool = False) -> str:
+    """The first line of an exception's message, for one-line error reports.
+
+    The type name stands in for an empty message; ``with_type`` prefixes it
+    always (``ValueError: bad shape``). Longer lines are cut to ``limit``
+    characters, ending with an ellipsis.
+    """
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else ("" if with_type else type(exc).__name__)
+    if with_type:
+        text = f"{type(exc).__name__}: {text}"
+    return text if len(text) <= limit else text[: limit - 1] + "…"

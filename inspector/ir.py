@@ -68,8 +68,10 @@ from typing import Any
 
 import numpy as np
 
+#: Linear layers with a weight and an optional bias (what a fold gives a bias).
+LINEAR_OPS = frozenset({"conv", "conv_transpose", "linear"})
 #: Ops that can absorb a per-channel affine map into constant parameters.
-EXPRESSIVE_OPS = frozenset({"conv", "conv_transpose", "linear", "batch_norm", "affine"})
+EXPRESSIVE_OPS = LINEAR_OPS | {"batch_norm", "affine"}
 #: Ops the analysis may walk through, each under its own rule.
 TRANSPARENT_OPS = frozenset(
     {
@@ -137,10 +139,15 @@ class Node:
             self.name = self.id
 
     @property
+    def kind(self) -> str:
+        """The op shown to users: the original op type when known, else the
+        activation/norm kind, else the IR op."""
+        return str(self.attrs.get("op_type") or self.attrs.get("kind") or self.op)
+
+    @property
     def label(self) -> str:
         """Short human label: the original name and the op type."""
-        kind = self.attrs.get("op_type") or self.attrs.get("kind") or self.op
-        return f"{self.name} ({kind})"
+        return f"{self.name} ({self.kind})"
 
 
 @dataclass

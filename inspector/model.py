@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .errors import first_line
 from .ir import Graph
 
 
@@ -34,6 +35,9 @@ class LoadedModel:
         frontend: the adapter of the format that loaded it (has
             ``write_back``, ``run``, ``save``).
         notes: warnings gathered while loading (e.g. fallbacks).
+        capture: the frontend's typed capture record, read by its write-back
+            (``frontends.pytorch.records.TorchCapture`` /
+            ``frontends.onnx.capture.OnnxCapture``); opaque to everything else.
     """
 
     name: str
@@ -43,8 +47,10 @@ class LoadedModel:
     inputs: list[InputSpec]
     frontend: Frontend
     notes: list[str] = field(default_factory=list)
-    #: Frontend-private data (node id -> module path, ONNX node maps ...).
-    aux: dict[str, Any] = field(default_factory=dict)
+    capture: Any = None
+    #: Dynamic input axes (ONNX): input index -> axes; verification also runs
+    #: other sizes along them.
+    dynamic_axes: dict[int, list[int]] = field(default_factory=dict)
 
     def random_inputs(self, seed: int = 0, batch: int | None = None) -> list[np.ndarray]:
         """Seeded random inputs matching ``inputs`` (optionally re-batched)."""
@@ -78,9 +84,6 @@ class Frontend(Protocol):
     def save(self, model: Any, path: str, loaded: LoadedModel) -> None:
         """Save a (folded) model; the format follows the path suffix."""
 
-    def remove_all_bn(self, loaded: LoadedModel) -> Any:
-        """The no-BN floor: every BN replaced by identity (not equivalent)."""
-
 
 @dataclass(frozen=True)
 class Adapter:
@@ -95,11 +98,16 @@ class Adapter:
     write_back: Callable[..., Any]
     run: Callable[..., list[np.ndarray]]
     save: Callable[..., None]
-    remove_all_bn: Callable[..., Any]
     #: ``run_tensors(model, inputs, loaded) -> (outputs, {IR tensor name: value})``:
     #: the outputs plus every intermediate tensor the model computes that the IR
     #: names (for per-tensor verification). None: outputs only.
     run_tensors: Callable[..., tuple[list[np.ndarray], dict[str, np.ndarray]]] | None = None
+
+
+def unmapped_note(node: str, op_type: str, error: BaseException) -> str:
+    """The load note for a node whose mapping rule raised: it stays ``other``."""
+    return (f"`{node}` ({op_type}) is kept as an unknown op (it blocks folding): its mapping "
+            f"failed with {first_line(error, 200, with_type=True)}.")
 
 
 RunFn = Callable[[Sequence[np.ndarray]], list[np.ndarray]]

@@ -30,26 +30,14 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .analysis.result import Analysis
+from .diffs import out_channel_rows
+from .folding.plan import Analysis
 from .ir import Node
 
 #: Largest magnitude of a symmetric int8 code (−127..127; −128 unused).
 QMAX = 127
 #: Flag a layer whose per-tensor SQNR drops by more than this (dB).
 DROP_THRESHOLD_DB = 6.0
-
-
-def out_channel_rows(node: Node, w: np.ndarray) -> np.ndarray:
-    """``w`` as (output channels, everything else); handles ConvTranspose groups."""
-    w = np.asarray(w, dtype=np.float64)
-    if w.ndim <= 1:
-        return w.reshape(-1, 1)
-    if node.op == "conv_transpose":
-        groups = int(node.attrs.get("groups", 1) or 1)
-        cin, cout_g = w.shape[0], w.shape[1]
-        per = w.reshape(groups, cin // groups, cout_g, -1)  # (g, cin/g, cout/g, k)
-        return per.transpose(0, 2, 1, 3).reshape(groups * cout_g, -1)
-    return w.reshape(w.shape[0], -1)
 
 
 def quantize_int8(rows: np.ndarray, per_channel: bool) -> np.ndarray:

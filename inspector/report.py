@@ -5,19 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .analysis.result import Analysis
+from .folding.driver import compare_modes
+from .folding.plan import Analysis
 from .ir import Graph
 from .verification.compare import Verification
 
+__all__ = ["SCHEMA_VERSION", "build_report", "compare_modes", "to_json"]
+
 SCHEMA_VERSION = 1
-
-
-def compare_modes(graph: Graph, modes: tuple[str, ...] = ("adjacent", "optimal")) -> dict[str, Analysis]:
-    """The analyses of one graph in ``modes`` (by default ``adjacent`` and ``optimal``;
-    add ``"reparam"`` for branch merging)."""
-    from .folding.driver import analyze
-
-    return {mode: analyze(graph, mode) for mode in modes}
 
 
 def deployed_counts(graph: Graph) -> tuple[int, int]:

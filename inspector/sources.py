@@ -16,7 +16,7 @@ import difflib
 import importlib
 from typing import Any
 
-from .errors import MissingDependencyError, UnsupportedModelError
+from .errors import MissingDependencyError, UnsupportedModelError, first_line
 from .model import LoadedModel
 
 
@@ -61,7 +61,6 @@ def _callable(spec: str) -> tuple[Any, tuple[int, ...] | None]:
     user's code is one line (its exception type and first line), never a traceback."""
     import inspect
 
-    from .frontends.pytorch.runtime import first_line
 
     path, _, attr = spec.partition(":")
     try:
@@ -72,7 +71,7 @@ def _callable(spec: str) -> tuple[Any, tuple[int, ...] | None]:
             "module path (package.module:callable) and that it is on PYTHONPATH.") from e
     except Exception as e:  # noqa: BLE001 - the module's own code failed on import
         raise UnsupportedModelError(
-            f"importing {path!r} for {spec!r} raised {first_line(e)}. To fix this, run "
+            f"importing {path!r} for {spec!r} raised {first_line(e, with_type=True)}. To fix this, run "
             f"`python -c 'import {path}'` to see the full error.") from e
     fn = getattr(module, attr, None)
     if not callable(fn):
@@ -95,7 +94,7 @@ def _callable(spec: str) -> tuple[Any, tuple[int, ...] | None]:
         net = fn()
     except Exception as e:  # noqa: BLE001 - the user's code failed
         raise UnsupportedModelError(
-            f"{spec}() raised {first_line(e)}. To fix this, run it in Python to see the "
+            f"{spec}() raised {first_line(e, with_type=True)}. To fix this, run it in Python to see the "
             "full error.") from e
     if not isinstance(net, torch.nn.Module):
         raise UnsupportedModelError(

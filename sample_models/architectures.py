@@ -18,7 +18,7 @@ from sample_models import arch_mobile as mb
 from sample_models import arch_other as ot
 from sample_models import arch_reparam as rp
 from sample_models._build import builder
-from sample_models.registry import Sample
+from sample_models.types import Sample
 
 IMG = (1, 3, 32, 32)
 

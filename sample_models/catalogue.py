@@ -17,7 +17,7 @@ from sample_models import catalogue_branch as br
 from sample_models import catalogue_chain as ch
 from sample_models import catalogue_reparam as rp
 from sample_models._build import builder
-from sample_models.registry import FOLDED, MERGED, NOT_FOLDABLE, Expected, Sample
+from sample_models.types import FOLDED, MERGED, NOT_FOLDABLE, Expected, Sample
 
 F, N = FOLDED, NOT_FOLDABLE
 IMG = (1, 4, 8, 8)

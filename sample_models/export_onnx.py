@@ -37,7 +37,8 @@ import onnx
 import torch
 from torch import nn
 
-from sample_models.registry import ONNX_DIR, Sample, list_samples
+from sample_models.registry import ONNX_DIR, list_samples
+from sample_models.types import Sample
 
 OPSET = 18
 #: Node metadata kept in the files (stack traces and fx dumps are dropped: size, local paths).

@@ -53,8 +53,8 @@ def _metrics(at: AppTest) -> dict[str, str]:
 def densenet_reference():
     """Library figures for the densenet sample (BNs in all three statuses)."""
     import inspector
+    from inspector.folding.driver import compare_modes
     from inspector.render.status import compute_statuses
-    from inspector.report import compare_modes
 
     loaded = inspector.load("sample:densenet")
     analyses = compare_modes(loaded.graph)

@@ -11,10 +11,9 @@ from functools import cache
 
 import pytest
 
-from inspector.folding.driver import analyze
+from inspector.folding.driver import analyze, compare_modes
 from inspector.folding.pipeline import fold
 from inspector.frontends import load
-from inspector.report import compare_modes
 from inspector.sources import load_sample
 from sample_models import list_samples, onnx_path
 

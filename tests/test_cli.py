@@ -55,6 +55,7 @@ def test_analyze_json_to_stdout_is_pure_json_with_stable_keys(capsys):
     assert report["modes"]["optimal"]["folded"] == 1
     layer = report["layers"][0]
     assert {"name", "status", "adjacent", "direction", "roots", "leaves", "reason_code", "reason"} <= set(layer)
+    assert layer["status"] == "folded" and layer["reason_code"] is None
     assert layer["roots"] == ["conv"] and layer["adjacent"] is False
     assert {"analyze_s", "fold_s"} <= set(report["timings"])
     assert "loading" in err
@@ -69,7 +70,7 @@ def test_analyze_adjacent_mode_reports_adjacent_layers(capsys):
 def test_analyze_writes_json_file_and_prints_summary(capsys, tmp_path):
     target = tmp_path / "r.json"
     code, out, _ = run_cli(capsys, "analyze", str(onnx_path("maxpool_negative")), "--json", str(target))
-    assert code == 0 and "negative_scale" in out
+    assert code == 0 and "[negative_scale: negative scale at max-pool]" in out  # the app's words
     assert json.loads(target.read_text())["layers"][0]["reason_code"] == "negative_scale"
 
 

@@ -13,6 +13,7 @@ from torch import nn
 
 from inspector.errors import InspectorError, InvalidGraphError, UnsupportedModelError
 from inspector.frontends import pytorch
+from inspector.frontends.pytorch.optypes import StorageTransform
 from inspector.ir import bypass
 from inspector.sources import randomize_bn
 
@@ -198,7 +199,7 @@ def test_linear_and_matmul_with_constant_weight_map_to_linear():
     fc, mm = [n for n in lm.graph.nodes if n.op == "linear"]
     assert fc.params["weight"].shape == (4, 5) and fc.param_keys["bias"] == "fc.bias"
     assert mm.params["weight"].shape == (3, 4) and mm.param_keys == {"weight": "w"}
-    assert lm.aux["transforms"][mm.id] == {"weight": "T"}
+    assert lm.capture.transforms[mm.id] == {"weight": StorageTransform.TRANSPOSE}
 
 
 class Twice(nn.Module):
@@ -298,7 +299,7 @@ class Opaque(ConvBnRelu):
 
 def test_export_failure_falls_back_to_symbolic_trace_and_still_writes_back():
     lm = load(Opaque())
-    assert lm.aux["capture"] == "fx" and "symbolic_trace" in lm.notes[0]
+    assert lm.capture.method == "fx" and "symbolic_trace" in lm.notes[0]
     assert ops(lm)[:3] == ["conv", "batch_norm", "activation"] and ops(lm)[3] == "other"
     assert only(lm, "batch_norm").name == "bn"
     assert_same(lm, pytorch.write_back(lm, *fold_into_producer(lm, only(lm, "batch_norm").id)))
@@ -342,16 +343,6 @@ def test_write_back_of_frozen_batch_norm():
     folded = pytorch.write_back(lm, *fold_into_producer(lm, only(lm, "batch_norm").id))
     assert isinstance(folded[1], nn.Identity)
     assert_same(lm, folded)
-
-
-def test_remove_all_bn_leaves_no_batch_norm():
-    net = nn.Sequential(ConvBnRelu(), nn.BatchNorm2d(4), torchvision.ops.FrozenBatchNorm2d(4))
-    lm = load(net)
-    floor = pytorch.remove_all_bn(lm)
-    assert not any(isinstance(m, (nn.modules.batchnorm._BatchNorm,
-                                  torchvision.ops.FrozenBatchNorm2d)) for m in floor.modules())
-    assert "batch_norm" not in ops(pytorch.load_module(floor, input_shape=(1, 3, 8, 8)))
-    assert len(list(lm.model.modules())) == len(list(net.modules()))
 
 
 # -- files -------------------------------------------------------------------
@@ -499,3 +490,30 @@ def test_removed_bn_does_not_let_an_inplace_op_overwrite_a_shared_input():
     assert result.analysis.verdicts["batch_norm"].folded and result.rolled_back == []
     assert result.verification.max_rel_error < 1e-5
     assert loaded.model.relu.inplace  # the user's module is untouched
+
+
+# -- never silent ------------------------------------------------------------------
+def test_a_handler_that_fails_keeps_the_node_as_other_and_says_so(monkeypatch):
+    from inspector.frontends.pytorch import ops as torch_ops
+
+    def broken(call):
+        raise ValueError("unexpected argument")
+
+    monkeypatch.setitem(torch_ops.HANDLERS, "relu", broken)
+    lm = load(ConvBnRelu())
+    assert ops(lm) == ["conv", "batch_norm", "other"]
+    (note,) = [n for n in lm.notes if "unknown op" in n]
+    assert "aten.relu" in note and "ValueError: unexpected argument" in note
+
+
+def test_a_chain_of_specs_reads_its_predecessor_and_keeps_its_params():
+    from inspector.frontends.pytorch.optypes import Spec
+    from inspector.frontends.pytorch.records import chain_nodes
+
+    weight = np.ones((4, 3, 3, 3))
+    pad = Spec("pad", ("x",), {"mode": "reflect"})
+    conv = Spec("conv", ("ignored",), {"groups": 1}, {"weight": weight}, {"weight": "conv.weight"})
+    (pid, pspec, pouts), (cid, cspec, couts) = chain_nodes("n", [pad, conv], ("y",))
+    assert (pid, pouts, cid, couts) == ("n:0", ("n:0",), "n", ("y",))
+    assert pspec.inputs == ("x",) and cspec.inputs == ("n:0",)
+    assert cspec.params["weight"] is weight and cspec.keys == {"weight": "conv.weight"}

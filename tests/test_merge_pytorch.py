@@ -124,7 +124,7 @@ def test_merged_model_saves_as_pt2_and_onnx(tmp_path):
 
 def test_merge_writes_back_on_the_symbolic_trace_fallback():
     loaded = load(OpaqueRepVGG())
-    assert loaded.aux["capture"] == "fx"
+    assert loaded.capture.method == "fx"
     result = fold(loaded, "reparam")
     assert [v.status for v in result.analysis.verdicts.values()].count("merged") >= 1
     ops = calls(result.model)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from inspector.explain import explain
 from inspector.folding.driver import analyze
 from inspector.frontends import load
 from inspector.render.status import (
@@ -13,7 +14,6 @@ from inspector.render.status import (
     legend_items,
     short_status,
 )
-from inspector.ui.explain import explain
 from sample_models import onnx_path
 
 

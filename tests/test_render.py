@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 
 import pytest
 
-from inspector.analysis.result import Analysis
-from inspector.analysis.verdict import Reason, Verdict
+from inspector.analysis.verdict import Reason, Status, Verdict
 from inspector.errors import InvalidGraphError, MissingDependencyError
+from inspector.folding.plan import Analysis
 from inspector.ir import Graph, Node
 from inspector.render import (
     STATUS_COLORS,
     default_view,
     dot_available,
+    group_of,
     legend_items,
     render_svg,
     to_dot,
@@ -179,7 +181,8 @@ def test_bn_without_adjacent_analysis_is_folded_or_not_foldable(tiny):
 
 def test_bn_folded_only_by_adjacent_is_shown_not_hidden(tiny):
     g, opt, adj = tiny
-    adj.verdicts["bn3"] = Verdict("bn3", "bn3", "folded", "backward", ("bn2",), ("bn3",))
+    folded = Verdict("bn3", "bn3", Status.FOLDED, "backward", ("bn2",), ("bn3",))
+    adj = replace(adj, verdicts={**adj.verdicts, "bn3": folded})  # a copy: fixtures stay as built
     assert dot_attrs(to_dot(g, opt, adj), "bn3")["class"].startswith("bn status-adjacent_only")
 
 
@@ -277,6 +280,14 @@ def test_collapse_draws_group_boxes_with_counts(tiny):
     assert dot_attrs(dot, "bn2") is None and dot_attrs(dot, "group:stem") is not None
     full = to_dot(g, opt, adj, legend=False)
     assert to_dot(g, opt, adj, collapse=1, legend=False).count(" [id=") < full.count(" [id=")
+
+
+def test_a_box_id_decodes_to_the_scope_it_collapses(tiny):
+    g, opt, adj = tiny
+    dot = to_dot(g, opt, adj, collapse=1)
+    boxes = re.findall(r'^\s*"(group:[^"]*)" \[', dot, re.M)
+    assert {group_of(b) for b in boxes} == {"stem", "layer1"}
+    assert group_of("bn2") is None and group_of("group:layer1##") == "layer1"
 
 
 def test_collapse_deduplicates_edges_between_boxes(tiny):

@@ -20,7 +20,7 @@ def loaded():
 
 @pytest.fixture(scope="module")
 def variants(loaded):
-    from inspector.report import compare_modes
+    from inspector.folding.driver import compare_modes
 
     return build_variants(loaded, compare_modes(loaded.graph))
 
@@ -64,8 +64,18 @@ def test_input_shapes_follow_batch_and_size(loaded):
 
 
 def test_onnx_bytes_exports_torch_models(loaded, variants):
+    import onnx
+
+    from inspector.frontends import onnx as onnx_frontend
+    from inspector.frontends import pytorch
+
     data = onnx_bytes(loaded, variants["optimal"])
-    assert isinstance(data, bytes) and len(data) > 100
+    model = onnx.load_from_string(data)
+    assert not [n for n in model.graph.node if n.op_type == "BatchNormalization"]  # it folded
+    x = loaded.random_inputs(seed=2)
+    got = onnx_frontend.run(model, x)[0]
+    want = pytorch.run(variants["optimal"], x)[0]
+    assert got.shape == want.shape and float(abs(got - want).max()) < 1e-4
 
 
 def test_bad_arguments_raise_inspector_errors(loaded, variants):

@@ -259,7 +259,7 @@ def test_dynamic_axes_are_verified_at_a_second_size(monkeypatch):
     monkeypatch.setattr(onnx_frontend, "shape_derived", lambda *a: frozenset())
     model = _batch_scaled_bn()  # at batch 1 the Mul by N reads as `x * 1`
     loaded = onnx_frontend.load_onnx(model)
-    assert loaded.aux["dynamic_axes"] == {0: [0]}
+    assert loaded.dynamic_axes == {0: [0]}
     analysis = analyze(loaded.graph, "optimal")
     assert analysis.verdicts["bn"].folded  # the analysis is fooled ...
     folded = onnx_frontend.write_back(loaded, analysis.folded, analysis.removed, analysis.changed)

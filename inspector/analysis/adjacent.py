@@ -9,34 +9,38 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..ir import Graph
+from ..ir import LINEAR_OPS, Graph, Node
 from .condition import bn_affine, channel_axis, check_candidate, shared_key_counts, shares_params
-from .result import FoldStep, Transform
+from .result import Decision, FoldStep, Transform
 from .verdict import Blocked, Reason
 
-ADJACENT_LAYERS = ("conv", "conv_transpose", "linear")
+ADJACENT_LAYERS = LINEAR_OPS
 
 
-def find_adjacent(
-    graph: Graph, bn_id: str, counts: Counter | None = None, region: set | None = None
-) -> FoldStep | Blocked:
+def find_adjacent(graph: Graph, bn_id: str, counts: Counter | None = None) -> Decision:
     """Fold ``bn_id`` into the layer right before it, or say why not.
 
-    ``region`` (if given) receives the ids of the nodes the decision read.
+    The decision's region holds the BN, the layer before it and that layer's
+    other consumers.
     """
-    counts = counts if counts is not None else shared_key_counts(graph)
     bn = graph.node(bn_id)
-    if region is not None:
-        layer = graph.producer(bn.inputs[0])
-        region |= {bn_id, *(n.id for n in graph.consumers(bn.inputs[0]))}
-        region |= {layer.id} if layer else set()
+    layer = graph.producer(bn.inputs[0])
+    region = frozenset({bn_id, *(n.id for n in graph.consumers(bn.inputs[0])),
+                        *((layer.id,) if layer else ())})
+    result = _decide(graph, bn, counts if counts is not None else shared_key_counts(graph))
+    if isinstance(result, Blocked):
+        return Decision(None, (result,), region)
+    return Decision(result, (), region)
+
+
+def _decide(graph: Graph, bn: Node, counts: Counter) -> FoldStep | Blocked:
     blocked = check_candidate(graph, bn, counts)
     if blocked:
         return blocked
     x = bn.inputs[0]
     layer = graph.producer(x)
     if layer is None or layer.op not in ADJACENT_LAYERS:
-        where = f"`{layer.name}` ({layer.attrs.get('kind') or layer.op})" if layer else "the graph input"
+        where = f"`{layer.name}` ({layer.kind})" if layer else "the graph input"
         return Blocked(
             Reason.NOT_ADJACENT,
             f"its input comes from {where}, not directly from a Conv/ConvTranspose/Linear",

@@ -21,8 +21,8 @@ from collections import Counter, deque
 
 import numpy as np
 
-from ..ir import Graph, Node, is_bn
-from .result import FoldStep, Transform
+from ..ir import EXPRESSIVE_OPS, Graph, Node, is_bn
+from .result import Decision, FoldStep, Transform
 from .transparency import RULES, is_identity
 from .verdict import Blocked, Reason
 
@@ -76,24 +76,22 @@ def check_candidate(graph: Graph, bn: Node, counts: Counter) -> Blocked | None:
     return None
 
 
-def find_fold(
-    graph: Graph, bn_id: str, direction: str, counts: Counter | None = None, region: set | None = None
-) -> FoldStep | Blocked:
+def find_fold(graph: Graph, bn_id: str, direction: str, counts: Counter | None = None) -> Decision:
     """Try to fold BN ``bn_id`` in ``direction`` ("backward" | "forward").
 
-    ``region``, if given, is extended with the ids of every node the map
-    reached: the result stays valid as long as none of them changes.
+    The decision's region holds every node the map reached.
     """
     counts = counts if counts is not None else shared_key_counts(graph)
     bn = graph.node(bn_id)
     blocked = check_candidate(graph, bn, counts)
     if blocked:
-        return blocked
+        return Decision(None, (blocked,), frozenset({bn_id}))
     prop = _Propagation(graph, bn, direction, counts)
     result = prop.run()
-    if region is not None:
-        region |= prop.visited
-    return result
+    region = frozenset(prop.visited)
+    if isinstance(result, Blocked):
+        return Decision(None, (result,), region)
+    return Decision(result, (), region)
 
 
 class _Propagation:
@@ -247,7 +245,7 @@ class _Propagation:
 
 
 def _is_expressive(node: Node) -> bool:
-    return node.op in ("conv", "conv_transpose", "linear", "batch_norm", "affine")
+    return node.op in EXPRESSIVE_OPS
 
 
 def _check_absorb(node: Node, t: Transform) -> Blocked | None:
@@ -317,8 +315,7 @@ def _blocking(node: Node) -> Blocked:
         return Blocked(Reason.SHAPE_DEPENDENT, f"reaches `{node.name}` ({node.attrs.get('op_type')}),"
                        " whose constant is computed from a dynamic input size", node.id)
     code, what = _BLOCK_REASONS.get(node.op, (Reason.UNKNOWN_OP, "unsupported op"))
-    kind = node.attrs.get("kind") or node.attrs.get("op_type") or node.op
-    return Blocked(code, f"reaches {what} `{node.name}` ({kind})", node.id)
+    return Blocked(code, f"reaches {what} `{node.name}` ({node.kind})", node.id)
 
 
 def _overlap(node: Node) -> Blocked:

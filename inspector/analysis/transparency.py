@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..ir import Graph, Node
+from ..ir import EXPRESSIVE_OPS, Graph, Node
 from .result import Transform
 from .verdict import Blocked, Reason
 
@@ -185,7 +185,7 @@ def solve_add(graph: Graph, node: Node, known: Known) -> Solved | Blocked:
 
 def _takes_bias(graph: Graph, tensor: str) -> bool:
     p = graph.producer(tensor)
-    return p is not None and p.op in ("conv", "linear", "batch_norm", "affine")
+    return p is not None and p.op in EXPRESSIVE_OPS
 
 
 # -- layout ops ----------------------------------------------------------------
@@ -254,7 +254,8 @@ def solve_concat(graph: Graph, node: Node, known: Known) -> Solved | Blocked:
     if any(s is None for s in sizes):
         return _mapping_blocked(node, "unknown operand sizes")
     if y in known:
-        return _checked(node, {y: ref, **_split_vector(ref, ins, sizes)})
+        parts = _slices(node, ref, ins, sizes)
+        return parts if isinstance(parts, Blocked) else {y: ref, **parts}
     parts = [known.get(i) or Transform(axis, np.ones(s), np.zeros(s)) for i, s in zip(ins, sizes)]
     out = {i: p for i, p in zip(ins, parts)}
     out[y] = Transform(
@@ -263,31 +264,24 @@ def solve_concat(graph: Graph, node: Node, known: Known) -> Solved | Blocked:
     return out
 
 
-def _split_vector(t: Transform, names: list[str], sizes: list[int]) -> Solved:
-    """Slices of ``t`` per operand. An operand used twice (``cat([c, c])``)
-    must get equal slices; otherwise the result is marked for ``_checked``."""
-    out, start = {}, 0
+def _slices(node: Node, t: Transform, names: list[str], sizes: list[int]) -> Solved | Blocked:
+    """Slices of ``t`` per tensor in ``names``. A tensor listed twice
+    (``cat([c, c])``) must get equal slices, else the map conflicts."""
+    out: Solved = {}
+    start = 0
     for name, size in zip(names, sizes):
         part = Transform(t.axis, t.scale[start : start + size], t.shift[start : start + size])
         if name in out and not _same(out[name], part):
-            out[_DISAGREE] = part
+            return Blocked(Reason.CONFLICT, f"`{node.name}` uses one tensor twice with different maps",
+                           node.id)
         out[name] = part
         start += size
     return out
 
 
-_DISAGREE = "\0disagree"  # marker key: an operand used twice needs two different maps
-
-
 def _same(a: Transform, b: Transform) -> bool:
     return a.axis == b.axis and np.allclose(a.scale, b.scale, rtol=1e-9, atol=1e-12) and \
         np.allclose(a.shift, b.shift, rtol=1e-9, atol=1e-12)
-
-
-def _checked(node: Node, solved: Solved) -> Solved | Blocked:
-    if _DISAGREE in solved:
-        return Blocked(Reason.CONFLICT, f"`{node.name}` uses one tensor twice with different maps", node.id)
-    return solved
 
 
 def solve_split(graph: Graph, node: Node, known: Known) -> Solved | Blocked:
@@ -298,13 +292,14 @@ def solve_split(graph: Graph, node: Node, known: Known) -> Solved | Blocked:
     if ref.axis != axis:
         return {t: ref for t in (x, *outs)}
     sizes = list(node.attrs["sizes"])
-    if x in known:
-        return {x: ref, **_split_vector(ref, outs, sizes)}
-    parts = [known.get(o) or Transform(axis, np.ones(s), np.zeros(s)) for o, s in zip(outs, sizes)]
-    full = Transform(
-        axis, np.concatenate([p.scale for p in parts]), np.concatenate([p.shift for p in parts])
-    )
-    return {x: full, **_split_vector(full, outs, sizes)}
+    full = ref
+    if x not in known:
+        parts = [known.get(o) or Transform(axis, np.ones(s), np.zeros(s)) for o, s in zip(outs, sizes)]
+        full = Transform(
+            axis, np.concatenate([p.scale for p in parts]), np.concatenate([p.shift for p in parts])
+        )
+    sliced = _slices(node, full, outs, sizes)
+    return sliced if isinstance(sliced, Blocked) else {x: full, **sliced}
 
 
 def solve_slice(graph: Graph, node: Node, known: Known) -> Solved | Blocked:

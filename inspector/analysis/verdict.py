@@ -6,8 +6,52 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 
+class Status(str, Enum):
+    """Every status a BN is shown with, from verdicts to the sample registry.
+
+    A :class:`Verdict` is ``FOLDED``, ``NOT_FOLDABLE`` or (mode ``reparam``)
+    ``MERGED`` with its parallel branches into one conv; the display combines
+    the two modes' verdicts into ``BOTH``, ``OPTIMAL_ONLY``, ``ADJACENT_ONLY``
+    (and ``FOLDED`` when only one mode was analysed), ``UNANALYSED`` otherwise.
+    """
+
+    # In display order (counts, legends).
+    BOTH = "both"
+    OPTIMAL_ONLY = "optimal_only"
+    NOT_FOLDABLE = "not_foldable"
+    ADJACENT_ONLY = "adjacent_only"
+    FOLDED = "folded"
+    MERGED = "merged"
+    UNANALYSED = "unanalysed"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def words(self) -> str:
+        """The words shown in tables, filters and the CLI."""
+        return _STATUS_WORDS[self][0]
+
+    @property
+    def short(self) -> str:
+        """A word or two for counts on graph boxes (``2 optimal-only``)."""
+        return _STATUS_WORDS[self][1]
+
+
+#: Status -> (words, short words).
+_STATUS_WORDS: dict[Status, tuple[str, str]] = {
+    Status.BOTH: ("folded by both", "both"),
+    Status.OPTIMAL_ONLY: ("folded by optimal only", "optimal-only"),
+    Status.NOT_FOLDABLE: ("not foldable", "not foldable"),
+    Status.ADJACENT_ONLY: ("folded by adjacent only", "adjacent-only"),
+    Status.FOLDED: ("folded", "folded"),
+    Status.MERGED: ("merged with parallel branches", "merged"),
+    Status.UNANALYSED: ("not analysed", "not analysed"),
+}
+
+
 class Reason(str, Enum):
-    """Machine codes for why a BN is not folded (or how it was)."""
+    """Machine codes for why a BN is not folded; :data:`REASONS` describes each."""
 
     NONLINEARITY = "nonlinearity"
     DATA_DEPENDENT_MUL = "data_dependent_mul"
@@ -25,6 +69,7 @@ class Reason(str, Enum):
     OVERLAP = "roots_leaves_overlap"
     NOT_ADJACENT = "not_adjacent"
     VERIFICATION_FAILED = "verification_failed"
+    ALREADY_FOLDED = "already_folded"
     EXTRAPOLATION = "extrapolation"
     DYNAMIC_PARAMS = "dynamic_params"
     PER_ELEMENT = "per_element_bn"
@@ -38,37 +83,145 @@ class Reason(str, Enum):
     SEQUENCE = "merge_sequence"
     OUTSIDE_USE = "merge_outside_use"
 
+    def __str__(self) -> str:
+        return self.value
 
-#: Short human titles per reason (legend, filters).
-REASON_TITLES: dict[Reason, str] = {
-    Reason.NONLINEARITY: "non-linearity",
-    Reason.DATA_DEPENDENT_MUL: "data-dependent multiply",
-    Reason.NORMALIZATION: "data-dependent normalisation",
-    Reason.UNKNOWN_OP: "unknown op",
-    Reason.SHAPE_DEPENDENT: "constant computed from a dynamic size",
-    Reason.BOUNDARY: "graph boundary",
-    Reason.ZERO_PADDING: "zero padding",
-    Reason.NEGATIVE_SCALE: "negative scale at max-pool",
-    Reason.ZERO_SCALE: "zero scale",
-    Reason.BATCH_STATS: "batch statistics",
-    Reason.SHARED_PARAMS: "shared parameters",
-    Reason.CHANNEL_MAPPING: "channel axis lost",
-    Reason.CONFLICT: "conflicting maps",
-    Reason.OVERLAP: "roots/leaves overlap",
-    Reason.NOT_ADJACENT: "not adjacent to a linear layer",
-    Reason.VERIFICATION_FAILED: "verification failed",
-    Reason.EXTRAPOLATION: "extrapolated fill value",
-    Reason.DYNAMIC_PARAMS: "parameters computed at run time",
-    Reason.PER_ELEMENT: "per-element BN (not per channel)",
-    Reason.RENAME: "would move, not remove, its arithmetic",
-    Reason.MISALIGNED: "branches misaligned",
-    Reason.STRIDE_MISMATCH: "branch strides differ",
-    Reason.DILATION_MISMATCH: "branch dilations differ",
-    Reason.POOL_PADDING: "avg-pool ignores padding",
-    Reason.BIASED_POINTWISE: "biased 1x1 before padded conv",
-    Reason.SEQUENCE: "conv after conv",
-    Reason.OUTSIDE_USE: "branch tensor used elsewhere",
+    @property
+    def title(self) -> str:
+        """Short human title (legend, filters, tables)."""
+        return REASONS[self].title
+
+    @property
+    def help(self) -> str:
+        """One or two sentences on why this blocks a fold (BN panel)."""
+        return REASONS[self].help
+
+    @property
+    def group(self) -> str:
+        """Colour group: ``blocking``, ``padding``, ``scale`` or ``other``."""
+        return REASONS[self].group
+
+    @property
+    def priority(self) -> int:
+        """When both directions fail the verdict reports the lower number (more specific)."""
+        return _PRIORITY[self]
+
+
+@dataclass(frozen=True)
+class ReasonInfo:
+    """Everything shown for one reason code."""
+
+    title: str
+    help: str
+    group: str
+
+
+#: One row per reason, most specific first (that order is the priority).
+#: Adding a reason is one enum member and one row here.
+REASONS: dict[Reason, ReasonInfo] = {
+    Reason.BATCH_STATS: ReasonInfo(
+        "batch statistics",
+        "The BN uses batch statistics at inference, so it is not a fixed affine map.", "other"),
+    Reason.DYNAMIC_PARAMS: ReasonInfo(
+        "parameters computed at run time",
+        "The BN's scale or statistics are computed in the forward pass, so they are not constants "
+        "a fold could write into another layer.", "other"),
+    Reason.PER_ELEMENT: ReasonInfo(
+        "per-element BN (not per channel)",
+        "The BN's parameters vary per element, not per channel: no per-channel map describes it.",
+        "other"),
+    Reason.SHARED_PARAMS: ReasonInfo(
+        "shared parameters",
+        "A layer that would absorb the map shares its weights with another call; editing them "
+        "would change the other use too.", "other"),
+    Reason.ZERO_PADDING: ReasonInfo(
+        "zero padding",
+        "A zero-padded layer sees padding zeros, not shifted values: the shift c would be wrong "
+        "at the borders.", "padding"),
+    Reason.EXTRAPOLATION: ReasonInfo(
+        "extrapolated fill value",
+        "A resize samples outside its input and fills those positions with a constant, which the "
+        "shifted map does not preserve.", "other"),
+    Reason.RENAME: ReasonInfo(
+        "would move, not remove, its arithmetic",
+        "The only place to fold into has no arithmetic of its own (an `x + 0`, a scalar `x * 1`): "
+        "the deployed model would get the per-channel multiply-add back, a rename rather than a "
+        "fold (DESIGN §3.8).", "other"),
+    Reason.NEGATIVE_SCALE: ReasonInfo(
+        "negative scale at max-pool",
+        "Max pooling commutes with a positive scale only; a negative a_k turns max into min on "
+        "that channel.", "scale"),
+    Reason.ZERO_SCALE: ReasonInfo(
+        "zero scale", "A leaf would have to divide by a_k = 0 to undo the map.", "scale"),
+    Reason.DATA_DEPENDENT_MUL: ReasonInfo(
+        "data-dependent multiply",
+        "Multiplying by a tensor computed from the input (e.g. a squeeze-excitation gate) changes "
+        "per sample; no constant weight can absorb the map.", "blocking"),
+    Reason.OVERLAP: ReasonInfo(
+        "roots/leaves overlap", "A node would have to be both a root and a leaf of the same fold.",
+        "other"),
+    Reason.CONFLICT: ReasonInfo(
+        "conflicting maps", "Two paths require different maps on the same tensor.", "other"),
+    Reason.CHANNEL_MAPPING: ReasonInfo(
+        "channel axis lost",
+        "A reshape/transpose loses track of the channel axis, so the per-channel vector cannot be "
+        "mapped across it.", "other"),
+    Reason.NORMALIZATION: ReasonInfo(
+        "data-dependent normalisation",
+        "LayerNorm / GroupNorm / InstanceNorm renormalise with statistics of the input, which "
+        "erase or distort the affine map.", "blocking"),
+    Reason.SHAPE_DEPENDENT: ReasonInfo(
+        "constant computed from a dynamic size",
+        "The layer's constant is computed from a dynamic input size (e.g. 1/(H·W) of an average "
+        "pool); folding would freeze the value of one size into the model.", "blocking"),
+    Reason.UNKNOWN_OP: ReasonInfo(
+        "unknown op",
+        "An operation outside the supported vocabulary is treated as blocking (the tool never "
+        "guesses).", "blocking"),
+    Reason.NOT_ADJACENT: ReasonInfo(
+        "not adjacent to a linear layer",
+        "The adjacent rule (fx fuse, onnxruntime, onnxoptimizer) only folds a BN directly after a "
+        "conv/linear used by that BN alone.", "other"),
+    Reason.NONLINEARITY: ReasonInfo(
+        "non-linearity",
+        "A non-linearity (ReLU, SiLU, sigmoid…) does not commute with a per-channel affine map, "
+        "so the map cannot be moved across it.", "blocking"),
+    Reason.BOUNDARY: ReasonInfo(
+        "graph boundary",
+        "The path reaches a graph input or output: there is no layer on that side to absorb the "
+        "map.", "blocking"),
+    Reason.VERIFICATION_FAILED: ReasonInfo(
+        "verification failed",
+        "The fold did not pass numerical verification and was rolled back.", "other"),
+    Reason.ALREADY_FOLDED: ReasonInfo(
+        "already folded", "The BN was already removed by an earlier fold.", "other"),
+    # Why a linear region could not be merged into one conv (mode ``reparam``).
+    Reason.MISALIGNED: ReasonInfo(
+        "branches misaligned",
+        "Summed branches merge into one kernel only when their kernel centres line up on every "
+        "spatial axis (same output grid).", "other"),
+    Reason.STRIDE_MISMATCH: ReasonInfo(
+        "branch strides differ", "Summed branches with different strides are not one conv.",
+        "other"),
+    Reason.DILATION_MISMATCH: ReasonInfo(
+        "branch dilations differ", "Summed branches with different dilations are not one conv.",
+        "other"),
+    Reason.POOL_PADDING: ReasonInfo(
+        "avg-pool ignores padding",
+        "An average pool that does not count its padding (or uses ceil mode) divides by a "
+        "position-dependent count: no fixed kernel computes it.", "padding"),
+    Reason.BIASED_POINTWISE: ReasonInfo(
+        "biased 1x1 before padded conv",
+        "A zero-padded conv after a biased 1x1 conv reads padding zeros where the merged conv would "
+        "read the bias.", "padding"),
+    Reason.SEQUENCE: ReasonInfo(
+        "conv after conv",
+        "Merging this sequence of convs would not give one exact (or smaller) conv.", "other"),
+    Reason.OUTSIDE_USE: ReasonInfo(
+        "branch tensor used elsewhere",
+        "A tensor inside the region is read outside it, so the branches must stay.", "other"),
 }
+_PRIORITY: dict[Reason, int] = {r: i for i, r in enumerate(REASONS)}
 
 #: Reasons a linear region could not be merged into one conv.
 MERGE_REASONS = frozenset({
@@ -98,7 +251,7 @@ class Verdict:
 
     bn: str  # node id
     name: str
-    status: str  # "folded" | "merged" | "not_foldable"
+    status: Status  # FOLDED | MERGED | NOT_FOLDABLE
     direction: str | None = None  # "backward" | "forward" when folded
     roots: tuple[str, ...] = ()
     leaves: tuple[str, ...] = ()
@@ -110,14 +263,14 @@ class Verdict:
 
     @property
     def folded(self) -> bool:
-        return self.status == "folded"
+        return self.status == Status.FOLDED
 
     @property
     def merged(self) -> bool:
         """Removed by merging its linear region into one conv (``details["merged_into"]``)."""
-        return self.status == "merged"
+        return self.status == Status.MERGED
 
     @property
     def removed(self) -> bool:
         """Gone from the deployed model, by a fold or a merge."""
-        return self.status in ("folded", "merged")
+        return self.status in (Status.FOLDED, Status.MERGED)

@@ -42,6 +42,8 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
+from ..errors import first_line
+
 #: Column names used by the benchmarks, in display order.
 PEERS = ("fx_fuse", "onnx_dynamo", "onnx_legacy", "onnxoptimizer", "onnxruntime")
 ORT_LEVELS = ("basic", "extended", "all")
@@ -60,18 +62,13 @@ class PeerCount:
 
 
 # -- counting ----------------------------------------------------------------
-def is_bn_module(module: Any) -> bool:
-    """A torch BN layer: any ``_BatchNorm`` subclass or a ``FrozenBatchNorm2d``."""
-    from torch import nn
-
-    return isinstance(module, nn.modules.batchnorm._BatchNorm) or "FrozenBatchNorm" in type(module).__name__
-
-
 def count_bn_torch(module: Any) -> int:
     """BN layers in a torch module. For an ``fx.GraphModule``: the BN calls in
     its graph (module calls plus ``batch_norm`` functions); otherwise the BN
     submodules."""
     import torch
+
+    from ..frontends.pytorch.capture import is_bn_module
 
     if isinstance(module, torch.fx.GraphModule):
         mods = dict(module.named_modules())
@@ -173,20 +170,14 @@ def ort_optimized(model: Any, level: str = "extended") -> Any:
     """The graph onnxruntime (CPU) runs at ``level``, read back from
     ``optimized_model_filepath``."""
     import onnx
-    import onnxruntime as ort
 
-    from .timing import ort_optimization_level
+    from ..frontends.onnx.runtime import make_session
 
     if level not in ORT_LEVELS:
         raise ValueError(f"unknown onnxruntime level {level!r}; use one of {ORT_LEVELS}")
     with tempfile.TemporaryDirectory(prefix="bnfold-ort-") as tmp:
         out = os.path.join(tmp, "optimized.onnx")
-        opts = ort.SessionOptions()
-        opts.graph_optimization_level = ort_optimization_level(level)
-        opts.optimized_model_filepath = out
-        opts.log_severity_level = 3
-        opts.intra_op_num_threads = 1
-        ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+        make_session(model, level, threads=1, optimized_path=out)
         if not os.path.exists(out):
             raise RuntimeError("onnxruntime did not save the optimized model")
         return onnx.load(out)
@@ -253,12 +244,9 @@ def run_model(model: Any, args: tuple) -> list[Any]:
 
     arrays = [np.ascontiguousarray(a.detach().cpu().numpy()) if hasattr(a, "detach") else a for a in args]
     if hasattr(model, "SerializeToString"):
-        import onnxruntime as ort
+        from ..frontends.onnx.runtime import make_session
 
-        opts = ort.SessionOptions()
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-        opts.log_severity_level = 3
-        sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+        sess = make_session(model)
         return sess.run(None, {i.name: a for i, a in zip(sess.get_inputs(), arrays)})
     import torch
 
@@ -295,16 +283,14 @@ def _measure(tool: str, make: Callable[[], Any], *, after: Callable[[Any], Any] 
         left = count_bn_onnx(result) if hasattr(result, "graph") and hasattr(result, "opset_import") \
             else count_bn_torch(result)
     except Exception as e:  # a peer failing is a measured result, not a crash
-        return PeerCount(tool, None, _one_line(e), time.perf_counter() - t0), None
+        return PeerCount(tool, None, first_line(e, 200, with_type=True), time.perf_counter() - t0), None
     seconds = time.perf_counter() - t0
     err = None
     if ref is not None:
         try:
             err = rel_error(ref, run_model(result, args))
         except Exception as e:  # the tool's output does not even run
-            return PeerCount(tool, left, f"output does not run: {_one_line(e)}", seconds, float("inf")), built
+            return PeerCount(tool, left, f"output does not run: {first_line(e, 200, with_type=True)}", seconds, float("inf")), built
     return PeerCount(tool, left, "", seconds, err), built
 
 
-def _one_line(e: BaseException) -> str:
-    return f"{type(e).__name__}: {(str(e).strip().splitlines() or [''])[0][:200]}"

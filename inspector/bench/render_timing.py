@@ -66,9 +66,9 @@ def views(graph, selected: str | None, full_max: int) -> Iterator[tuple[str, dic
 
 def measure(spec: str, *, full_max: int = 2500, timeout: float = 120.0) -> list[str]:
     """Lines of figures for one model spec (path, sample:, timm:, torchvision:)."""
+    from ..folding.driver import compare_modes
     from ..frontends import load
     from ..render import build_view, render_view
-    from ..report import compare_modes
 
     t0 = time.perf_counter()
     loaded = load(spec)

@@ -33,9 +33,11 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis.result import Analysis
-from ..errors import InspectorError, MissingDependencyError, UnsupportedModelError
+from ..errors import InspectorError, UnsupportedModelError, first_line
+from ..folding.plan import Analysis
+from ..frontends.onnx.runtime import ORT_LEVELS as _ORT_LEVELS
 from ..model import InputSpec, LoadedModel
+from .floor import build_floor
 from .stats import AdaptiveRun, StoppingRule, median_ci, noise_labels, paired_ratio_ci, run_adaptive
 
 BACKENDS = ("torch", "onnxruntime")
@@ -47,10 +49,9 @@ VARIANT_LABELS = {
     "reparam": "reparam (folded + merged)",
     "floor": "no-BN floor (not equivalent)",
 }
-#: onnxruntime graph optimisation levels. ORT's own optimiser already fuses
-#: Conv+BN (the ``adjacent`` rule) from level "basic" on, so "disabled" shows
-#: what the folded model itself gains.
-ORT_LEVELS = ("disabled", "basic", "extended", "all")
+#: onnxruntime graph optimisation levels (``frontends.onnx.runtime``): "disabled"
+#: shows what the folded model itself gains.
+ORT_LEVELS = _ORT_LEVELS
 
 Progress = Callable[[str, float], None]
 Runner = Callable[[], Any]
@@ -70,7 +71,7 @@ def build_variants(
         loaded: the model; never mutated.
         analyses: per-mode analyses to reuse (e.g. from ``compare_modes``).
         folded: already folded framework models per mode (skips re-folding).
-        floor: include the no-BN floor (``frontend.remove_all_bn``).
+        floor: include the no-BN floor (``bench.floor.build_floor``).
         modes: the folding modes timed (add ``"reparam"`` for merged branches).
     """
     from ..folding.pipeline import fold
@@ -84,7 +85,7 @@ def build_variants(
         else:
             variants[mode] = fold(loaded, mode, analysis=analyses.get(mode)).model
     if floor:
-        variants["floor"] = loaded.frontend.remove_all_bn(loaded)
+        variants["floor"] = build_floor(loaded)
     return variants
 
 
@@ -279,9 +280,8 @@ def _call(run: Runner, name: str) -> None:
     except InspectorError:
         raise
     except Exception as e:  # runtime errors (shape mismatch ...) become one line
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise InspectorError(
-            f"running the {name} model failed: {first[:300]}. To fix this, keep the model's "
+            f"running the {name} model failed: {first_line(e, 300)}. To fix this, keep the model's "
             "own batch size / input size (some exported models have fixed shapes)."
         ) from e
 
@@ -325,33 +325,14 @@ def _torch_runners(loaded: LoadedModel, variants: Mapping[str, Any], inputs) -> 
     return runners
 
 
-def ort_optimization_level(name: str):
-    """onnxruntime's GraphOptimizationLevel for one of ``ORT_LEVELS``."""
-    import onnxruntime as ort
-
-    if name not in ORT_LEVELS:
-        raise InspectorError(f"unknown onnxruntime level {name!r}; use one of {ORT_LEVELS}")
-    level = ort.GraphOptimizationLevel
-    return {"disabled": level.ORT_DISABLE_ALL, "basic": level.ORT_ENABLE_BASIC,
-            "extended": level.ORT_ENABLE_EXTENDED, "all": level.ORT_ENABLE_ALL}[name]
-
-
 def _ort_runners(loaded, variants, inputs, batch, size, threads, ort_level) -> dict[str, Runner]:
-    try:
-        import onnxruntime as ort
-    except ImportError as e:  # pragma: no cover - a hard dependency
-        raise MissingDependencyError("onnxruntime is not installed. To fix this, pip install onnxruntime.") from e
-    level = ort_optimization_level(ort_level)
+    from ..frontends.onnx.runtime import make_session
+
     shaped = replace(loaded, inputs=input_specs(loaded, batch, size))
     runners = {}
     for name, model in variants.items():
-        opts = ort.SessionOptions()
-        opts.graph_optimization_level = level
-        opts.log_severity_level = 3
-        if threads:
-            opts.intra_op_num_threads = int(threads)
         try:
-            sess = ort.InferenceSession(onnx_bytes(shaped, model), opts, providers=["CPUExecutionProvider"])
+            sess = make_session(onnx_bytes(shaped, model), ort_level, threads=threads)
         except InspectorError:
             raise
         except Exception as e:

@@ -6,8 +6,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-import numpy as np
-
 from ..analysis.result import FoldStep, Transform
 from ..ir import Graph, Node, bypass
 from . import rules
@@ -77,17 +75,3 @@ def replay(graph: Graph, steps: list[FoldStep], merges: Sequence[Any] = ()) -> G
         graph = remerge(graph, m)
     return graph
 
-
-def floor_biases(graph: Graph) -> dict[str, Node]:
-    """For the no-BN floor: the layers right before a BN that lack a bias, given
-    a zero one. Folding adds a bias to those layers, so a fair floor has it too."""
-    out: dict[str, Node] = {}
-    for bn in graph.bn_nodes():
-        layer = graph.producer(bn.inputs[0])
-        if layer is None or layer.op not in ("conv", "conv_transpose", "linear") or "bias" in layer.params:
-            continue
-        w = layer.params["weight"]
-        groups = int(layer.attrs.get("groups", 1))
-        n = w.shape[1] * groups if layer.op == "conv_transpose" else w.shape[0]
-        out[layer.id] = replace(layer, params={**layer.params, "bias": np.zeros(n)})
-    return out

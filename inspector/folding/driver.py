@@ -15,53 +15,50 @@ from collections.abc import Iterable
 
 from ..analysis.adjacent import find_adjacent
 from ..analysis.condition import find_fold, shared_key_counts
-from ..analysis.result import Analysis, FoldStep
-from ..analysis.verdict import Blocked, Reason, Verdict
+from ..analysis.result import Decision, FoldStep
+from ..analysis.verdict import Blocked, Reason, Status, Verdict
 from ..ir import Graph, is_bn
 from .apply import apply_step
+from .plan import Analysis
 
 MODES = ("adjacent", "optimal", "reparam")
 
-# When both directions fail, report the more specific reason.
-_PRIORITY = [
-    Reason.BATCH_STATS, Reason.DYNAMIC_PARAMS, Reason.PER_ELEMENT, Reason.SHARED_PARAMS,
-    Reason.ZERO_PADDING, Reason.EXTRAPOLATION, Reason.RENAME, Reason.NEGATIVE_SCALE,
-    Reason.ZERO_SCALE, Reason.DATA_DEPENDENT_MUL, Reason.OVERLAP, Reason.CONFLICT,
-    Reason.CHANNEL_MAPPING, Reason.NORMALIZATION, Reason.SHAPE_DEPENDENT, Reason.UNKNOWN_OP, Reason.NOT_ADJACENT,
-    Reason.NONLINEARITY, Reason.BOUNDARY, Reason.VERIFICATION_FAILED,
-]
-
-
-def try_fold(
-    graph: Graph, bn_id: str, mode: str = "optimal", counts=None, region: set | None = None
-) -> FoldStep | list[Blocked]:
-    """One BN on the current graph: a FoldStep, or the Blocked verdict per direction tried.
-
-    ``region`` (if given) collects the ids of the nodes the decision depends on.
-    """
+def try_fold(graph: Graph, bn_id: str, mode: str = "optimal", counts=None) -> Decision:
+    """One BN on the current graph: the fold step, or the Blocked verdict per
+    direction tried, and the region the decision read (both directions)."""
     if not graph.has_node(bn_id) or not is_bn(graph.node(bn_id)):
-        return [Blocked(Reason.CONFLICT, "already folded", bn_id)]
+        return Decision(None, (Blocked(Reason.ALREADY_FOLDED, "already folded", bn_id),),
+                        frozenset({bn_id}))
     counts = counts if counts is not None else shared_key_counts(graph)
     if mode == "adjacent":
-        r = find_adjacent(graph, bn_id, counts, region)
-        return r if isinstance(r, FoldStep) else [r]
+        return find_adjacent(graph, bn_id, counts)
     if mode not in ("optimal", "reparam"):
         raise ValueError(f"unknown mode {mode!r}; use one of {MODES}")
-    failures = []
+    failures: list[Blocked] = []
+    region: frozenset[str] = frozenset()
     for direction in ("backward", "forward"):
-        r = find_fold(graph, bn_id, direction, counts, region)
-        if isinstance(r, FoldStep):
-            return r
-        failures.append(r)
+        d = find_fold(graph, bn_id, direction, counts)
+        region |= d.region
+        if d.folds:
+            return Decision(d.step, (), region)
+        failures.extend(d.blocked)
+        r = d.blocked[0]
         if r.code in (Reason.BATCH_STATS,) or (r.code == Reason.SHARED_PARAMS and r.node == bn_id):
             break  # a property of the BN itself: the other direction fails the same way
-    return failures
+    return Decision(None, tuple(failures), region)
 
 
 def fold_one(graph: Graph, bn_id: str, mode: str = "optimal") -> Graph | None:
     """The graph with ``bn_id`` folded, or None if it cannot fold now."""
-    r = try_fold(graph, bn_id, mode)
-    return apply_step(graph, r) if isinstance(r, FoldStep) else None
+    d = try_fold(graph, bn_id, mode)
+    return apply_step(graph, d.step) if d.step is not None else None
+
+
+def compare_modes(graph: Graph, modes: tuple[str, ...] = ("adjacent", "optimal")
+                  ) -> dict[str, Analysis]:
+    """The analyses of one graph in ``modes`` (by default ``adjacent`` and ``optimal``;
+    add ``"reparam"`` for branch merging)."""
+    return {mode: analyze(graph, mode) for mode in modes}
 
 
 def analyze(graph: Graph, mode: str = "optimal", exclude: Iterable[str] = ()) -> Analysis:
@@ -87,7 +84,7 @@ def analyze(graph: Graph, mode: str = "optimal", exclude: Iterable[str] = ()) ->
     if mode == "optimal":
         for b in candidates:  # decide every BN once on the original graph: fills the cache
             run.attempt(b)
-        for group in group_by_region({b: run.cache[b][1] for b in candidates}):
+        for group in group_by_region({b: run.cache[b].region for b in candidates}):
             if 1 < len(group) <= SEARCH_LIMIT:
                 for step in best_sequence(run.current, group, mode):
                     run.commit(step)
@@ -100,12 +97,12 @@ def analyze(graph: Graph, mode: str = "optimal", exclude: Iterable[str] = ()) ->
     while progress and pending:
         progress = False
         for bn_id in list(pending):
-            r = run.attempt(bn_id)
-            if isinstance(r, FoldStep):
-                run.commit(r)
+            d = run.attempt(bn_id)
+            if d.step is not None:
+                run.commit(d.step)
                 pending.remove(bn_id)
                 progress = True
-    failures = {b: run.cache[b][0] for b in pending}
+    failures = {b: list(run.cache[b].blocked) for b in pending}
     verdicts = _verdicts(graph, bn_ids, run.steps, failures, excluded)
     return Analysis(mode, graph, run.current, verdicts, run.steps, time.perf_counter() - start)
 
@@ -116,17 +113,16 @@ class _Run:
     def __init__(self, graph: Graph, mode: str) -> None:
         self.current, self.mode, self.steps = graph, mode, []
         self.counts = shared_key_counts(graph)
-        self.cache: dict[str, tuple[FoldStep | list[Blocked], set[str]]] = {}
+        self.cache: dict[str, Decision] = {}
         self.readers: dict[str, set[str]] = {}  # node id -> BNs whose cached decision read it
 
-    def attempt(self, bn_id: str) -> FoldStep | list[Blocked]:
+    def attempt(self, bn_id: str) -> Decision:
         if bn_id not in self.cache:
-            region = {bn_id}
-            result = try_fold(self.current, bn_id, self.mode, self.counts, region)
-            self.cache[bn_id] = (result, region)
-            for nid in region:
+            decision = try_fold(self.current, bn_id, self.mode, self.counts)
+            self.cache[bn_id] = decision
+            for nid in decision.region:
                 self.readers.setdefault(nid, set()).add(bn_id)
-        return self.cache[bn_id][0]
+        return self.cache[bn_id]
 
     def commit(self, step: FoldStep) -> None:
         bn = self.current.node(step.bn)
@@ -139,8 +135,8 @@ class _Run:
                 self._forget(b)
 
     def _forget(self, bn_id: str) -> None:
-        _, region = self.cache.pop(bn_id)
-        for nid in region:
+        decision = self.cache.pop(bn_id)
+        for nid in decision.region:
             self.readers[nid].discard(bn_id)
 
 
@@ -191,10 +187,10 @@ def best_sequence(graph: Graph, group: list[str], mode: str) -> list[FoldStep]:
             if b in removed or budget[0] <= 0:
                 continue
             budget[0] -= 1
-            r = try_fold(g, b, mode)
-            if not isinstance(r, FoldStep):
+            step = try_fold(g, b, mode).step
+            if step is None:
                 continue
-            seq = [r, *dfs(apply_step(g, r, weights=False), removed | {b})]
+            seq = [step, *dfs(apply_step(g, step, weights=False), removed | {b})]
             if len(seq) > len(best):
                 best = seq
                 if len(best) == len(group) - len(removed):
@@ -214,12 +210,12 @@ def _verdicts(graph, bn_ids, steps, failures, excluded) -> dict[str, Verdict]:
         if bn_id in step_of:
             s = step_of[bn_id]
             verdicts[bn_id] = Verdict(
-                bn_id, node.name, "folded", s.direction, s.roots, s.leaves,
+                bn_id, node.name, Status.FOLDED, s.direction, s.roots, s.leaves,
                 reason=_folded_sentence(graph, s), order=order[bn_id],
             )
         elif bn_id in excluded:
             verdicts[bn_id] = Verdict(
-                bn_id, node.name, "not_foldable", reason_code=Reason.VERIFICATION_FAILED,
+                bn_id, node.name, Status.NOT_FOLDABLE, reason_code=Reason.VERIFICATION_FAILED,
                 reason="the fold did not verify numerically and was rolled back",
             )
         else:
@@ -237,13 +233,14 @@ def _folded_sentence(graph: Graph, step: FoldStep) -> str:
 def _failed_verdict(graph: Graph, bn_id: str, failures: list[Blocked]) -> Verdict:
     node = graph.node(bn_id)
     if not failures:
-        return Verdict(bn_id, node.name, "not_foldable", reason_code=Reason.CONFLICT, reason="not folded")
-    main = min(failures, key=lambda b: _PRIORITY.index(b.code))
+        return Verdict(bn_id, node.name, Status.NOT_FOLDABLE, reason_code=Reason.CONFLICT,
+                       reason="not folded")
+    main = min(failures, key=lambda b: b.code.priority)  # the most specific reason
     if len(failures) == 2:
         sentence = f"backward: {failures[0].sentence}; forward: {failures[1].sentence}"
     else:
         sentence = failures[0].sentence
     return Verdict(
-        bn_id, node.name, "not_foldable", reason_code=main.code, reason=sentence,
+        bn_id, node.name, Status.NOT_FOLDABLE, reason_code=main.code, reason=sentence,
         blocking_node=main.node, details={"blocked": [(b.code.value, b.sentence, b.node) for b in failures]},
     )

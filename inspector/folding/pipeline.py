@@ -8,12 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..analysis.result import Analysis
 from ..errors import UnsupportedModelError, VerificationError
 from ..model import LoadedModel
 from ..verification.compare import FAILED, UNVERIFIED, Verification, verify
 from .apply import apply_step
 from .driver import analyze
+from .plan import Analysis
 
 Progress = Callable[[str, float], None]
 

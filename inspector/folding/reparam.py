@@ -15,11 +15,11 @@ import time
 from collections.abc import Callable, Iterable
 
 from ..analysis.regions import Refusal, find_regions
-from ..analysis.result import Analysis
 from ..analysis.verdict import Verdict
 from ..ir import Graph, is_bn
 from .apply import replay
 from .merge import MergeStep, merge_region
+from .plan import Analysis
 
 #: Fold/merge rounds before giving up on a fixed point (each round removes nodes).
 MAX_ROUNDS = 16

@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..analysis.result import Analysis
+from ..folding.plan import Analysis
 from ..ir import Graph, Node
 from .dotfmt import attrs, q_id, q_title
 from .layout import LARGE_VIEW, SKELETON_EDGES, effort_limits, skeleton_edges
@@ -197,9 +197,23 @@ def _roles(
     return roles
 
 
+#: DOT names of collapsed boxes: ``group:<scope prefix>`` (plus ``#`` when taken).
+GROUP_ID = "group:"
+
+
+def group_of(dot_id: str) -> str | None:
+    """The scope prefix a collapsed box's DOT name stands for; None for a node.
+
+    Example: ``group_of("group:layer1#") == "layer1"``; ``group_of("conv1") is None``.
+    """
+    if not dot_id.startswith(GROUP_ID):
+        return None
+    return dot_id[len(GROUP_ID):].rstrip("#")
+
+
 def _unit_names(grouping: Grouping, taken: set[str]) -> dict[str, str]:
     """Node id -> DOT name of the unit that draws it (itself or its box)."""
-    boxes = {p: fresh_name(f"group:{p}", taken) for p in grouping.members()}
+    boxes = {p: fresh_name(f"{GROUP_ID}{p}", taken) for p in grouping.members()}
     return {nid: boxes[p] if p is not None else nid for nid, p in grouping.box.items()}
 
 

@@ -21,17 +21,17 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..analysis.result import Analysis
-from ..analysis.verdict import REASON_TITLES, Reason, Verdict
+from ..analysis.verdict import Reason, Status, Verdict
+from ..folding.plan import Analysis
 from ..ir import Graph, is_bn
 
-BOTH = "both"
-OPTIMAL_ONLY = "optimal_only"
-NOT_FOLDABLE = "not_foldable"
-ADJACENT_ONLY = "adjacent_only"
-FOLDED = "folded"
-MERGED = "merged"
-UNANALYSED = "unanalysed"
+BOTH = Status.BOTH
+OPTIMAL_ONLY = Status.OPTIMAL_ONLY
+NOT_FOLDABLE = Status.NOT_FOLDABLE
+ADJACENT_ONLY = Status.ADJACENT_ONLY
+FOLDED = Status.FOLDED
+MERGED = Status.MERGED
+UNANALYSED = Status.UNANALYSED
 
 
 @dataclass(frozen=True)
@@ -64,19 +64,6 @@ NODE_COLORS: dict[str, Colors] = {
     "io": Colors("#F0F0F0", "#222222", "#777777"),
     "group": Colors("#F7F7F7", "#222222", "#666666"),
     "stub": Colors("#FFFFFF", "#777777", "#AAAAAA"),
-}
-
-#: Reason code -> colour key of its group.
-_REASON_GROUP: dict[Reason, str] = {
-    Reason.NONLINEARITY: NOT_FOLDABLE,
-    Reason.DATA_DEPENDENT_MUL: NOT_FOLDABLE,
-    Reason.NORMALIZATION: NOT_FOLDABLE,
-    Reason.UNKNOWN_OP: NOT_FOLDABLE,
-    Reason.SHAPE_DEPENDENT: NOT_FOLDABLE,
-    Reason.BOUNDARY: NOT_FOLDABLE,
-    Reason.ZERO_PADDING: "not_foldable_padding",
-    Reason.NEGATIVE_SCALE: "not_foldable_scale",
-    Reason.ZERO_SCALE: "not_foldable_scale",
 }
 
 _LABELS: dict[str, str] = {
@@ -119,7 +106,7 @@ class BNStatus:
     """How one BN is displayed: status, colour key, reason and tooltip sentence."""
 
     bn: str
-    status: str
+    status: Status
     color_key: str
     reason_code: Reason | None
     sentence: str
@@ -135,8 +122,10 @@ class BNStatus:
 
 
 def reason_color_key(code: Reason | None) -> str:
-    """Colour key of the reason group of ``code`` (grey-brown when unlisted)."""
-    return _REASON_GROUP.get(code, "not_foldable_other") if code else "not_foldable_other"
+    """Colour key of the reason group of ``code`` (``Reason.group``)."""
+    if code is None:
+        return "not_foldable_other"
+    return NOT_FOLDABLE if code.group == "blocking" else f"not_foldable_{code.group}"
 
 
 def legend_items(present: Iterable[str] = (), *, with_adjacent: bool = True) -> list[LegendItem]:
@@ -173,7 +162,7 @@ def _status(
     if opt is None:
         return BNStatus(bn, UNANALYSED, UNANALYSED, None, "not analysed", None)
     adj_folded = adj is not None and adj.folded
-    if opt.status == MERGED:
+    if opt.merged:
         return BNStatus(bn, MERGED, MERGED, None, merge_sentence(opt), opt)
     if opt.folded:
         if not has_adj:
@@ -221,7 +210,7 @@ def not_foldable_sentence(v: Verdict) -> str:
     """E.g. ``not foldable: backward: reaches non-linearity ...``."""
     if v.folded:
         return f"folded ({v.direction})"
-    reason = v.reason or (REASON_TITLES.get(v.reason_code, "") if v.reason_code else "")
+    reason = v.reason or (v.reason_code.title if v.reason_code else "")
     return f"not foldable: {reason}" if reason else "not foldable"
 
 
@@ -239,7 +228,6 @@ def worst_color_key(keys: Iterable[str]) -> str | None:
 def short_status(s: BNStatus) -> str:
     """A few words for a node label, so colour is never the only cue."""
     if s.status == NOT_FOLDABLE:
-        title = REASON_TITLES.get(s.reason_code) if s.reason_code else None
-        return f"✗ {title}" if title else "✗ not foldable"
+        return f"✗ {s.reason_code.title}" if s.reason_code else "✗ not foldable"
     return {BOTH: "✓ both", OPTIMAL_ONLY: "✓ optimal only", FOLDED: "✓ folded",
             MERGED: "✓ merged", ADJACENT_ONLY: "! adjacent only"}.get(s.status, "? not analysed")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from ..analysis.verdict import Status
 from ..ir import EXPRESSIVE_OPS, Node
 from .dotfmt import attrs, q_id, shorten
 from .status import (
@@ -25,16 +26,11 @@ HIGHLIGHT_COLOR = "#000000"
 #: Outline of layers whose weights a fold changed (not a status colour).
 CHANGED_COLOR = "#6A3D9A"
 
-_COUNT_WORDS = {
-    "both": "both", "optimal_only": "optimal-only", "not_foldable": "not foldable",
-    "adjacent_only": "adjacent-only", "folded": "folded", "unanalysed": "not analysed",
-}
-_COUNT_ORDER = tuple(_COUNT_WORDS)
 
 
 def op_kind(node: Node) -> str:
     """The op name shown to users (original op type when known)."""
-    return str(node.attrs.get("op_type") or node.attrs.get("kind") or node.op)
+    return node.kind
 
 
 def _role_style(roles: set[str], colors: Colors) -> dict[str, object]:
@@ -105,7 +101,7 @@ def node_statement(
 
 def count_phrase(counts: Counter[str]) -> str:
     """E.g. ``6 both, 1 optimal-only, 2 not foldable`` (non-zero counts only)."""
-    return ", ".join(f"{counts[s]} {_COUNT_WORDS[s]}" for s in _COUNT_ORDER if counts[s])
+    return ", ".join(f"{counts[s]} {s.short}" for s in Status if counts[s])
 
 
 def box_statement(

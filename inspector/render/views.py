@@ -145,6 +145,5 @@ def neighbourhood(graph: Graph, center: str, hops: int) -> set[str]:
 def matches(node: Node, text: str) -> bool:
     """Case-insensitive search on name, id, op kind and original op type."""
     needle = text.casefold()
-    hay = (node.name, node.id, node.op, str(node.attrs.get("op_type", "")),
-           str(node.attrs.get("kind", "")))
+    hay = (node.name, node.id, node.op, node.kind)
     return any(needle in h.casefold() for h in hay)

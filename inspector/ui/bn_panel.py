@@ -5,25 +5,26 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from ..analysis.verdict import Status
+from ..explain import affine_summary, bn_rows, explain
 from ..render.properties import node_properties
 from ..render.status import STATUS_COLORS
 from . import state
 from .charts import affine_figure
-from .explain import STATUS_WORDS, affine_summary, bn_rows, explain
 
 TABLE_COLUMNS = ["name", "status", "direction", "roots", "leaves", "reason"]
 #: Markdown icons per status (Streamlit's own icon font, coloured).
-STATUS_ICONS = {"both": ":green[:material/check_circle:]",
-                "optimal_only": ":blue[:material/add_circle:]",
-                "not_foldable": ":orange[:material/block:]",
-                "folded": ":green[:material/check_circle:]",
-                "merged": ":violet[:material/merge:]"}
+STATUS_ICONS = {Status.BOTH: ":green[:material/check_circle:]",
+                Status.OPTIMAL_ONLY: ":blue[:material/add_circle:]",
+                Status.NOT_FOLDABLE: ":orange[:material/block:]",
+                Status.FOLDED: ":green[:material/check_circle:]",
+                Status.MERGED: ":violet[:material/merge:]"}
 
 
 def status_badge(status) -> str:
     """A markdown badge for a BN status: coloured icon plus words."""
     return f"{STATUS_ICONS.get(status.status, ':gray[:material/help:]')} " \
-        f"{STATUS_WORDS.get(status.status, status.status)}"
+        f"{status.status.words}"
 
 
 def on_graph_node(ctx: state.ModelContext, view_key: str):
@@ -50,7 +51,7 @@ def selector(ctx: state.ModelContext) -> str | None:
 
     def fmt(bn_id: str) -> str:
         s = ctx.statuses[bn_id]
-        return f"{ctx.graph.node(bn_id).name}  —  {STATUS_WORDS.get(s.status, s.status)}"
+        return f"{ctx.graph.node(bn_id).name}  —  {s.status.words}"
 
     return st.selectbox("Selected BN (type to search)", ids, key=key, format_func=fmt,
                         placeholder=f"choose one of {len(ids)} BNs…")
@@ -100,7 +101,7 @@ def detail_panel(ctx: state.ModelContext, bn_id: str | None) -> None:
     colors = STATUS_COLORS[s.color_key]
     st.markdown(f"#### `{node.name}`")
     st.markdown(f"{status_badge(s)} · colour `{colors.fill}` · op "
-                f"`{node.attrs.get('op_type') or node.op}` · scope `{node.scope or '—'}`")
+                f"`{node.kind}` · scope `{node.scope or '—'}`")
     adjacent = ctx.adjacent.verdicts.get(bn_id)
     for paragraph in explain(ctx.graph, s, adjacent):
         st.markdown(paragraph)

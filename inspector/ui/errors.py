@@ -8,15 +8,9 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
-from ..errors import InspectorError
+from ..errors import InspectorError, first_line
 
 T = TypeVar("T")
-
-
-def first_line(exc: BaseException, limit: int = 400) -> str:
-    """The first line of an exception message, shortened."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def show_error(what: str, exc: BaseException) -> None:

@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from ..diffs import all_rel_changes, diff_rows, layer_diffs
 from ..folding.pipeline import FoldResult
 from ..render import to_dot
 from ..render.status import OPTIMAL_ONLY
 from . import graph_view, state
 from .charts import affine_figure, norms_figure, rel_change_figure
-from .diffs import all_rel_changes, diff_rows, layer_diffs
 from .errors import safe_call
 
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from ..analysis.result import Analysis
+from ..folding.plan import Analysis
 from ..ir import Graph
-from ..render import default_view, dot_available, render_svg, render_view, to_dot
+from ..render import default_view, dot_available, group_of, render_svg, render_view, to_dot
 from ..render.dot import build_view
 from ..render.highlight import highlight_map
 from ..render.status import compute_statuses, legend_items
@@ -223,9 +223,9 @@ def set_view(prefix_key: str, view: str) -> None:
 
 def expand_group(prefix_key: str, node_id: str) -> bool:
     """If ``node_id`` is a collapsed box (``group:<prefix>``), open it. Callback-safe."""
-    if not node_id.startswith("group:"):
+    group = group_of(node_id)
+    if group is None:
         return False
-    group = node_id[len("group:"):].rstrip("#")
     key = f"{prefix_key}:expand"
     current = list(st.session_state.get(key, []))
     if group not in current:

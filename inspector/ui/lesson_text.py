@@ -1,7 +1,7 @@
 """Lesson prose generated from the engine's analysis, and feedback on predictions.
 
 No Streamlit here. Every status, direction, root, leaf and formula a lesson
-shows comes from the :class:`~inspector.analysis.result.Analysis` of its graph,
+shows comes from the :class:`~inspector.folding.plan.Analysis` of its graph,
 so the text cannot contradict the verdict.
 """
 
@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..analysis.result import Analysis, FoldStep
-from ..analysis.verdict import REASON_TITLES, Reason, Verdict
+from ..analysis.result import FoldStep
+from ..analysis.verdict import Reason, Verdict
+from ..folding.plan import Analysis
 from ..ir import Graph
 
 #: The learner's three predictions.
@@ -75,7 +76,7 @@ def judge(verdict: Verdict, choice: str, why: str | None = None) -> Feedback:
     codes = blocking_codes(verdict)
     if WHY.get(why, frozenset()) & codes:
         return Feedback(True, f"Right: {name} is **not foldable**, and {why} is what blocks it.")
-    titles = ", ".join(REASON_TITLES[c] for c in sorted(codes, key=lambda c: c.value))
+    titles = ", ".join(c.title for c in sorted(codes, key=lambda c: c.value))
     return Feedback(False, f"Half right: {name} is **not foldable**, but because of {titles}, "
                            f"not {why}.")
 
@@ -151,12 +152,12 @@ def narrate_bn(graph: Graph, analyses: Mapping[str, Analysis], bn_id: str) -> st
         out.append(f"Its map: a = {_vec(step.a)}, c = {_vec(step.c)}. Edits:")
         out.extend(_formula_lines(graph, step))
     else:
-        title = REASON_TITLES.get(v.reason_code, "not foldable") if v.reason_code else ""
+        title = v.reason_code.title if v.reason_code else ""
         out.append(f"**{name} cannot be folded** ({title}).")
         blocked = list(v.details.get("blocked", ()))
         labels = ("backward: ", "forward: ") if len(blocked) == 2 else ("",) * len(blocked)
         for label, (code, sentence, *_rest) in zip(labels, blocked):
-            out.append(f"- {label}{sentence} — {REASON_TITLES.get(Reason(code), code)}")
+            out.append(f"- {label}{sentence} — {Reason(code).title}")
         if not blocked and v.reason:
             out.append(f"- {v.reason}")
     if adjacent is not None and bn_id in adjacent.verdicts:

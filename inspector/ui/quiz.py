@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..analysis.random_graphs import RngDraw, random_dag
-from ..analysis.result import Analysis
 from ..analysis.verdict import Reason
+from ..folding.plan import Analysis
 from ..ir import EXPRESSIVE_OPS, Graph
 
 #: Small graphs read well on screen and still show every rule.
@@ -36,7 +36,7 @@ def _usable(graph: Graph) -> bool:
 def draw_item(seed: int) -> QuizItem:
     """A question drawn deterministically from ``seed``: a graph with at least one
     BN and one linear layer, and one of its BNs (analysed in both modes)."""
-    from ..report import compare_modes
+    from ..folding.driver import compare_modes
 
     draw = RngDraw(seed)
     for _ in range(200):

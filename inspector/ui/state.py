@@ -12,9 +12,9 @@ from typing import Any
 
 import streamlit as st
 
-from ..analysis.result import Analysis
 from ..errors import InspectorError
 from ..folding.pipeline import FoldResult
+from ..folding.plan import Analysis
 from ..ir import Graph
 from ..model import LoadedModel
 
@@ -98,8 +98,8 @@ def _load_upload(key: str, _data: bytes, filename: str) -> LoadedModel:
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _analyse(key: str, _loaded: LoadedModel) -> tuple[dict[str, Analysis], dict[str, Any]]:
+    from ..folding.driver import compare_modes
     from ..render.status import compute_statuses
-    from ..report import compare_modes
 
     analyses = compare_modes(_loaded.graph, modes=MODES)
     statuses = compute_statuses(_loaded.graph, analyses["optimal"], analyses["adjacent"])

@@ -9,6 +9,7 @@ from typing import Any
 
 import streamlit as st
 
+from ..bench.floor import build_floor
 from ..bench.stats import StoppingRule
 from ..bench.timing import (
     build_variants,
@@ -36,7 +37,7 @@ def _folded_models(ctx: state.ModelContext, say: Progress) -> dict[str, Any]:
 def _floor(ctx: state.ModelContext) -> Any:
     key = f"floor::{ctx.key}"
     if key not in st.session_state:
-        st.session_state[key] = ctx.loaded.frontend.remove_all_bn(ctx.loaded)
+        st.session_state[key] = build_floor(ctx.loaded)
     return st.session_state[key]
 
 

@@ -12,7 +12,7 @@ What is checked (and how it cannot be fooled):
   outputs are non-finite for N(0, 1) inputs, inputs in a valid range are
   tried (U(0.5, 1.5), then U(0.01, 0.1)); if they all give non-finite outputs
   the result is ``unverified`` ("could not verify"), never ``passed``.
-* **Dynamic sizes**: each dynamic input axis (``aux["dynamic_axes"]``) is
+* **Dynamic sizes**: each dynamic input axis (``LoadedModel.dynamic_axes``) is
   also checked at a second size; a PyTorch module that is not a traced graph
   is also run with every non-channel axis + 1 (else the batch + 1) when it
   accepts it. What was really run is
@@ -165,7 +165,6 @@ def model_dtypes(loaded: LoadedModel) -> set[str]:
     found |= {t.dtype for t in graph.tensors.values() if t.dtype}
     for node in graph.nodes:
         found |= {np.asarray(v).dtype.name for v in node.params.values()}
-    found |= set(loaded.aux.get("param_dtypes", ()))
     return {d for d in found if d in TOLERANCE}
 
 
@@ -238,7 +237,7 @@ def _shape_sets(loaded: LoadedModel, folded_model: Any) -> list[list[tuple[int, 
     """The loaded input shapes, then candidates with every dynamic axis at another
     size (d + 1, else 2d: the first the original runs at is used)."""
     base = [tuple(s.shape) for s in loaded.inputs]
-    dynamic: dict[int, list[int]] = loaded.aux.get("dynamic_axes") or {}
+    dynamic: dict[int, list[int]] = loaded.dynamic_axes
     if not dynamic and loaded.framework == "torch" and _accepts_other_batch(loaded, folded_model):
         # An eager module: every axis but the channels one larger (catches constants
         # frozen from H, W or the batch), else the batch alone.

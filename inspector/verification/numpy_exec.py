@@ -62,9 +62,8 @@ def run_tensors(graph: Graph, inputs: Inputs, *,
         args = [values[t] for t in node.inputs]
         kernel = _KERNELS.get(node.op)
         if kernel is None:
-            what = node.attrs.get("op_type") or node.op
             raise NotImplementedError(
-                f"numpy executor cannot run node {node.name!r}: op {node.op!r} ({what})")
+                f"numpy executor cannot run node {node.name!r}: op {node.op!r} ({node.kind})")
         result = kernel(graph, node, args)
         outs = result if isinstance(result, list) else [result]
         if len(outs) != len(node.outputs):

@@ -14,7 +14,7 @@ from typing import Any
 
 from ...limits import cap_bytes
 from ...model import Adapter, LoadedModel
-from .capture import build_graph, check_model, default_opset, read_model, read_source
+from .capture import OnnxCapture, build_graph, check_model, default_opset, read_model, read_source
 from .runtime import run, run_tensors, save
 from .shapes import (
     concrete_inputs,
@@ -25,10 +25,10 @@ from .shapes import (
     skeleton,
     symbolic_shapes,
 )
-from .writeback import remove_all_bn, write_back
+from .writeback import write_back
 
 __all__ = ["name", "extensions", "load_onnx", "load", "read_model", "write_back", "run", "save",
-           "remove_all_bn", "ADAPTER"]
+           "ADAPTER"]
 
 name = "onnx"
 extensions = (".onnx",)
@@ -41,7 +41,7 @@ def load_onnx(source: Any, *, name: str | None = None,
 
     Dynamic input dims become 1 unless ``input_shape`` gives them (a shape for
     the first input, one shape per input, or ``{input_name: shape}``); they are
-    recorded in ``aux["dynamic_axes"]`` (verification also runs other sizes),
+    recorded in ``LoadedModel.dynamic_axes`` (verification also runs other sizes),
     and nodes whose parameters are computed from them are not folded. The model
     passed in is copied, never modified. Raises InvalidGraphError for missing,
     corrupt or invalid files, UnsafeFileError for external data outside the
@@ -65,15 +65,15 @@ def load_onnx(source: Any, *, name: str | None = None,
     shapes, dtypes = infer_shapes(work, model, specs, notes, cap=cap, given_shape=input_shape)
     consts = fold_constants(work, model, shapes, dtypes, opset, notes, cap=cap)
     derived = shape_derived(work, consts, symbolic) if dynamic else frozenset()
-    graph, node_map = build_graph(work, specs, consts, shapes, dtypes, opset, label,
+    graph, node_map = build_graph(work, specs, consts, shapes, dtypes, opset, label, notes,
                                   shape_derived=derived)
     return LoadedModel(name=label, graph=graph, framework="onnx", model=model, inputs=specs,
-                       frontend=ADAPTER, notes=notes,
-                       aux={"onnx_nodes": node_map, "opset": opset, "dynamic_axes": dynamic})
+                       frontend=ADAPTER, notes=notes, capture=OnnxCapture(node_map, opset),
+                       dynamic_axes=dynamic)
 
 
 load = load_onnx
 
 
 #: This format's entry points, held by every LoadedModel it creates.
-ADAPTER = Adapter(name, extensions, write_back, run, save, remove_all_bn, run_tensors)
+ADAPTER = Adapter(name, extensions, write_back, run, save, run_tensors)

@@ -22,13 +22,14 @@ import ast
 import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import onnx
 
-from ...errors import InvalidGraphError, ResourceLimitError, UnsafeFileError
+from ...errors import InvalidGraphError, ResourceLimitError, UnsafeFileError, first_line
 from ...ir import Graph, Node, Tensor
 from ...limits import mb
 from ...model import InputSpec
@@ -39,6 +40,20 @@ Shape = tuple[int, ...]
 
 
 # -- reading and checking ---------------------------------------------------
+@dataclass(frozen=True)
+class OnnxCapture:
+    """What write-back needs from an ONNX capture.
+
+    Attributes:
+        node_map: IR node id -> indices (in ``model.graph.node``) of the ONNX
+            nodes it stands for (a MatMul + Add linear, a Mul/Add affine ...).
+        opset: the model's default-domain opset.
+    """
+
+    node_map: dict[str, list[int]] = field(default_factory=dict)
+    opset: int = 0
+
+
 def read_model(source: Any, name: str | None = None) -> tuple[onnx.ModelProto, str]:
     """Parse and check ``source``; returns (a private ModelProto copy, display name)."""
     model, label = read_source(source, name)
@@ -191,8 +206,7 @@ def check_model(model: onnx.ModelProto, label: str) -> None:
     try:
         onnx.checker.check_model(model)
     except onnx.checker.ValidationError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise InvalidGraphError(f"'{label}' is not a valid ONNX model: {first}. To fix this, "
+        raise InvalidGraphError(f"'{label}' is not a valid ONNX model: {first_line(e)}. To fix this, "
                                 "re-export the model (onnx.checker.check_model prints the full report).") from e
     except ValueError:  # > 2 GiB protos can only be checked from a path; accept them
         pass
@@ -254,8 +268,11 @@ _SIZE_SENSITIVE = frozenset({"Pad", "Slice", "Resize", "Upsample", "Expand", "Ti
 
 def build_graph(work: onnx.ModelProto, specs: list[InputSpec], consts: dict[str, np.ndarray],
                  shapes: Mapping[str, Shape | None], dtypes: Mapping[str, str], opset: int,
-                 label: str, shape_derived: frozenset[str] = frozenset()
-                 ) -> tuple[Graph, dict[str, list[int]]]:
+                 label: str, notes: list[str] | None = None,
+                 shape_derived: frozenset[str] = frozenset()) -> tuple[Graph, dict[str, list[int]]]:
+    """The IR of ``work`` and the ONNX node indices of every IR node; nodes kept
+    as ``other`` because their rule failed are listed in ``notes``; nodes whose
+    parameters come from a dynamic size (``shape_derived``) are ``other`` too."""
     g = work.graph
     ids = node_ids(g.node)
     uses = Counter(o.name for o in g.output)
@@ -268,7 +285,7 @@ def build_graph(work: onnx.ModelProto, specs: list[InputSpec], consts: dict[str,
         inputs = tuple(i for i in node.input if i and i not in consts)
         inputs += tuple(i for i in dict.fromkeys(implicit) if i not in consts and i not in inputs)
         view = OpView(node, consts, shapes, opset)
-        t = translate(view)
+        t = translate(view, notes)
         if (t.params or t.op == "identity" or node.op_type in _SIZE_SENSITIVE) and any(
                 i in shape_derived for i in node.input):
             # The parameter (or pad/slice/resize amount, or the `x * 1` that makes it an

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...model import unmapped_note
 from . import ops_layout as L
 from .optypes import (
     OpView,
@@ -67,8 +68,12 @@ ONE_DATA_INPUT = frozenset({
 })
 
 
-def translate(v: OpView) -> Translation:
-    """The IR translation of one node; ``other`` (with ``op_type``) when no rule applies."""
+def translate(v: OpView, notes: list[str] | None = None) -> Translation:
+    """The IR translation of one node; ``other`` (with ``op_type``) when no rule applies.
+
+    A rule that raises on a malformed node also gives ``other``, and a line
+    saying so is appended to ``notes`` (never silent).
+    """
     node = v.node
     rule = RULES.get(node.op_type) if node.domain in ("", "ai.onnx") else None
     data_elsewhere = any(v.is_data(i) for i in range(1, len(node.input)))
@@ -76,8 +81,10 @@ def translate(v: OpView) -> Translation:
     if rule is not None and not (node.op_type in ONE_DATA_INPUT and data_elsewhere):
         try:
             result = rule(v)
-        except Exception:  # a malformed node is kept as `other`, never a crash
+        except Exception as e:  # noqa: BLE001 - a malformed node is kept as `other`, never a crash
             result = None
+            if notes is not None:
+                notes.append(unmapped_note(node.name or node.output[0], node.op_type, e))
     if result is None:
         attrs = {"op_type": node.op_type, "domain": node.domain}
         if node.op_type == "BatchNormalization" and node.domain in ("", "ai.onnx"):

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import onnx
 
-from ...errors import InspectorError
+from ...errors import InspectorError, MissingDependencyError, first_line
 from ...model import LoadedModel
 
 _SESSIONS: OrderedDict[Any, tuple[onnx.ModelProto, Any]] = OrderedDict()
@@ -18,14 +18,41 @@ _ORT_TYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64,
               "tensor(float16)": np.float16, "tensor(int64)": np.int64, "tensor(int32)": np.int32}
 
 
-def make_session(model: onnx.ModelProto) -> Any:
-    """An onnxruntime CPU session with graph optimisations off (no hidden BN fusion)."""
-    import onnxruntime as ort
+#: onnxruntime graph optimisation levels, by name. ORT's own optimiser already
+#: fuses Conv+BN (the ``adjacent`` rule) from "basic" on.
+ORT_LEVELS = ("disabled", "basic", "extended", "all")
 
+
+def make_session(model: onnx.ModelProto | bytes, level: str = "disabled", *,
+                 threads: int | None = None, optimized_path: str | None = None) -> Any:
+    """An onnxruntime CPU session, quiet, by default with graph optimisations off
+    (so the graph runs as given: no hidden BN fusion).
+
+    Args:
+        model: a ModelProto or its serialised bytes.
+        level: one of :data:`ORT_LEVELS`.
+        threads: intra-op threads (onnxruntime's default when None).
+        optimized_path: where onnxruntime saves the graph it optimised.
+    """
+    try:
+        import onnxruntime as ort
+    except ImportError as e:  # pragma: no cover - a hard dependency
+        raise MissingDependencyError("onnxruntime is not installed. To fix this, "
+                                     "pip install onnxruntime.") from e
+    if level not in ORT_LEVELS:
+        raise InspectorError(f"unknown onnxruntime level {level!r}; use one of {ORT_LEVELS}")
+    levels = ort.GraphOptimizationLevel
     opts = ort.SessionOptions()
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    opts.graph_optimization_level = {"disabled": levels.ORT_DISABLE_ALL, "basic": levels.ORT_ENABLE_BASIC,
+                                     "extended": levels.ORT_ENABLE_EXTENDED,
+                                     "all": levels.ORT_ENABLE_ALL}[level]
     opts.log_severity_level = 3
-    return ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    if threads:
+        opts.intra_op_num_threads = int(threads)
+    if optimized_path:
+        opts.optimized_model_filepath = optimized_path
+    data = model if isinstance(model, bytes) else model.SerializeToString()
+    return ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
 
 
 def run(model: onnx.ModelProto, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -60,7 +87,7 @@ def _run(owner: onnx.ModelProto, build: Any, key: Any,
         try:
             _SESSIONS[key] = (owner, make_session(build()))
         except Exception as e:
-            raise InspectorError(f"onnxruntime cannot load the model: {str(e).splitlines()[0]}. "
+            raise InspectorError(f"onnxruntime cannot load the model: {first_line(e)}. "
                                  "To fix this, check it with onnx.checker.check_model.") from e
         while len(_SESSIONS) > 6:  # original + folded, plain and per-tensor
             _SESSIONS.popitem(last=False)

@@ -16,7 +16,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from ...errors import InvalidGraphError, ResourceLimitError, UnsupportedModelError
+from ...errors import InvalidGraphError, ResourceLimitError, UnsupportedModelError, first_line
 from ...limits import check_tensor, mb
 from ...model import InputSpec
 from .runtime import make_session
@@ -162,10 +162,10 @@ def infer_shapes(work: onnx.ModelProto, model: onnx.ModelProto, specs: list[Inpu
         try:
             onnx.shape_inference.infer_shapes(work, data_prop=True, strict_mode=True)
         except Exception as e:  # noqa: BLE001 - only mismatches are the user's input shape
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            first = first_line(e, 300)
             if _MISMATCH.search(first):
                 raise InvalidGraphError(
-                    f"input_shape {given_shape} does not fit the model: {first[:300]}. To fix "
+                    f"input_shape {given_shape} does not fit the model: {first}. To fix "
                     "this, change only the model's dynamic dimensions.") from e
     try:
         inferred = onnx.shape_inference.infer_shapes(work, data_prop=True)
@@ -298,7 +298,7 @@ def _shapes_from_runtime(model: onnx.ModelProto, specs: list[InputSpec], missing
         session = make_session(probe)
         values = session.run(None, random_feed(specs))
     except Exception as e:  # any runtime failure leaves the shapes unknown, never a crash
-        reason = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
+        reason = first_line(e, 160)
         notes.append(f"{len(missing)} tensor shapes are unknown: onnxruntime could not run the "
                      f"model ({reason}); if an input has dynamic dims, pass a valid input_shape.")
         return

@@ -1,4 +1,4 @@
-"""Write a folded IR back into a copy of an ONNX model, and the no-BN floor.
+"""Write a folded IR back into a copy of an ONNX model.
 
 Write-back contract (see ``Frontend.write_back``): parameters of the changed
 nodes are written in the initializer's dtype; an initializer is edited in place
@@ -22,8 +22,9 @@ from onnx import helper, numpy_helper
 from ...errors import InspectorError
 from ...ir import Graph, Node
 from ...model import LoadedModel
+from .capture import OnnxCapture
 
-__all__ = ["write_back", "remove_all_bn"]
+__all__ = ["write_back"]
 
 _PARAM_INPUTS = {"conv": {"weight": 1, "bias": 2}, "conv_transpose": {"weight": 1, "bias": 2},
                  "batch_norm": {"gamma": 1, "beta": 2, "mean": 3, "var": 4}}
@@ -47,24 +48,9 @@ def write_back(loaded: LoadedModel, folded: Graph, removed: Sequence[str],
             ed.change(loaded.graph.node(nid), folded.node(nid))
     for nid in removed:
         if nid not in merged:
-            ed.remove(loaded.graph.node(nid), strict=True)
+            ed.remove(loaded.graph.node(nid))
     for m in merges:
         ed.merge(m, folded.node(m.conv_id))
-    return ed.finish()
-
-
-def remove_all_bn(loaded: LoadedModel) -> onnx.ModelProto:
-    """The no-BN floor: every BN (and BN-like affine) bypassed; not equivalent.
-
-    Layers right before a BN get a zero bias where they had none, as a fold would."""
-    from ...folding.apply import floor_biases
-
-    ed = _Editor(loaded)
-    biased = floor_biases(loaded.graph)
-    for nid, node in biased.items():
-        ed.change(loaded.graph.node(nid), node)
-    for node in loaded.graph.bn_nodes():
-        ed.remove(node, strict=False)
     return ed.finish()
 
 
@@ -77,7 +63,10 @@ class _Editor:
         self.model.CopyFrom(loaded.model)
         self.g = self.model.graph
         self.nodes = list(self.g.node)
-        self.node_map: dict[str, list[int]] = loaded.aux["onnx_nodes"]
+        if not isinstance(loaded.capture, OnnxCapture):
+            raise InspectorError(f"{loaded.name}: not captured by the ONNX frontend. To fix "
+                                 "this, load it with inspector.frontends.onnx.")
+        self.node_map: dict[str, list[int]] = loaded.capture.node_map
         self.inits = {t.name: t for t in self.g.initializer}
         self.names = _all_names(self.g)
         self.used_before = _readers(self.nodes, self.g)
@@ -166,14 +155,12 @@ class _Editor:
         self.after.setdefault(idx[-1], []).extend(new)
 
     # -- BN removal -----------------------------------------------------------
-    def remove(self, bn: Node, strict: bool) -> None:
+    def remove(self, bn: Node) -> None:
         idx = self.node_map[bn.id]
         extra = [o for o in bn.outputs[1:] if self.used_before.get(o)]
         if extra:
-            if strict:
-                raise InspectorError(f"cannot remove '{bn.name}': its statistics outputs {extra} are "
-                                     "used. To fix this, export the model in inference mode.")
-            return
+            raise InspectorError(f"cannot remove '{bn.name}': its statistics outputs {extra} are "
+                                 "used. To fix this, export the model in inference mode.")
         x, y = bn.inputs[0], bn.outputs[0]
         self.dropped.update(idx)
         self.subst[y] = x

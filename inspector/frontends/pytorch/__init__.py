@@ -16,20 +16,20 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from ...errors import InspectorError, InvalidGraphError, UnsupportedModelError
+from ...errors import InspectorError, InvalidGraphError, UnsupportedModelError, first_line
 from ...ir import Graph
 from ...limits import cap_bytes, check_tensor
 from ...model import Adapter, LoadedModel
 from .archive import load_program
 from .capture import graph_from_program
-from .runtime import first_line, run, run_tensors, save
-from .writeback import remove_all_bn as _remove_all_bn
+from .runtime import run, run_tensors, save
 from .writeback import write_back as _write_back
 
 name = "torch"
@@ -88,7 +88,7 @@ def load_module(module: nn.Module, example_inputs: Any = None, *,
     try:
         work = copy.deepcopy(module).eval()
     except Exception as e:  # noqa: BLE001
-        raise UnsupportedModelError(f"{label} cannot be copied ({first_line(e)}).") from e
+        raise UnsupportedModelError(f"{label} cannot be copied ({first_line(e, with_type=True)}).") from e
     notes: list[str] = []
     if any(m.training for m in module.modules()):
         notes.append(f"{label} is in training mode; it is analysed, folded and verified in eval "
@@ -98,22 +98,23 @@ def load_module(module: nn.Module, example_inputs: Any = None, *,
         with torch.no_grad():
             ep = torch.export.export(work, inputs, strict=False)
         stage = "translating the exported program"
-        graph, aux, specs = graph_from_program(ep, label)
+        graph, record, specs = graph_from_program(ep, label, notes)
     except Exception as export_error:  # noqa: BLE001 - any capture failure -> fallback
         from .capture_fx import graph_from_fx
 
+        notes.clear()  # notes of the failed translation no longer apply
         try:
-            graph, aux, specs = graph_from_fx(work, inputs, label)
+            graph, record, specs = graph_from_fx(work, inputs, label, notes)
         except Exception as fx_error:  # noqa: BLE001
             raise UnsupportedModelError(
-                f"cannot capture {label}: {stage} failed ({first_line(export_error)}) "
-                f"and torch.fx.symbolic_trace failed ({first_line(fx_error)}). To fix this, "
+                f"cannot capture {label}: {stage} failed ({first_line(export_error, with_type=True)}) "
+                f"and torch.fx.symbolic_trace failed ({first_line(fx_error, with_type=True)}). To fix this, "
                 "pass example inputs / make the forward traceable (no data-dependent Python "
                 "control flow).") from fx_error
-        notes.append(f"{stage} failed ({first_line(export_error)}); captured with "
+        notes.append(f"{stage} failed ({first_line(export_error, with_type=True)}); captured with "
                      "torch.fx.symbolic_trace instead (module-level graph).")
-    aux["example_inputs"] = inputs
-    return LoadedModel(label, graph, "torch", module, specs, ADAPTER, notes, aux)
+    record = replace(record, example_inputs=inputs)
+    return LoadedModel(label, graph, "torch", module, specs, ADAPTER, notes, record)
 
 
 def load_pt2(path: str | Path, *, max_tensor_mb: float | None = None,
@@ -135,18 +136,19 @@ def load_pt2(path: str | Path, *, max_tensor_mb: float | None = None,
     if not p.is_file():
         raise InvalidGraphError(f"{p}: no such file. To fix this, check the path.")
     cap = cap_bytes(max_tensor_mb)
+    notes: list[str] = []
     try:
         ep = load_program(p, max_tensor_bytes=cap, display=name)
-        graph, aux, specs = graph_from_program(ep, label)
+        graph, record, specs = graph_from_program(ep, label, notes)
         for s in specs:
             check_tensor(f"input '{s.name}' {tuple(s.shape)}", s.shape, s.dtype, cap)
     except InspectorError:
         raise
     except Exception as e:  # noqa: BLE001
         raise InvalidGraphError(
-            f"{name or p} could not be loaded ({first_line(e)}). To fix this, re-save it with "
+            f"{name or p} could not be loaded ({first_line(e, with_type=True)}). To fix this, re-save it with "
             "torch.export.save from the installed torch version.") from e
-    return LoadedModel(label, graph, "torch", ep, specs, ADAPTER, [], aux)
+    return LoadedModel(label, graph, "torch", ep, specs, ADAPTER, notes, record)
 
 
 def write_back(loaded: LoadedModel, folded: Graph, removed: Sequence[str],
@@ -156,10 +158,5 @@ def write_back(loaded: LoadedModel, folded: Graph, removed: Sequence[str],
     return _write_back(loaded, folded, removed, changed, merges)
 
 
-def remove_all_bn(loaded: LoadedModel) -> nn.Module:
-    """The no-BN floor: every BN replaced by identity (not equivalent; for timing)."""
-    return _remove_all_bn(loaded)
-
-
 #: This format's entry points, held by every LoadedModel it creates.
-ADAPTER = Adapter(name, extensions, write_back, run, save, remove_all_bn, run_tensors)
+ADAPTER = Adapter(name, extensions, write_back, run, save, run_tensors)

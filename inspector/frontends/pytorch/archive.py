@@ -35,9 +35,8 @@ from typing import Any
 
 import torch
 
-from ...errors import InvalidGraphError, ResourceLimitError, UnsafeFileError
+from ...errors import InvalidGraphError, ResourceLimitError, UnsafeFileError, first_line
 from ...limits import mb
-from .runtime import first_line
 
 _FIX = "To fix this, save the program with torch.export.save(ep, 'model.pt2')."
 _FIXED = {"archive_format", "archive_version", "byteorder", ".data/version",
@@ -100,7 +99,7 @@ def load_program(path: str | Path, *, max_tensor_bytes: int | None = None,
     except (UnsafeFileError, ResourceLimitError, InvalidGraphError):
         raise
     except Exception as e:  # noqa: BLE001 - any malformed field -> one line
-        raise InvalidGraphError(f"{display or p.name} could not be loaded ({first_line(e)}). To fix this, "
+        raise InvalidGraphError(f"{display or p.name} could not be loaded ({first_line(e, with_type=True)}). To fix this, "
                                 "re-save it with torch.export.save from the installed torch "
                                 "version.") from e
 
@@ -139,7 +138,7 @@ def _read_archive(path: Path, cap: int | None, display: str | None
                 files[rel] = z.read(info)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError,
             NotImplementedError, RuntimeError) as e:
-        raise InvalidGraphError(f"{label} is not a valid .pt2 file ({first_line(e)}). "
+        raise InvalidGraphError(f"{label} is not a valid .pt2 file ({first_line(e, with_type=True)}). "
                                 f"{_FIX}") from e
     if files.get("archive_format", b"").strip() != b"pt2":
         raise InvalidGraphError(f"{label} is not a torch.export archive (archive_format). {_FIX}")
@@ -183,7 +182,7 @@ def _check_sample_inputs(label: str, data: bytes | None) -> None:
         torch.load(io.BytesIO(data), weights_only=True)  # restricted unpickler: no code
     except Exception as e:  # noqa: BLE001
         raise UnsafeFileError(f"{label}: its sample inputs (data/sample_inputs/model.pt) need "
-                              f"unsafe unpickling ({first_line(e)[:120]}); it is refused. "
+                              f"unsafe unpickling ({first_line(e, with_type=True)[:120]}); it is refused. "
                               f"{_FIX}") from e
 
 
@@ -191,7 +190,7 @@ def _json(label: str, files: dict[str, bytes], rel: str) -> Any:
     try:
         return json.loads(files[rel])
     except (ValueError, UnicodeDecodeError) as e:
-        raise InvalidGraphError(f"{label}: {rel} is not valid JSON ({first_line(e)}). "
+        raise InvalidGraphError(f"{label}: {rel} is not valid JSON ({first_line(e, with_type=True)}). "
                                 f"{_FIX}") from e
 
 

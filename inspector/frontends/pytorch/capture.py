@@ -20,6 +20,8 @@ from torch.fx.operator_schemas import normalize_function
 from ...ir import Graph, Node, Tensor
 from ...model import InputSpec
 from .ops import MULTI_FIRST, Call, Const, Data, Spec, map_op
+from .optypes import StorageTransform
+from .records import NO_MODULE, ModuleCall, ModuleRecord, TorchCapture, chain_nodes
 
 #: Ops through which a constant still *is* its storage (up to a reshape).
 _VIEWS = frozenset("view reshape _unsafe_view flatten unflatten squeeze unsqueeze alias detach "
@@ -45,18 +47,28 @@ def to_numpy(t: torch.Tensor) -> np.ndarray:
     return arr
 
 
+def is_bn_module(module: Any) -> bool:
+    """A torch BN layer: any ``_BatchNorm`` subclass or a ``FrozenBatchNorm2d``."""
+    return isinstance(module, torch.nn.modules.batchnorm._BatchNorm) or (
+        "FrozenBatchNorm" in type(module).__name__)
+
+
 def dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).replace("torch.", "")
 
 
-def module_info(node: torch.fx.Node) -> tuple[str, str, str]:
-    """(call key, module FQN, class path) of the innermost module around ``node``."""
+def module_info(node: torch.fx.Node) -> ModuleRecord:
+    """The innermost module around ``node``."""
     stack = node.meta.get("nn_module_stack") or {}
     if not stack:
-        return "", "", ""
+        return NO_MODULE
     key, (fqn, cls) = list(stack.items())[-1]
-    cls = cls if isinstance(cls, str) else f"{cls.__module__}.{cls.__qualname__}"
-    return key, fqn, cls
+    return ModuleRecord(key, fqn, class_path(cls))
+
+
+def class_path(cls: Any) -> str:
+    """``module.QualName`` of a class (or the string already given)."""
+    return cls if isinstance(cls, str) else f"{cls.__module__}.{cls.__qualname__}"
 
 
 def _shape(val: Any) -> tuple[int, ...] | None:
@@ -83,18 +95,19 @@ def _kwargs(n: torch.fx.Node) -> dict[str, Any]:
 class _Capture:
     """State of one program -> IR translation."""
 
-    def __init__(self, ep: ExportedProgram) -> None:
+    def __init__(self, ep: ExportedProgram, notes: list[str]) -> None:
         self.ep = ep
+        self.notes = notes
         self.real: dict[str, Any] = {}  # fx name -> concrete constant value
-        self.src: dict[str, tuple[str, str]] = {}  # fx name -> (storage key, transform)
+        self.src: dict[str, tuple[str, StorageTransform]] = {}  # fx name -> (storage key, transform)
         self.data: dict[str, Data] = {}  # fx name -> IR data tensor
         self.alias: dict[str, str] = {}  # fx name -> fx name of its in-place update
         self.nodes: list[Node] = []
         self.inputs: list[InputSpec] = []
-        self.meta: dict[str, tuple[str, str, str]] = {}  # IR id -> module info
-        self.transforms: dict[str, dict[str, str]] = {}
+        self.meta: dict[str, ModuleRecord] = {}  # IR id -> module info
+        self.transforms: dict[str, dict[str, StorageTransform]] = {}
         self.skip: set[str] = set()
-        self.groups: dict[str, tuple[Spec, tuple[str, str, str]]] = {}
+        self.groups: dict[str, tuple[Spec, ModuleRecord]] = {}
 
     # -- values ------------------------------------------------------------
     def resolve(self, v: Any) -> Any:
@@ -103,7 +116,7 @@ class _Capture:
                 return self.data[self.alias.get(v.name, v.name)]
             val = self.real.get(v.name)
             if isinstance(val, torch.Tensor):
-                key, tr = self.src.get(v.name, (f"const:{v.name}", ""))
+                key, tr = self.src.get(v.name, (f"const:{v.name}", StorageTransform.SAME))
                 return Const(to_numpy(val), key, tr)
             return val
         if isinstance(v, (list, tuple)):
@@ -125,10 +138,10 @@ class _Capture:
                 self.inputs.append(InputSpec(name, shape or (), dt))
             elif spec.kind in (InputKind.PARAMETER, InputKind.BUFFER):
                 self.real[name] = state[spec.target] if spec.target in state else consts[spec.target]
-                self.src[name] = (spec.target, "")
+                self.src[name] = (spec.target, StorageTransform.SAME)
             elif spec.kind == InputKind.CONSTANT_TENSOR:
                 self.real[name] = consts[spec.target]
-                self.src[name] = (f"const:{spec.target}", "")
+                self.src[name] = (f"const:{spec.target}", StorageTransform.SAME)
 
     def evaluate(self, n: torch.fx.Node) -> bool:
         """Evaluate a node whose inputs are all constants; False if it is data."""
@@ -147,9 +160,9 @@ class _Capture:
         name = op_name(n.target)
         if base and name in _VIEWS:
             self.src[n.name] = base
-        elif base and name in _TRANSPOSES and base[1] == "" and self.real[n.name].ndim == 2 \
+        elif base and name in _TRANSPOSES and base[1] is StorageTransform.SAME and self.real[n.name].ndim == 2 \
                 and tuple(self.real[n.name].shape) == tuple(self.real[tensor_ins[0].name].shape)[::-1]:
-            self.src[n.name] = (base[0], "T")
+            self.src[n.name] = (base[0], StorageTransform.TRANSPOSE)
         return True
 
     # -- FrozenBatchNorm2d --------------------------------------------------
@@ -157,21 +170,21 @@ class _Capture:
         members: dict[str, list[torch.fx.Node]] = {}
         for n in data_nodes:
             info = module_info(n)
-            if "FrozenBatchNorm" in info[2].rsplit(".", 1)[-1]:
-                members.setdefault(info[0], []).append(n)
+            if "FrozenBatchNorm" in info.class_name:
+                members.setdefault(info.key, []).append(n)
         for key, group in members.items():
             names = {n.name for n in group}
             ext = {i.name for n in group for i in n.all_input_nodes
                    if i.name in self.data and i.name not in names}
             outs = [n for n in group if any(u.name not in names for u in n.users)]
             info = module_info(group[0])
-            prefix = info[1] + "." if info[1] else ""
+            prefix = info.fqn + "." if info.fqn else ""
             keys = {p: prefix + s for p, s in (("gamma", "weight"), ("beta", "bias"),
                                                ("mean", "running_mean"), ("var", "running_var"))}
             state = self.ep.state_dict | dict(self.ep.constants)
             if len(ext) != 1 or len(outs) != 1 or not all(k in state for k in keys.values()):
                 continue
-            eps = next((a for n in self.ep.graph.nodes if module_info(n)[0] == key
+            eps = next((a for n in self.ep.graph.nodes if module_info(n).key == key
                         and op_name(n.target) == "add" for a in n.args
                         if isinstance(a, float)), 1e-5)
             spec = Spec("batch_norm", (ext.pop(),), {"eps": float(eps), "axis": 1,
@@ -205,28 +218,23 @@ class _Capture:
             call = Call(n.name, name, {k: self.resolve(v) for k, v in _kwargs(n).items()},
                         [_shape(v) for v in vals], [dtype_name(v.dtype) if hasattr(v, "dtype")
                                                     else "" for v in vals])
-            specs = map_op(call, f"aten.{name}")
+            specs = map_op(call, f"aten.{name}", self.notes)
         if isinstance(val, (list, tuple)) and name in MULTI_FIRST and specs[-1].op != "other":
             for i, o in enumerate(outs[1:], 1):  # side results (indices, saved stats)
                 if o in {u.name for u in n.users if u.users}:
                     self.emit(o, Spec("other", specs[-1].inputs, {"op_type": f"aten.{name}[{i}]"}),
                               (o,), info)
             outs = outs[:1]
-        prev: tuple[str, ...] = ()
-        for i, spec in enumerate(specs):
-            last = i == len(specs) - 1
-            nid = n.name if last else f"{n.name}:{i}"
-            tensors = tuple(outs) if last else (nid,)
-            if not last:
+        for nid, spec, tensors in chain_nodes(n.name, specs, tuple(outs)):
+            if nid != n.name:
                 self.data[nid] = Data(nid, spec.out_shape)
-            self.emit(nid, spec if i == 0 else Spec(spec.op, prev, spec.attrs), tensors, info)
-            prev = tensors
+            self.emit(nid, spec, tensors, info)
         schema = getattr(n.target, "_schema", None)
         if schema and schema.arguments and schema.arguments[0].alias_info is not None \
                 and schema.arguments[0].alias_info.is_write and n.all_input_nodes:
             self.alias[n.all_input_nodes[0].name] = outs[0]  # later reads see the update
 
-    def emit(self, nid: str, spec: Spec, outputs: tuple[str, ...], info) -> None:
+    def emit(self, nid: str, spec: Spec, outputs: tuple[str, ...], info: ModuleRecord) -> None:
         self.nodes.append(Node(nid, spec.op, inputs=spec.inputs, outputs=outputs, attrs=spec.attrs,
                                params=spec.params, param_keys=spec.keys))
         self.meta[nid] = info
@@ -244,7 +252,7 @@ class _Capture:
                 continue
             if v.name not in self.data:  # a constant output: keep it visible
                 self.data[v.name] = Data(v.name, _shape(self.real.get(v.name)))
-                self.emit(v.name, Spec("other", (), {"op_type": "constant"}), (v.name,), ("", "", ""))
+                self.emit(v.name, Spec("other", (), {"op_type": "constant"}), (v.name,), NO_MODULE)
             oid = "output" if count == 0 else f"output_{count}"
             while oid in used:
                 oid += "_"
@@ -269,14 +277,14 @@ def _is_layer(cls: str) -> bool:
     return cls.startswith("torch.nn.modules.") or "BatchNorm" in cls.rsplit(".", 1)[-1]
 
 
-def name_nodes(nodes: list[Node], meta: dict[str, tuple[str, str, str]]) -> dict[str, dict]:
-    """Set ``name``/``scope`` from module info; returns {node id: module record}."""
+def name_nodes(nodes: list[Node], meta: dict[str, ModuleRecord]) -> dict[str, ModuleCall]:
+    """Set ``name``/``scope`` from module info; returns {node id: module call}."""
     by_key: dict[str, list[Node]] = {}
     for n in nodes:
-        key, fqn, cls = meta.get(n.id, ("", "", ""))
+        key, fqn, cls = meta.get(n.id, NO_MODULE)
         if key and (fqn or _is_layer(cls)):  # the root counts only if it is itself a layer
             by_key.setdefault(key, []).append(n)
-    owned: dict[str, dict] = {}
+    owned: dict[str, ModuleCall] = {}
     for key, group in by_key.items():
         _, fqn, cls = meta[group[0].id]
         main = _main_op(cls)
@@ -286,13 +294,25 @@ def name_nodes(nodes: list[Node], meta: dict[str, tuple[str, str, str]]) -> dict
             n.scope = fqn
         for n in own:
             n.name = (fqn or n.id) if call == 1 else f"{fqn or n.id}#{call}"
-            owned[n.id] = {"fqn": fqn, "cls": cls, "call": call, "size": len(group)}
+            owned[n.id] = ModuleCall(fqn, cls, call, len(group))
     return owned
 
 
-def graph_from_program(ep: ExportedProgram, name: str) -> tuple[Graph, dict, list[InputSpec]]:
-    """Translate an exported program; returns (graph, aux, input specs)."""
-    cap = _Capture(ep)
+def count_calls(meta: dict[str, ModuleRecord]) -> dict[str, int]:
+    """Module FQN -> number of distinct calls seen in ``meta``."""
+    keys: dict[str, set[str]] = {}
+    for rec in meta.values():
+        if rec.key:
+            keys.setdefault(rec.fqn, set()).add(rec.key)
+    return {fqn: len(k) for fqn, k in keys.items()}
+
+
+def graph_from_program(ep: ExportedProgram, name: str, notes: list[str] | None = None
+                       ) -> tuple[Graph, TorchCapture, list[InputSpec]]:
+    """Translate an exported program; returns (graph, capture record, input specs).
+
+    Ops kept as ``other`` because their mapping failed are listed in ``notes``."""
+    cap = _Capture(ep, notes if notes is not None else [])
     cap.add_placeholders()
     data_nodes = []
     for n in ep.graph.nodes:
@@ -319,10 +339,6 @@ def graph_from_program(ep: ExportedProgram, name: str) -> tuple[Graph, dict, lis
         d = cap.data.get(t)
         if d is not None and d.dtype:
             graph.tensors[t] = Tensor(t, tensor.shape, d.dtype)
-    calls: dict[str, set[str]] = {}
-    for key, fqn, _ in cap.meta.values():
-        if key:
-            calls.setdefault(fqn, set()).add(key)
-    aux = {"capture": "export", "program": ep, "modules": owned, "transforms": cap.transforms,
-           "calls": {k: len(v) for k, v in calls.items()}}
-    return graph, aux, cap.inputs
+    record = TorchCapture("export", program=ep, modules=owned, transforms=cap.transforms,
+                          calls=count_calls(cap.meta))
+    return graph, record, cap.inputs

@@ -18,8 +18,18 @@ from torch.fx.operator_schemas import normalize_function
 
 from ...ir import Graph, Node
 from ...model import InputSpec
-from .capture import _VIEWS, dtype_name, name_nodes, op_name, to_numpy
+from .capture import (
+    _VIEWS,
+    class_path,
+    count_calls,
+    dtype_name,
+    is_bn_module,
+    name_nodes,
+    op_name,
+    to_numpy,
+)
 from .ops import Call, Const, Data, Spec, map_op
+from .records import ModuleRecord, TorchCapture, chain_nodes
 
 _ACTIVATIONS = {"ReLU": "relu", "ReLU6": "relu6", "SiLU": "silu", "GELU": "gelu",
                 "Sigmoid": "sigmoid", "Tanh": "tanh", "Hardswish": "hardswish",
@@ -35,7 +45,7 @@ class _Tracer(torch.fx.Tracer):
     """Keeps FrozenBatchNorm2d modules as leaves (one BN node each)."""
 
     def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
-        return "FrozenBatchNorm" in type(m).__name__ or super().is_leaf_module(m, qualname)
+        return is_bn_module(m) or super().is_leaf_module(m, qualname)
 
 
 class _Recorder(torch.fx.Interpreter):
@@ -66,7 +76,7 @@ def _module_call(m: nn.Module, target: str, x: Any) -> tuple[str, dict[str, Any]
         return f"conv{nd}d", kw
     if isinstance(m, nn.Linear):
         return "linear", {"input": x, "weight": p("weight"), "bias": p("bias")}
-    if isinstance(m, nn.modules.batchnorm._BatchNorm) or "FrozenBatchNorm" in cls:
+    if is_bn_module(m):
         return "batch_norm", {"input": x, "weight": p("weight"), "bias": p("bias"),
                               "running_mean": p("running_mean"), "running_var": p("running_var"),
                               "training": False, "eps": float(m.eps)}
@@ -108,7 +118,8 @@ def _kwargs(n: torch.fx.Node, types: tuple) -> dict[str, Any]:
     return {"self" if i == 0 else f"arg{i}": a for i, a in enumerate(n.args)} | dict(n.kwargs)
 
 
-def graph_from_fx(module: nn.Module, inputs: tuple, name: str) -> tuple[Graph, dict, list]:
+def graph_from_fx(module: nn.Module, inputs: tuple, name: str, notes: list[str] | None = None
+                  ) -> tuple[Graph, TorchCapture, list[InputSpec]]:
     """Trace ``module`` (already an eval copy) with ``symbolic_trace`` semantics."""
     tracer = _Tracer()
     gm = torch.fx.GraphModule(module, tracer.trace(module), type(module).__name__)
@@ -119,9 +130,10 @@ def graph_from_fx(module: nn.Module, inputs: tuple, name: str) -> tuple[Graph, d
     data: dict[str, Data] = {}
     src: dict[str, str] = {}
     nodes: list[Node] = []
-    meta: dict[str, tuple[str, str, str]] = {}
+    meta: dict[str, ModuleRecord] = {}
     specs_in: list[InputSpec] = []
     calls: dict[str, int] = {}
+    transforms: dict[str, dict] = {}
     state = dict(gm.named_parameters(remove_duplicate=False)) | dict(
         gm.named_buffers(remove_duplicate=False))
 
@@ -185,7 +197,7 @@ def graph_from_fx(module: nn.Module, inputs: tuple, name: str) -> tuple[Graph, d
                           for a in n.args)
             chain = [(_OPERATORS.get(n.target) or op_name(n.target), _kwargs(n, types))]
             label = chain[0][0]
-        cls = cls if isinstance(cls, str) else f"{cls.__module__}.{cls.__qualname__}"
+        cls = class_path(cls)
         shapes = [tuple(v.shape) for v in outs_vals]
         specs: list[Spec] = []
         for op, kw in chain or [("module", {"input": resolve(n.args[0]) if n.args else None})]:
@@ -193,32 +205,26 @@ def graph_from_fx(module: nn.Module, inputs: tuple, name: str) -> tuple[Graph, d
             if specs:  # second op of a chain reads the first one's output
                 kw["input"] = Data(f"{n.name}:0", specs[-1].out_shape)
             specs += map_op(Call(n.name, op, kw, shapes, [dtype_name(v.dtype) for v in outs_vals]),
-                            label)
+                            label, notes)
             x = kw.get("input")
             if specs[-1].op == "pad" and isinstance(x, Data) and x.shape:
                 specs[-1].out_shape = tuple(s + b + e for s, (b, e) in
                                             zip(x.shape, specs[-1].attrs["pads"]))
         for o, v in zip(outs, outs_vals):
             tensor_data(o, v)
-        prev: tuple[str, ...] = ()
-        for i, spec in enumerate(specs):
-            last = i == len(specs) - 1
-            nid = n.name if last else f"{n.name}:{i}"
-            if not last:
+        for nid, spec, tensors in chain_nodes(n.name, specs, tuple(outs)):
+            if nid != n.name:
                 data[nid] = Data(nid, spec.out_shape)
-            prev = (nodes.append(Node(nid, spec.op, spec.inputs or prev,
-                                      tuple(outs) if last else (nid,), attrs=spec.attrs,
-                                      params=spec.params, param_keys=spec.keys)) or (nid,))
-            meta[nid] = (key, fqn, cls)
+            nodes.append(Node(nid, spec.op, spec.inputs, tensors, attrs=spec.attrs,
+                              params=spec.params, param_keys=spec.keys))
+            meta[nid] = ModuleRecord(key, fqn, cls)
+            if spec.transforms:
+                transforms[nid] = spec.transforms
     owned = name_nodes(nodes, meta)
     shapes = {d.name: d.shape for d in data.values()}
     dtype = next((dtype_name(p.dtype) for p in gm.parameters() if p.is_floating_point()),
                  "float32")
     graph = Graph.from_nodes(nodes, shapes, name=name, framework="torch", dtype=dtype)
-    counts: dict[str, set[str]] = {}
-    for k, f, _ in meta.values():
-        if k:
-            counts.setdefault(f, set()).add(k)
-    aux = {"capture": "fx", "fx_module": gm, "modules": owned, "transforms": {},
-           "calls": {k: len(v) for k, v in counts.items()}}
-    return graph, aux, specs_in
+    record = TorchCapture("fx", fx_module=gm, modules=owned, transforms=transforms,
+                          calls=count_calls(meta))
+    return graph, record, specs_in

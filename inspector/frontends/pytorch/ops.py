@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from ...model import unmapped_note
 from .ops_layout import LAYOUT_HANDLERS
-from .optypes import Call, Const, Data, Spec, data_operands, ints, set_param
+from .optypes import Call, Const, Data, Spec, StorageTransform, data_operands, ints, set_param
 
 __all__ = ["Call", "Const", "Data", "Spec", "map_op", "BATCH_NORMS", "MULTI_FIRST"]
 
@@ -53,10 +54,10 @@ def _conv(c: Call) -> Spec | None:
 def _linear(c: Call) -> Spec | None:
     kw, op = c.kw, c.op
     if op == "linear":
-        x, w, b, extra = kw.get("input"), kw.get("weight"), kw.get("bias"), ""
+        x, w, b, extra = kw.get("input"), kw.get("weight"), kw.get("bias"), StorageTransform.SAME
     elif op in ("mm", "matmul", "addmm"):
         x, w, b, extra = kw.get("mat1" if op == "addmm" else "self", kw.get("input")), kw.get(
-            "mat2" if op != "matmul" else "other"), kw.get("self") if op == "addmm" else None, "T"
+            "mat2" if op != "matmul" else "other"), kw.get("self") if op == "addmm" else None, StorageTransform.TRANSPOSE
         if op == "addmm" and (kw.get("beta", 1) != 1 or kw.get("alpha", 1) != 1):
             return None
     else:
@@ -66,7 +67,7 @@ def _linear(c: Call) -> Spec | None:
     if isinstance(b, Data) or (isinstance(b, Const) and b.value.size != c.out_shapes[0][-1]):
         return None
     spec = Spec("linear", (x.name,))
-    set_param(spec, "weight", w, extra, value=w.value.T if extra else None, owner=c.id)
+    set_param(spec, "weight", w, extra, value=w.value.T if extra is StorageTransform.TRANSPOSE else None, owner=c.id)
     if isinstance(b, Const):
         set_param(spec, "bias", b, value=b.value.reshape(-1), owner=c.id)
     return spec
@@ -129,16 +130,16 @@ def _elementwise(c: Call) -> Spec | None:
     reverse = x is b  # constant on the left
     ones, zeros = np.ones_like(vec), np.zeros_like(vec)
     if c.op == "add":
-        scale, shift, pname, extra = ones, vec, "shift", ""
+        scale, shift, pname, extra = ones, vec, "shift", StorageTransform.SAME
     elif c.op in ("sub", "rsub"):
         if (c.op == "sub") == reverse:  # k - x
-            scale, shift, pname, extra = -ones, vec, "shift", ""
+            scale, shift, pname, extra = -ones, vec, "shift", StorageTransform.SAME
         else:  # x - k
-            scale, shift, pname, extra = ones, -vec, "shift", "neg"
+            scale, shift, pname, extra = ones, -vec, "shift", StorageTransform.NEGATE
     elif c.op == "mul":
-        scale, shift, pname, extra = vec, zeros, "scale", ""
+        scale, shift, pname, extra = vec, zeros, "scale", StorageTransform.SAME
     elif c.op == "div" and not reverse and np.all(vec != 0):
-        scale, shift, pname, extra = 1.0 / vec, zeros, "scale", "inv"
+        scale, shift, pname, extra = 1.0 / vec, zeros, "scale", StorageTransform.RECIPROCAL
     else:
         return None
     if not per_channel and np.all(scale == 1) and np.all(shift == 0):
@@ -173,13 +174,19 @@ HANDLERS: dict[str, Callable[[Call], Any]] = {
 }
 
 
-def map_op(c: Call, op_type: str) -> list[Spec]:
-    """Map one call to a chain of specs (usually one); unknown ops -> ``other``."""
+def map_op(c: Call, op_type: str, notes: list[str] | None = None) -> list[Spec]:
+    """Map one call to a chain of specs (usually one); unknown ops -> ``other``.
+
+    A handler that raises on a malformed call also gives ``other``, and a line
+    saying so is appended to ``notes`` (never silent).
+    """
     handler = HANDLERS.get(c.op)
     try:
         result = handler(c) if handler else None
-    except (KeyError, TypeError, ValueError, IndexError):
+    except (KeyError, TypeError, ValueError, IndexError) as e:
         result = None
+        if notes is not None:
+            notes.append(unmapped_note(c.id, op_type, e))
     if result is None:
         data = data_operands(list(c.kw.values()))
         attrs = {"op_type": op_type}

@@ -8,9 +8,45 @@ and gets back :class:`Spec` records (one IR node each, minus id and outputs).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 import numpy as np
+
+
+class StorageTransform(str, Enum):
+    """How an IR param relates to its storage: ``value = transform(storage)``.
+
+    Every transform is its own inverse, so write-back applies the same one to
+    get the storage back from a folded value.
+    """
+
+    SAME = ""
+    TRANSPOSE = "T"  # a 2-D weight used transposed (``mm``/``matmul``)
+    NEGATE = "neg"  # ``x - k`` stored as k, used as shift -k
+    RECIPROCAL = "inv"  # ``x / k`` stored as k, used as scale 1/k
+
+    def __str__(self) -> str:
+        return self.value
+
+    def apply(self, value: np.ndarray) -> np.ndarray:
+        """The transformed array (also the inverse transform)."""
+        if self is StorageTransform.TRANSPOSE:
+            return value.T
+        if self is StorageTransform.NEGATE:
+            return np.negative(value)
+        if self is StorageTransform.RECIPROCAL:
+            return np.reciprocal(value)
+        return value
+
+    def then(self, second: StorageTransform) -> StorageTransform | None:
+        """Applying ``self`` then ``second``; None if not expressible as one."""
+        if self is StorageTransform.SAME:
+            return second
+        if second is StorageTransform.SAME:
+            return self
+        both_transposes = self is second is StorageTransform.TRANSPOSE
+        return StorageTransform.SAME if both_transposes else None
 
 
 @dataclass(frozen=True)
@@ -26,13 +62,12 @@ class Data:
 class Const:
     """A constant operand. ``value = transform(storage[key])`` up to a reshape.
 
-    ``key`` is a state-dict FQN or ``const:...`` (not editable in place);
-    ``transform`` is "" (same values), "T" (transposed 2-D), "neg" or "inv".
+    ``key`` is a state-dict FQN or ``const:...`` (not editable in place).
     """
 
     value: np.ndarray
     key: str
-    transform: str = ""
+    transform: StorageTransform = StorageTransform.SAME
 
 
 @dataclass
@@ -44,7 +79,7 @@ class Spec:
     attrs: dict[str, Any] = field(default_factory=dict)
     params: dict[str, np.ndarray] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
-    transforms: dict[str, str] = field(default_factory=dict)
+    transforms: dict[str, StorageTransform] = field(default_factory=dict)
     #: Shape of this spec's output when it is an intermediate of a chain.
     out_shape: tuple[int, ...] | None = None
 
@@ -60,20 +95,12 @@ class Call:
     out_dtypes: list[str] = field(default_factory=list)
 
 
-def compose(first: str, second: str) -> str | None:
-    """Transform equal to applying ``first`` then ``second``; None if not expressible."""
-    if not first:
-        return second
-    if not second:
-        return first
-    return "" if first == second == "T" else None
-
-
-def set_param(spec: Spec, name: str, c: Const, extra: str = "", value=None, owner: str = "") -> None:
-    """Store ``c`` (optionally re-transformed) as param ``name`` of ``spec``."""
+def set_param(spec: Spec, name: str, c: Const,
+              extra: StorageTransform = StorageTransform.SAME, value=None, owner: str = "") -> None:
+    """Store ``c`` (optionally re-transformed by ``extra``) as param ``name`` of ``spec``."""
     arr = np.asarray(c.value if value is None else value)
     spec.params[name] = arr if np.issubdtype(arr.dtype, np.floating) else arr.astype(np.float64)
-    tr = compose(c.transform, extra)
+    tr = c.transform.then(extra)
     if tr is None or c.key.startswith("const:"):
         spec.keys[name] = c.key if c.key.startswith("const:") else f"const:{owner}.{name}"
         return

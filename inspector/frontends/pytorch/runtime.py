@@ -14,14 +14,9 @@ import torch
 from torch import nn
 from torch.export import ExportedProgram
 
-from ...errors import InspectorError
+from ...errors import InspectorError, first_line
 from ...model import LoadedModel
-
-
-def first_line(exc: BaseException) -> str:
-    """``TypeName: first line of the message`` (for one-line errors)."""
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"
+from .records import TorchCapture
 
 
 @contextlib.contextmanager
@@ -133,7 +128,7 @@ def save(model: Any, path: str | Path, loaded: LoadedModel) -> None:
     except InspectorError:
         raise
     except Exception as e:  # noqa: BLE001
-        raise InspectorError(f"saving {p.name} failed: {first_line(e)}") from e
+        raise InspectorError(f"saving {p.name} failed: {first_line(e, with_type=True)}") from e
 
 
 def run_tensors(model: Any, inputs: Sequence[np.ndarray],
@@ -152,11 +147,12 @@ def run_tensors(model: Any, inputs: Sequence[np.ndarray],
                           inputs, wanted)
     module = _as_module(model)
     owners: dict[tuple[str, int], str] = {}
-    for nid, rec in loaded.aux.get("modules", {}).items():
-        if rec.get("size", 1) == 1 and loaded.graph.has_node(nid):
+    modules = loaded.capture.modules if isinstance(loaded.capture, TorchCapture) else {}
+    for nid, rec in modules.items():
+        if rec.size == 1 and loaded.graph.has_node(nid):
             outs = loaded.graph.node(nid).outputs
             if len(outs) == 1:
-                owners[(rec["fqn"], rec.get("call", 1))] = outs[0]
+                owners[(rec.fqn, rec.call)] = outs[0]
     found: dict[str, np.ndarray] = {}
     calls: dict[str, int] = {}
 

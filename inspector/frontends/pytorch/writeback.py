@@ -41,8 +41,10 @@ from torch import nn
 from ...errors import UnsupportedModelError
 from ...ir import Graph
 from ...model import LoadedModel
-from .capture import op_name
+from .capture import is_bn_module, op_name
 from .ops import BATCH_NORMS
+from .optypes import StorageTransform
+from .records import TorchCapture
 
 #: A ``folding.merge.MergeStep`` (typed loosely: frontends do not import the folding layer).
 MergeStep = Any
@@ -57,16 +59,26 @@ _ARG_POS = {
 
 @dataclass
 class _Write:
+    """One param to write: IR node, param name, new value, storage key, transform."""
+
     node: str
     param: str
     value: np.ndarray
     key: str | None
-    transform: str
+    transform: StorageTransform
+
+
+def _record(loaded: LoadedModel) -> TorchCapture:
+    rec = loaded.capture
+    if not isinstance(rec, TorchCapture):
+        raise UnsupportedModelError(f"{loaded.name}: not captured by the PyTorch frontend. "
+                                    "To fix this, load it with inspector.frontends.pytorch.")
+    return rec
 
 
 def collect_writes(loaded: LoadedModel, folded: Graph, changed: Sequence[str]) -> list[_Write]:
     """The params of ``changed`` nodes that differ from the loaded graph."""
-    transforms = loaded.aux.get("transforms", {})
+    transforms = _record(loaded).transforms
     out = []
     for nid in changed:
         orig, new = loaded.graph.node(nid), folded.node(nid)
@@ -76,14 +88,12 @@ def collect_writes(loaded: LoadedModel, folded: Graph, changed: Sequence[str]) -
                 continue
             key = orig.param_keys.get(pname) or new.param_keys.get(pname)
             out.append(_Write(nid, pname, np.asarray(value, np.float64), key,
-                              transforms.get(nid, {}).get(pname, "")))
+                              transforms.get(nid, {}).get(pname, StorageTransform.SAME)))
     return out
 
 
-def _to_storage(value: np.ndarray, transform: str, shape: torch.Size) -> np.ndarray:
-    value = {"T": lambda v: v.T, "neg": np.negative, "inv": np.reciprocal}.get(
-        transform, lambda v: v)(value)
-    return np.ascontiguousarray(value).reshape(tuple(shape))
+def _to_storage(value: np.ndarray, transform: StorageTransform, shape: torch.Size) -> np.ndarray:
+    return np.ascontiguousarray(transform.apply(value)).reshape(tuple(shape))
 
 
 def _state_tensor(model: nn.Module, key: str) -> torch.Tensor | None:
@@ -96,11 +106,11 @@ def _state_tensor(model: nn.Module, key: str) -> torch.Tensor | None:
 
 
 def _owner(loaded: LoadedModel, model: nn.Module, nid: str) -> nn.Module | None:
-    rec = loaded.aux.get("modules", {}).get(nid)
+    rec = _record(loaded).modules.get(nid)
     if rec is None:
         return None
     try:
-        return model.get_submodule(rec["fqn"])
+        return model.get_submodule(rec.fqn)
     except AttributeError:
         return None
 
@@ -143,16 +153,15 @@ def _assign(model: nn.Module, w: _Write) -> bool:
 def _bn_replacement(loaded: LoadedModel, model: nn.Module, nid: str,
                     removed: set[str]) -> nn.Module | None:
     """Module replacing a removed BN module, or None when module surgery cannot."""
-    rec = loaded.aux.get("modules", {}).get(nid)
+    capture = _record(loaded)
+    rec = capture.modules.get(nid)
     module = _owner(loaded, model, nid)
     if rec is None or module is None or loaded.graph.node(nid).op != "batch_norm":
         return None
-    calls = [i for i, r in loaded.aux["modules"].items() if r["fqn"] == rec["fqn"]]
-    if not set(calls) <= removed or len(calls) != loaded.aux["calls"].get(rec["fqn"], 0):
+    calls = [i for i, r in capture.modules.items() if r.fqn == rec.fqn]
+    if not set(calls) <= removed or len(calls) != capture.calls.get(rec.fqn, 0):
         return None
-    is_bn = isinstance(module, nn.modules.batchnorm._BatchNorm) or "FrozenBatchNorm" in type(
-        module).__name__
-    if not is_bn or rec.get("size", 1) != 1:  # a subclass doing more than BN: keep it
+    if not is_bn_module(module) or rec.size != 1:  # a subclass doing more than BN: keep it
         return None
     children = set(dict(module.named_children()))
     if children == {"drop", "act"}:
@@ -167,7 +176,7 @@ def _has_storage(model: nn.Module, w: _Write) -> bool:
 
 def _module_surgery_ok(loaded: LoadedModel, writes: list[_Write], removed: set[str]) -> bool:
     model = loaded.model
-    if not isinstance(model, nn.Module) or loaded.aux.get("capture") not in ("export", "fx"):
+    if not isinstance(model, nn.Module):
         return False
     for w in writes:
         if not _has_storage(model, w) and not _can_create(_owner(loaded, model, w.node), w.param):
@@ -180,7 +189,8 @@ def _module_surgery(loaded: LoadedModel, writes: list[_Write], removed: set[str]
     for w in writes:
         if not _assign(model, w):
             _create(_owner(loaded, model, w.node), w)
-    replacements = {loaded.aux["modules"][nid]["fqn"]: _bn_replacement(loaded, model, nid, removed)
+    modules = _record(loaded).modules
+    replacements = {modules[nid].fqn: _bn_replacement(loaded, model, nid, removed)
                     for nid in removed}
     for fqn, replacement in replacements.items():
         if not fqn:
@@ -211,9 +221,7 @@ def _disable_inplace(model: nn.Module) -> None:
 # -- graph surgery -------------------------------------------------------------
 class _GraphEditor:
     def __init__(self, loaded: LoadedModel) -> None:
-        aux = loaded.aux
-        base = aux["program"].module() if aux.get("capture") == "export" else aux["fx_module"]
-        self.gm = copy.deepcopy(base)
+        self.gm = copy.deepcopy(_record(loaded).graph_module())
         self.loaded = loaded
         self.dtype = getattr(torch, loaded.graph.dtype, torch.float32)
         self.fx = {n.name: n for n in self.gm.graph.nodes}
@@ -370,7 +378,7 @@ def _symmetric_padding(padding: Sequence[Sequence[int]], in_shape: Sequence[int]
 
 def _graph_surgery(loaded: LoadedModel, writes: list[_Write], removed: set[str],
                    merges: Sequence[MergeStep] = (), folded: Graph | None = None) -> nn.Module:
-    if "program" not in loaded.aux and "fx_module" not in loaded.aux:
+    if _record(loaded).graph_module() is None:
         raise UnsupportedModelError(f"{loaded.name}: no captured graph to edit.")
     ed = _GraphEditor(loaded)
     pending: dict[str, list[_Write]] = {}
@@ -419,13 +427,3 @@ def write_back(loaded: LoadedModel, folded: Graph, removed: Sequence[str],
         return _module_surgery(loaded, writes, removed_set)
     return _graph_surgery(loaded, writes, removed_set, merges, folded)
 
-
-def remove_all_bn(loaded: LoadedModel) -> Any:
-    """The no-BN floor: every batch-norm node bypassed (not equivalent).
-
-    Layers right before a BN get a zero bias where they had none, as a fold would."""
-    from ...folding.apply import floor_biases
-
-    ids = [n.id for n in loaded.graph.nodes if n.op == "batch_norm"]
-    biased = floor_biases(loaded.graph)
-    return write_back(loaded, loaded.graph.with_nodes(biased), ids, list(biased))

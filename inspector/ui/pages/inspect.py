@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from inspector.analysis.result import Analysis
+from inspector.folding.plan import Analysis
 from inspector.render import build_view, render_view
 from inspector.render.status import (
     BOTH,

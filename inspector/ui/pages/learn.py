@@ -7,13 +7,13 @@ import pandas as pd
 import streamlit as st
 
 from inspector.analysis.condition import bn_affine
-from inspector.analysis.result import Analysis
+from inspector.explain import bn_rows
+from inspector.folding.plan import Analysis
 from inspector.ir import Node
 from inspector.render import to_dot
 from inspector.ui import graph_view
 from inspector.ui.bn_panel import status_badge
 from inspector.ui.errors import safe_call
-from inspector.ui.explain import bn_rows
 from inspector.ui.lesson_text import CHOICES, WHY, judge, narrate, narrate_merges
 from inspector.ui.lessons import (
     BY_KEY,
@@ -33,8 +33,8 @@ MODES = ("Lessons", "Quiz")
 @st.cache_resource(max_entries=48, show_spinner=False)
 def lesson_model(key: str, params: BNParams | None) -> tuple:
     """Loaded lesson model, both analyses and the statuses (shared, never mutated)."""
+    from inspector.folding.driver import compare_modes
     from inspector.render.status import compute_statuses
-    from inspector.report import compare_modes
 
     lesson = BY_KEY[key]
     loaded = load_lesson(lesson, params)

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..analysis.result import Analysis
-from ..ir import Node
+from .folding.plan import Analysis
+from .ir import Node
 
 _WEIGHT_KEYS = ("weight", "gamma", "scale")
 _BIAS_KEYS = ("bias", "beta", "shift")

@@ -1,4 +1,5 @@
-"""Plain-words explanations and table rows built from verdict records (no Streamlit)."""
+"""Plain-words explanations built from verdict records: the app's BN panel and
+table, and the CLI summary, read the same sentences."""
 
 from __future__ import annotations
 
@@ -6,51 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis.condition import bn_affine
-from ..analysis.verdict import REASON_TITLES, Reason, Verdict
-from ..ir import Graph
-from ..render.status import BOTH, NOT_FOLDABLE, OPTIMAL_ONLY, BNStatus
-
-#: Status -> the words shown in tables and filters.
-STATUS_WORDS = {
-    BOTH: "folded by both",
-    OPTIMAL_ONLY: "folded by optimal only",
-    NOT_FOLDABLE: "not foldable",
-    "adjacent_only": "folded by adjacent only",
-    "folded": "folded",
-    "merged": "merged with parallel branches",
-    "unanalysed": "not analysed",
-}
-
-_REASON_HELP: dict[Reason, str] = {
-    Reason.NONLINEARITY: "A non-linearity (ReLU, SiLU, sigmoid…) does not commute with a "
-    "per-channel affine map, so the map cannot be moved across it.",
-    Reason.DATA_DEPENDENT_MUL: "Multiplying by a tensor computed from the input (e.g. a "
-    "squeeze-excitation gate) changes per sample; no constant weight can absorb the map.",
-    Reason.NORMALIZATION: "LayerNorm / GroupNorm / InstanceNorm renormalise with statistics of "
-    "the input, which erase or distort the affine map.",
-    Reason.UNKNOWN_OP: "An operation outside the supported vocabulary is treated as blocking "
-    "(the tool never guesses).",
-    Reason.SHAPE_DEPENDENT: "The layer's constant is computed from a dynamic input size (e.g. "
-    "1/(H·W) of an average pool); folding would freeze the value of one size into the model.",
-    Reason.BOUNDARY: "The path reaches a graph input or output: there is no layer on that side "
-    "to absorb the map.",
-    Reason.ZERO_PADDING: "A zero-padded layer sees padding zeros, not shifted values: the shift c "
-    "would be wrong at the borders.",
-    Reason.NEGATIVE_SCALE: "Max pooling commutes with a positive scale only; a negative a_k turns "
-    "max into min on that channel.",
-    Reason.ZERO_SCALE: "A leaf would have to divide by a_k = 0 to undo the map.",
-    Reason.BATCH_STATS: "The BN uses batch statistics at inference, so it is not a fixed affine map.",
-    Reason.SHARED_PARAMS: "A layer that would absorb the map shares its weights with another call; "
-    "editing them would change the other use too.",
-    Reason.CHANNEL_MAPPING: "A reshape/transpose loses track of the channel axis, so the per-channel "
-    "vector cannot be mapped across it.",
-    Reason.CONFLICT: "Two paths require different maps on the same tensor.",
-    Reason.OVERLAP: "A node would have to be both a root and a leaf of the same fold.",
-    Reason.NOT_ADJACENT: "The adjacent rule (fx fuse, onnxruntime, onnxoptimizer) only folds a BN "
-    "directly after a conv/linear used by that BN alone.",
-    Reason.VERIFICATION_FAILED: "The fold did not pass numerical verification and was rolled back.",
-}
+from .analysis.condition import bn_affine
+from .analysis.verdict import Status, Verdict
+from .folding.plan import Analysis
+from .ir import Graph
+from .render.status import BNStatus, compute_statuses
 
 
 def names(graph: Graph, ids: Any, limit: int = 6) -> str:
@@ -69,11 +30,11 @@ def bn_rows(graph: Graph, statuses: dict[str, BNStatus]) -> list[dict[str, Any]]
         rows.append({
             "id": bn_id,
             "name": graph.node(bn_id).name if graph.has_node(bn_id) else bn_id,
-            "status": STATUS_WORDS.get(s.status, s.status),
+            "status": Status(s.status).words,
             "direction": (v.direction or "") if v else "",
             "roots": names(graph, v.roots, 3) if v and v.roots else "",
             "leaves": names(graph, [x for x in v.leaves if x != bn_id], 3) if v else "",
-            "reason": (REASON_TITLES.get(s.reason_code, "") if s.reason_code else ""),
+            "reason": s.reason_code.title if s.reason_code else "",
             "details": s.sentence,
         })
     return rows
@@ -97,7 +58,7 @@ def explain(graph: Graph, status: BNStatus, adjacent: Verdict | None) -> list[st
     out: list[str] = []
     if v is None:
         return [f"`{node.name}` was not analysed."]
-    if v.status == "merged":
+    if v.merged:
         return [f"**Merged** with the parallel branches it is summed with into one convolution, "
                 f"**`{v.details.get('merged_into', '?')}`**: a sum of linear maps of the same tensor "
                 f"is one linear map (re-parameterization). The region's nodes {names(graph, v.roots)} "
@@ -122,7 +83,7 @@ def explain(graph: Graph, status: BNStatus, adjacent: Verdict | None) -> list[st
         if adjacent is not None:
             out.append(_adjacent_words(adjacent))
         return out
-    title = REASON_TITLES.get(v.reason_code, "not foldable") if v.reason_code else "not foldable"
+    title = v.reason_code.title if v.reason_code else "not foldable"
     blocked = v.details.get("blocked", []) if isinstance(v.details, dict) else []
     if len(blocked) == 2:
         out.append(f"**Not foldable — {title}.** Neither direction works:")
@@ -130,12 +91,11 @@ def explain(graph: Graph, status: BNStatus, adjacent: Verdict | None) -> list[st
                              in zip(("backward", "forward"), blocked)))
     else:
         out.append(f"**Not foldable — {title}.** {v.reason}")
-    if v.reason_code in _REASON_HELP:
-        out.append(_REASON_HELP[v.reason_code])
+    if v.reason_code is not None:
+        out.append(v.reason_code.help)
     if v.blocking_node and graph.has_node(v.blocking_node):
         b = graph.node(v.blocking_node)
-        kind = b.attrs.get("op_type") or b.attrs.get("kind") or b.op
-        out.append(f"Blocking node: **`{b.name}`** ({kind}), outlined in red on the graph.")
+        out.append(f"Blocking node: **`{b.name}`** ({b.kind}), outlined in red on the graph.")
     if adjacent is not None and adjacent.folded:
         out.append("Note: the `adjacent` rule folds it, which should not happen — please report.")
     return out
@@ -147,3 +107,18 @@ def _adjacent_words(v: Verdict) -> str:
     return ("The `adjacent` rule (what fx fuse / onnxruntime do) does **not** fold it: "
             f"{v.reason or 'not directly after a conv/linear used only by this BN'}. "
             "This is part of the gap between the two modes.")
+
+
+def summary_lines(graph: Graph, main: Analysis, adjacent: Analysis | None = None) -> list[str]:
+    """One line per BN for a text summary (the CLI): status words, name, and for a
+    kept BN its reason code and title, then the sentence shown in the app.
+
+    Example: ``not foldable   bn1 [negative_scale: negative scale at max-pool]
+    backward: negative scale on 2 channels cannot cross max-pool `pool```.
+    """
+    lines = []
+    for s in compute_statuses(graph, main, adjacent).values():
+        name = graph.node(s.bn).name if graph.has_node(s.bn) else s.bn
+        code = f" [{s.reason_code.value}: {s.reason_code.title}]" if s.reason_code else ""
+        lines.append(f"{s.status.words:<24} {name}{code}: {s.sentence}")
+    return lines

@@ -1,0 +1,85 @@
+"""Typed records that capture hands to write-back (the PyTorch side of
+``LoadedModel.capture``): which module every IR node belongs to, how its
+params relate to their storage, and the captured graph to edit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from .optypes import Spec, StorageTransform
+
+
+class ModuleRecord(NamedTuple):
+    """The innermost module around an FX node (``nn_module_stack``'s last entry)."""
+
+    key: str  # call key: the FQN, with ``@k`` for the k-th extra call
+    fqn: str  # module path in the user's model ("" for the root)
+    cls: str  # class path, e.g. ``torch.nn.modules.conv.Conv2d``
+
+    @property
+    def class_name(self) -> str:
+        return self.cls.rsplit(".", 1)[-1]
+
+
+#: A node outside any module.
+NO_MODULE = ModuleRecord("", "", "")
+
+
+class ModuleCall(NamedTuple):
+    """The module an IR node is *the* op of (a conv node of a Conv2d ...)."""
+
+    fqn: str
+    cls: str
+    call: int  # 1 for the first call of the module, 2 for the second ...
+    size: int  # how many IR nodes the call produced (1 for a plain layer)
+
+
+@dataclass(frozen=True)
+class TorchCapture:
+    """What write-back needs from a PyTorch capture.
+
+    Attributes:
+        method: ``"export"`` (``torch.export``) or ``"fx"`` (``symbolic_trace``).
+        program: the ExportedProgram (export capture, and ``.pt2`` files).
+        fx_module: the traced GraphModule (fx capture).
+        modules: IR node id -> the module call it is the op of.
+        transforms: IR node id -> param name -> how the param relates to its storage.
+        calls: module FQN -> how many times the forward calls it.
+        example_inputs: the tensors used for capture.
+    """
+
+    method: str
+    program: Any = None
+    fx_module: Any = None
+    modules: dict[str, ModuleCall] = field(default_factory=dict)
+    transforms: dict[str, dict[str, StorageTransform]] = field(default_factory=dict)
+    calls: dict[str, int] = field(default_factory=dict)
+    example_inputs: tuple = ()
+
+    def graph_module(self) -> Any:
+        """A fresh GraphModule of the captured graph (for graph surgery)."""
+        return self.program.module() if self.method == "export" else self.fx_module
+
+
+def chain_nodes(base: str, specs: list[Spec], outputs: tuple[str, ...]
+                ) -> list[tuple[str, Spec, tuple[str, ...]]]:
+    """(node id, spec, output tensors) for the IR nodes of one framework node.
+
+    One framework node may map to a chain of specs (pad -> conv, pool ->
+    reshape): every spec but the last gets id and output tensor ``base:i``, and
+    each spec after the first reads the previous one's output. Params, storage
+    keys and transforms stay on every spec of the chain.
+    """
+    out: list[tuple[str, Spec, tuple[str, ...]]] = []
+    prev: tuple[str, ...] = ()
+    for i, spec in enumerate(specs):
+        last = i == len(specs) - 1
+        nid = base if last else f"{base}:{i}"
+        tensors = outputs if last else (nid,)
+        if i:
+            spec = Spec(spec.op, prev, spec.attrs, spec.params, spec.keys, spec.transforms,
+                        spec.out_shape)
+        out.append((nid, spec, tensors))
+        prev = tensors
+    return out
