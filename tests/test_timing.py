@@ -132,7 +132,8 @@ def test_timing_page_runs_adaptively_and_shows_intervals_and_verdicts():
     at.button[0].click().run()
     assert not at.exception, [e.message for e in at.exception]
     table = at.dataframe[0].value
-    assert len(table) == 4 and (table["± %"] >= 0).all()
+    # original, adjacent, optimal, reparam and the no-BN floor
+    assert len(table) == 5 and (table["± %"] >= 0).all()
     assert table["verdict"].iloc[0] == "reference" and table["verdict"].iloc[1:].str.len().gt(0).all()
     assert any("interleaved rounds" in c.value for c in at.caption)
     assert len(at.get("plotly_chart")) == 2
