@@ -5,6 +5,7 @@ Pure numpy, no Streamlit: compares parameters, never computes a fold.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -72,15 +73,19 @@ def layer_roles(analysis: Analysis) -> dict[str, list[str]]:
     return roles
 
 
+def changed_layers(analysis: Analysis) -> Iterator[tuple[Node, Node]]:
+    """``(before, after)`` for every changed layer still in the folded graph (graph order)."""
+    changed = set(analysis.changed)
+    for node in analysis.graph.nodes:
+        if node.id in changed and analysis.folded.has_node(node.id):
+            yield node, analysis.folded.node(node.id)
+
+
 def layer_diffs(analysis: Analysis) -> list[LayerDiff]:
     """One :class:`LayerDiff` per changed layer (graph order)."""
     roles = layer_roles(analysis)
-    changed = set(analysis.changed)
     out = []
-    for node in analysis.graph.nodes:
-        if node.id not in changed or not analysis.folded.has_node(node.id):
-            continue
-        after = analysis.folded.node(node.id)
+    for node, after in changed_layers(analysis):
         d = LayerDiff(node.id, node.name, node.op, roles.get(node.id, []))
         w0, w1 = _first(node.params, _WEIGHT_KEYS), _first(after.params, _WEIGHT_KEYS)
         if w0 is not None and w1 is not None and w0.shape == w1.shape:

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .diffs import out_channel_rows
+from .diffs import changed_layers, out_channel_rows
 from .folding.plan import Analysis
 from .ir import Node
 
@@ -149,12 +149,8 @@ def quant_impact(analysis: Analysis, threshold_db: float = DROP_THRESHOLD_DB) ->
     BN-like layers (1-D parameters) are skipped: per-channel they quantize
     exactly and they are not what int8 kernels quantize.
     """
-    changed = set(analysis.changed)
     out = []
-    for node in analysis.graph.nodes:
-        if node.id not in changed or not analysis.folded.has_node(node.id):
-            continue
-        after = analysis.folded.node(node.id)
+    for node, after in changed_layers(analysis):
         w0, w1 = _weight(node), _weight(after)
         if w0 is None or w1 is None:
             continue

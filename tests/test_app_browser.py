@@ -13,67 +13,24 @@ export. Figures are printed (``pytest -s``); screenshots go to
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
 from inspector.render.status import STATUS_COLORS
 
-ROOT = Path(__file__).resolve().parents[1]
+from .browser import BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS, ROOT, streamlit_app
+
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed "
-                       "(scripts/setup.sh installs it: apt-get install chromium)"),
-]
+pytestmark = BROWSER_MARKS
 sync_api = pytest.importorskip("playwright.sync_api")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def app_url():
-    port = _free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-           "--server.headless", "true", "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
-           "--browser.gatherUsageStats", "false"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("streamlit did not become healthy in 60 s")
+    with streamlit_app() as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture(scope="module")
@@ -259,8 +216,11 @@ def test_default_view_of_densenet121_has_readable_labels_and_a_minimap(page, den
 
 def test_wheel_zoom_and_drag_pan_change_the_view(page, densenet):
     canvas = page.locator(".bnfold-canvas").first
+    canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
-    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    # the middle of the part of the graph that is on screen (the panel can be taller)
+    top, bottom = max(box["y"], 0), min(box["y"] + box["height"], page.viewport_size["height"])
+    cx, cy = box["x"] + box["width"] / 2, (top + bottom) / 2
     before = _measure(page)
     page.mouse.move(cx, cy)
     page.mouse.wheel(0, -300)

@@ -16,12 +16,7 @@ from .errors import safe_call
 
 
 def _diffs(ctx: state.ModelContext, result: FoldResult) -> list:
-    key = f"diffs::{ctx.key}::{result.mode}"
-    cached = st.session_state.get(key)
-    if cached is None or cached[0] is not result:
-        cached = (result, layer_diffs(result.analysis))
-        st.session_state[key] = cached
-    return cached[1]
+    return state.per_result(ctx, result, "diffs", layer_diffs)
 
 
 @st.fragment

@@ -49,12 +49,7 @@ def ranges_figure(q: LayerQuant) -> go.Figure:
 
 
 def _layers(ctx: state.ModelContext, result: FoldResult) -> list[LayerQuant]:
-    key = f"quant::{ctx.key}::{result.mode}"
-    cached = st.session_state.get(key)
-    if cached is None or cached[0] is not result:
-        cached = (result, quant_impact(result.analysis))
-        st.session_state[key] = cached
-    return cached[1]
+    return state.per_result(ctx, result, "quant", quant_impact)
 
 
 @st.fragment

@@ -7,8 +7,9 @@ never mutated. Folded models live in ``st.session_state`` only.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import streamlit as st
 
@@ -17,6 +18,8 @@ from ..folding.pipeline import FoldResult
 from ..folding.plan import Analysis
 from ..ir import Graph
 from ..model import LoadedModel
+
+T = TypeVar("T")
 
 #: Session-state keys.
 CTX = "bnfold_ctx"
@@ -165,3 +168,14 @@ def run_fold(ctx: ModelContext, mode: str, progress=None) -> FoldResult:
         del store[k]  # keep only the current model's folds
     store[(ctx.key, mode)] = result
     return result
+
+
+def per_result(ctx: ModelContext, result: FoldResult, what: str, compute: Callable[[Any], T]) -> T:
+    """``compute(result.analysis)``, kept in the session while ``result`` is the current
+    fold of this model and mode (charts and tables re-run without recomputing)."""
+    key = f"{what}::{ctx.key}::{result.mode}"
+    cached = st.session_state.get(key)
+    if cached is None or cached[0] is not result:
+        cached = (result, compute(result.analysis))
+        st.session_state[key] = cached
+    return cached[1]
