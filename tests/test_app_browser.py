@@ -116,12 +116,18 @@ def test_inspect_fold_and_download_in_a_real_browser(page, tmp_path):
 DENSENET = "torchvision:densenet121"
 #: Smallest readable label height on screen, in CSS px.
 READABLE_PX = 11
-#: Page-side measurements (the graph may sit in a shadow root: walk them).
-_MEASURE = """() => {
+#: JS: the graph SVGs on the page (the graph may sit in a shadow root: walk them).
+_FIND_SVGS = """function graphSvgs() {
   const found = [];
   const walk = (r) => { r.querySelectorAll('*').forEach((e) => { if (e.shadowRoot) walk(e.shadowRoot); });
     r.querySelectorAll('.bnfold-canvas > svg').forEach((s) => found.push(s)); };
   walk(document);
+  return found;
+}
+"""
+#: Page-side measurements.
+_MEASURE = """() => {
+  const found = graphSvgs();
   const svg = found[0];
   if (!svg) return null;
   const box = svg.getBoundingClientRect();
@@ -145,10 +151,7 @@ def _measure(page) -> dict:
 
 
 _IN_VIEW = """(sel) => {
-  const found = [];
-  const walk = (r) => { r.querySelectorAll('*').forEach((e) => { if (e.shadowRoot) walk(e.shadowRoot); });
-    r.querySelectorAll('.bnfold-canvas > svg').forEach((s) => found.push(s)); };
-  walk(document);
+  const found = graphSvgs();
   const svg = found[0];
   if (!svg) return null;
   const box = svg.getBoundingClientRect();
@@ -162,15 +165,14 @@ _IN_VIEW = """(sel) => {
 
 
 _CLICK_MS = """(id) => {
-  const found = [];
-  const walk = (r) => { r.querySelectorAll('*').forEach((e) => { if (e.shadowRoot) walk(e.shadowRoot); });
-    r.querySelectorAll('.bnfold-canvas > svg').forEach((s) => found.push(s)); };
-  walk(document);
+  const found = graphSvgs();
   const g = Array.from(found[0].querySelectorAll('g.node')).find((e) => e.id === id);
   const t0 = performance.now();
   g.dispatchEvent(new MouseEvent('click', { bubbles: true, cancelable: true }));
   return g.classList.contains('selected') ? performance.now() - t0 : -1;
 }"""
+_MEASURE, _IN_VIEW, _CLICK_MS = (js.replace("=> {\n", "=> {\n" + _FIND_SVGS, 1)
+                                 for js in (_MEASURE, _IN_VIEW, _CLICK_MS))
 
 
 def _in_view(page, selector: str) -> str | None:
