@@ -462,3 +462,19 @@ def test_a_rule_that_fails_keeps_the_node_as_other_and_says_so(monkeypatch):
     assert relu.op == "other" and relu.attrs["op_type"] == "Relu"
     (note,) = [n for n in loaded.notes if "/relu/Relu" in n]
     assert "unknown op" in note and "ValueError: malformed attribute" in note
+
+
+def test_a_tensor_listed_twice_among_the_outputs_is_one_output_node():
+    """YOLOv10 exports list feature maps twice among the graph outputs: valid ONNX
+    (the checker and onnxruntime accept it), so it loads, folds and verifies."""
+    import inspector
+
+    m = B.conv_bn_relu()
+    m.graph.output.append(m.graph.output[0])
+    onnx.checker.check_model(m)
+    loaded = F.load_onnx(m, name="twice")
+    assert [n.inputs for n in loaded.graph.nodes if n.op == "output"] == [("y",)]
+    result = inspector.fold(loaded, mode="optimal")
+    assert result.verification.passed
+    assert [o.name for o in result.model.graph.output] == ["y", "y"]
+    assert op_types(result.model) == ["Conv", "Relu"]

@@ -303,8 +303,9 @@ def build_graph(work: onnx.ModelProto, specs: list[InputSpec], consts: dict[str,
         nodes.append(Node(id=nid, op=it.t.op, inputs=it.inputs, outputs=it.outputs,
                           name=onnx_node.name or next(iter(it.outputs), nid), attrs=it.t.attrs,
                           params=it.t.params, param_keys=it.t.keys, scope=scope_of(onnx_node)))
-    nodes += [Node(id=f"output:{vi.name}", op="output", inputs=(vi.name,), name=vi.name)
-              for vi in g.output]
+    # A tensor listed twice among the outputs (YOLOv10's exports) is one output node.
+    nodes += [Node(id=f"output:{out}", op="output", inputs=(out,), name=out)
+              for out in dict.fromkeys(vi.name for vi in g.output)]
     draft = Graph.from_nodes(nodes)
     tensors = {t: Tensor(t, shapes.get(t), dtypes.get(t, "float32")) for t in draft.tensors}
     float_inputs = [s.dtype for s in specs if np.dtype(s.dtype).kind == "f"]
