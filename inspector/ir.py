@@ -77,6 +77,7 @@ TRANSPARENT_OPS = frozenset(
     {
         "identity",
         "add",
+        "sub",
         "concat",
         "split",
         "slice",
@@ -88,9 +89,8 @@ TRANSPARENT_OPS = frozenset(
         "resize",
     }
 )
-#: Ops that always block folding (``sub`` of two tensors is linear, but only the
-#: branch merge of mode ``reparam`` uses that).
-BLOCKING_OPS = frozenset({"activation", "mul", "sub", "norm", "other", "input", "output"})
+#: Ops that always block folding.
+BLOCKING_OPS = frozenset({"activation", "mul", "norm", "other", "input", "output"})
 OP_KINDS = EXPRESSIVE_OPS | TRANSPARENT_OPS | BLOCKING_OPS
 #: Ops that count as a batch-normalization layer (candidates for removal).
 #: An ``affine`` node counts only with ``attrs["bn_like"]`` (a decomposed BN).

@@ -139,13 +139,26 @@ def solve_pad(graph: Graph, node: Node, known: Known) -> Solved | Blocked:
     return solved
 
 
-# -- elementwise sum: scales equal, shifts add --------------------------------
+# -- elementwise sum and difference: scales equal, shifts add (or subtract) -----
 def solve_add(graph: Graph, node: Node, known: Known) -> Solved | Blocked:
     """z = x + y: all three carry scale s; shift(z) = shift(x) + shift(y) (counted once)."""
+    return _solve_sum(graph, node, known, 1.0)
+
+
+def solve_sub(graph: Graph, node: Node, known: Known) -> Solved | Blocked:
+    """z = x - y: as linear as a sum. All three carry scale s and
+    shift(z) = shift(x) - shift(y); ``x - x`` (always zero) carries no map."""
+    if node.inputs[0] == node.inputs[1]:
+        return _mapping_blocked(node, "a tensor minus itself")
+    return _solve_sum(graph, node, known, -1.0)
+
+
+def _solve_sum(graph: Graph, node: Node, known: Known, sign: float) -> Solved | Blocked:
+    """z = x + sign * y (sign = +-1), so shift(z) = shift(x) + sign * shift(y)."""
     x, y = node.inputs[0], node.inputs[1]
     z = node.outputs[0]
     if graph.shape(x) != graph.shape(y):
-        return _mapping_blocked(node, "broadcasting add")
+        return _mapping_blocked(node, f"broadcasting {node.op}")
     ref = known.get(z) or known.get(x) or known.get(y)
     assert ref is not None
     zero = np.zeros_like(ref.shift)
@@ -163,23 +176,23 @@ def solve_add(graph: Graph, node: Node, known: Known) -> Solved | Blocked:
     if z in known:
         tz = known[z]
         if x in known:
-            out[y] = Transform(tz.axis, tz.scale, tz.shift - known[x].shift)
+            out[y] = Transform(tz.axis, tz.scale, sign * (tz.shift - known[x].shift))
         elif y in known:
-            out[x] = Transform(tz.axis, tz.scale, tz.shift - known[y].shift)
+            out[x] = Transform(tz.axis, tz.scale, tz.shift - sign * known[y].shift)
         else:
             # Put the shift on one operand only; prefer a linear producer (a bias).
             first, second = (x, y) if _takes_bias(graph, x) or not _takes_bias(graph, y) else (y, x)
-            out[first] = tz
+            out[first] = Transform(tz.axis, tz.scale, tz.shift * (sign if first == y else 1.0))
             out[second] = Transform(tz.axis, tz.scale, zero)
         return out
     if x in known and y in known:
         tx, ty = known[x], known[y]
-        out[z] = Transform(tx.axis, tx.scale, tx.shift + ty.shift)
+        out[z] = Transform(tx.axis, tx.scale, tx.shift + sign * ty.shift)
         return out
     src, other = (x, y) if x in known else (y, x)
     ts = known[src]
     out[other] = Transform(ts.axis, ts.scale, zero)
-    out[z] = ts
+    out[z] = ts if src == x else Transform(ts.axis, ts.scale, sign * ts.shift)
     return out
 
 
@@ -330,6 +343,7 @@ RULES: dict[str, Rule] = {
     "pool_avg": solve_pool_avg,
     "pad": solve_pad,
     "add": solve_add,
+    "sub": solve_sub,
     "transpose": solve_transpose,
     "reshape": solve_reshape,
     "concat": solve_concat,
