@@ -52,7 +52,9 @@ def _parser() -> argparse.ArgumentParser:
 
     def model_args(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("model", help="model.onnx | model.pt2 | sample:NAME | timm:NAME | "
-                        f"torchvision:NAME | pkg.mod:fn (WARNING: {_CALLABLE_WARNING})")
+                        "torchvision:NAME | ultralytics:NAME (a YOLO model YAML name, e.g. "
+                        "yolov8n; random weights) | pkg.mod:fn (WARNING: "
+                        f"{_CALLABLE_WARNING})")
         sp.add_argument("--mode", choices=("optimal", "adjacent", "reparam"), default="optimal",
                         help="reparam: optimal folding plus merging parallel linear branches into one conv")
         sp.add_argument("--input-shape", type=_parse_shape, default=None, help="e.g. 1,3,224,224")

@@ -1,9 +1,10 @@
-"""Model sources: ``sample:NAME``, ``timm:NAME``, ``torchvision:NAME`` and
-``package.module:callable`` (these are where models come from, not file
-formats; the format adapters are in ``inspector.frontends``).
+"""Model sources: ``sample:NAME``, ``timm:NAME``, ``torchvision:NAME``,
+``ultralytics:NAME`` and ``package.module:callable`` (these are where models come
+from, not file formats; the format adapters are in ``inspector.frontends``).
 
-Zoo and sample weights are random (never downloaded) and their BN statistics
-are randomised (:func:`randomize_bn`) so that folding is really exercised.
+Zoo (``inspector.zoo``) and sample weights are random (never downloaded) and their
+BN statistics are randomised (:func:`randomize_bn`) so that folding is really
+exercised.
 A user's ``package.module:callable`` model (like a ``.pt2`` or ONNX file) is
 folded exactly as given: its statistics are never touched.
 
@@ -12,47 +13,12 @@ folded exactly as given: its statistics are never touched.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from typing import Any
 
-from .errors import MissingDependencyError, UnsupportedModelError, first_line
+from .errors import UnsupportedModelError, first_line
 from .model import LoadedModel
-
-
-def _import(package: str) -> Any:
-    try:
-        return importlib.import_module(package)
-    except ImportError as e:
-        raise MissingDependencyError(
-            f"{package} is not installed. To fix this, run `pip install {package}`.") from e
-
-
-def _unknown(kind: str, model: str, names: list[str]) -> UnsupportedModelError:
-    close = difflib.get_close_matches(model, names, n=5, cutoff=0.5)
-    hint = f" Close matches: {', '.join(close)}." if close else ""
-    return UnsupportedModelError(f"unknown {kind} model {model!r}.{hint}")
-
-
-def _timm(model: str) -> tuple[Any, tuple[int, ...]]:
-    timm = _import("timm")
-    names = timm.list_models()
-    if model not in names:
-        raise _unknown("timm", model, names)
-    net = timm.create_model(model, pretrained=False)
-    size = tuple(net.pretrained_cfg.get("input_size", (3, 224, 224)))
-    return net, (1, *size)
-
-
-def _torchvision(model: str) -> tuple[Any, tuple[int, ...]]:
-    tv = _import("torchvision")
-    names = tv.models.list_models()
-    if model not in names:
-        raise _unknown("torchvision", model, names)
-    kwargs = {"init_weights": True} if model in ("inception_v3", "googlenet") else {}
-    net = tv.models.get_model(model, weights=None, **kwargs)
-    side = 299 if model == "inception_v3" else 224
-    return net, (1, 3, side, side)
+from .zoo import PREFIXES, build, unknown
 
 
 def _callable(spec: str) -> tuple[Any, tuple[int, ...] | None]:
@@ -76,7 +42,7 @@ def _callable(spec: str) -> tuple[Any, tuple[int, ...] | None]:
     fn = getattr(module, attr, None)
     if not callable(fn):
         names = [n for n in dir(module) if not n.startswith("_")]
-        raise _unknown(f"{path}", attr, names)
+        raise unknown(f"{path}", attr, names)
     import torch
 
     try:
@@ -108,16 +74,17 @@ def _callable(spec: str) -> tuple[Any, tuple[int, ...] | None]:
 
 def resolve_spec(spec: str, input_shape: tuple[int, ...] | None = None,
                  seed: int = 0, max_tensor_mb: float | None = None) -> LoadedModel:
-    """Load ``timm:NAME`` / ``torchvision:NAME`` / ``package.module:callable``.
+    """Load ``timm:NAME`` / ``torchvision:NAME`` / ``ultralytics:NAME`` /
+    ``package.module:callable``.
 
     Args:
         spec: the model spec.
         input_shape: overrides the model's default input size (batch included).
         seed: seed of the random weights and randomised BN statistics of
-            ``timm:``/``torchvision:`` models (a callable's model is used as given).
+            zoo models (a callable's model is used as given).
 
     Raises:
-        MissingDependencyError: timm / torchvision is not installed.
+        MissingDependencyError: timm / torchvision / ultralytics is not installed.
         UnsupportedModelError: unknown model name (close matches listed), bad
             callable, or no input shape known for a callable.
     """
@@ -126,26 +93,28 @@ def resolve_spec(spec: str, input_shape: tuple[int, ...] | None = None,
     kind, sep, rest = spec.partition(":")
     if not sep or not rest:
         raise UnsupportedModelError(
-            f"bad model spec {spec!r}. To fix this, use timm:NAME, torchvision:NAME or "
-            "package.module:callable.")
+            f"bad model spec {spec!r}. To fix this, use timm:NAME, torchvision:NAME, "
+            "ultralytics:NAME or package.module:callable.")
     import torch
 
+    notes: list[str] = []
     with torch.random.fork_rng(devices=[]):  # seeded weights, caller's RNG untouched
         torch.manual_seed(seed)
-        if kind == "timm":
-            net, default = _timm(rest)
-        elif kind == "torchvision":
-            net, default = _torchvision(rest)
+        if kind in PREFIXES:
+            net, default, notes = build(kind, rest)
         else:
             net, default = _callable(spec)
     shape = tuple(input_shape) if input_shape is not None else default
     if shape is None:
         raise UnsupportedModelError(
             f"{spec} does not declare an input shape. To fix this, pass --input-shape "
-            "(e.g. 1,3,224,224) or give the callable an `input_shape` attribute.")
-    if kind in ("timm", "torchvision"):  # random weights: make the BN maps non-trivial
+            "(e.g. 1,3,224,224) or give the returned module an `input_shape` attribute "
+            "(a tuple of shapes for several inputs).")
+    if kind in PREFIXES:  # random weights: make the BN maps non-trivial
         randomize_bn(net, seed)
-    return pytorch.load_module(net, input_shape=shape, name=spec, max_tensor_mb=max_tensor_mb)
+    loaded = pytorch.load_module(net, input_shape=shape, name=spec, max_tensor_mb=max_tensor_mb)
+    loaded.notes[:0] = notes
+    return loaded
 
 
 def load_sample(sample: str, *, input_shape: tuple[int, ...] | None = None,

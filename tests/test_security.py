@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -28,11 +29,12 @@ from tests.bad_inputs import hostile
 ROOT = Path(__file__).resolve().parents[1]
 #: Variants that torch.export.load really executes (proved by test_payloads_are_live).
 LIVE = ("legacy_weights_pt", "legacy_constants_pt", "pickled_weight", "pickled_constant",
-        "opaque_object", "evil_sample_inputs", "sympy_eval_shape")
+        "opaque_object", "evil_sample_inputs", "sympy_eval_shape", "srepr_eval_shape",
+        "pytree_enum_import")
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> tuple[Path, Path, dict[str, Path]]:
+def corpus(tmp_path_factory) -> Iterator[tuple[Path, Path, dict[str, Path]]]:
     """(folder, sentinel, {variant: path}) built once for the module."""
     folder = tmp_path_factory.mktemp("hostile")
     sentinel = folder / "sentinel"
@@ -40,14 +42,18 @@ def corpus(tmp_path_factory) -> tuple[Path, Path, dict[str, Path]]:
     for name, data in hostile.pt2_variants(sentinel).items():
         paths[name] = folder / f"{name}.pt2"
         paths[name].write_bytes(data)
-    return folder, sentinel, paths
+    # The module the pytree_enum_import variant names, importable while the tests run.
+    (folder / f"{hostile.ENUM_MODULE}.py").write_text(hostile.enum_payload_source(sentinel))
+    sys.path.insert(0, str(folder))
+    yield folder, sentinel, paths
+    sys.path.remove(str(folder))
 
 
 VARIANTS = (
     "legacy_weights_pt", "legacy_constants_pt", "pickled_weight", "pickled_constant",
     "custom_object", "opaque_object", "evil_sample_inputs", "duplicate_entry",
     "aotinductor_library", "unlisted_entry", "os_call_target", "builtin_target",
-    "sympy_eval_shape", "old_format_pickle")
+    "sympy_eval_shape", "srepr_eval_shape", "pytree_enum_import", "old_format_pickle")
 
 
 def test_the_corpus_holds_every_variant(corpus):
@@ -62,6 +68,7 @@ def test_payloads_are_live_under_torch_export_load(corpus):
         from pathlib import Path
         logging.disable(logging.CRITICAL)
         sentinel = Path(sys.argv[1])
+        sys.path.insert(0, str(sentinel.parent))  # where the enum payload module lies
         live = []
         for p in sys.argv[2:]:
             try:

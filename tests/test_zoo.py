@@ -99,3 +99,82 @@ def test_zoo_callable_errors_are_clear():
         resolve_spec("tests.test_zoo:not_a_module", input_shape=(1, 3))
     assert resolve_spec("tests.test_zoo:no_shape", input_shape=(2, 3, 5, 5)).inputs[0].shape == (
         2, 3, 5, 5)
+
+
+# -- timm pretrained tags, torchvision without weights, ultralytics YAML names (issue 14) --
+def test_timm_pretrained_tag_builds_its_architecture_with_random_weights_and_says_so():
+    pytest.importorskip("timm")
+    lm = resolve_spec("timm:resnet18.a1_in1k", input_shape=(1, 3, 32, 32))
+    assert len(lm.graph.bn_nodes()) == 20
+    assert any("not downloaded" in note and "a1_in1k" in note for note in lm.notes)
+
+
+def test_timm_unknown_pretrained_tag_lists_the_known_tags():
+    pytest.importorskip("timm")
+    with pytest.raises(UnsupportedModelError, match=r"unknown timm model 'resnet18.a1_in1kk'.*resnet18.a1_in1k"):
+        resolve_spec("timm:resnet18.a1_in1kk")
+
+
+def _no_downloads(monkeypatch):
+    import torch
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"tried to download {args[:1]}")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", refuse)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", refuse)
+
+
+def test_every_torchvision_detection_and_segmentation_name_is_built_without_backbone_weights():
+    tv = pytest.importorskip("torchvision")
+    from inspector.zoo import torchvision_kwargs
+
+    names = [*tv.models.list_models(module=tv.models.detection),
+             *tv.models.list_models(module=tv.models.segmentation)]
+    assert len(names) >= 18
+    for name in names:
+        assert torchvision_kwargs(tv, name) == {"weights": None, "weights_backbone": None}, name
+
+
+@pytest.mark.parametrize("name", ["fasterrcnn_mobilenet_v3_large_320_fpn", "lraspp_mobilenet_v3_large"])
+def test_torchvision_detector_and_segmenter_build_offline(monkeypatch, name):
+    pytest.importorskip("torchvision")
+    from inspector.zoo import build
+
+    _no_downloads(monkeypatch)
+    net, shape, _ = build("torchvision", name)
+    assert shape == (1, 3, 224, 224) and sum(p.numel() for p in net.parameters()) > 0
+
+
+def test_torchvision_video_and_optical_flow_names_default_to_their_input_shapes():
+    tv = pytest.importorskip("torchvision")
+    from inspector.zoo import torchvision_shape
+
+    assert torchvision_shape(tv, "r3d_18") == (1, 3, 16, 112, 112)
+    assert torchvision_shape(tv, "s3d") == (1, 3, 16, 224, 224)
+    assert torchvision_shape(tv, "raft_small") == ((1, 3, 224, 224), (1, 3, 224, 224))
+
+
+def test_ultralytics_yaml_name_builds_offline_with_every_bn_counted(monkeypatch):
+    pytest.importorskip("ultralytics")
+    _no_downloads(monkeypatch)
+    lm = resolve_spec("ultralytics:yolov8n", input_shape=(1, 3, 64, 64))
+    modules = sum(isinstance(m, nn.BatchNorm2d) for m in lm.model.modules())
+    assert len(lm.graph.bn_nodes()) == modules == 57
+    assert not np.allclose(lm.graph.bn_nodes()[0].params["var"], 1.0)  # randomised statistics
+
+
+def test_ultralytics_names_spell_out_the_scales_and_default_shapes_follow_the_task():
+    pytest.importorskip("ultralytics")
+    from inspector.zoo import build, ultralytics_names
+
+    names = ultralytics_names()
+    assert {"yolov8n", "yolov8x-seg", "yolo11n-pose", "yolov10n", "yolov9t", "rtdetr-l"} <= set(names)
+    assert not any("world" in n or "yoloe" in n for n in names)  # they download CLIP weights
+    assert build("ultralytics", "yolov8n-cls")[1] == (1, 3, 224, 224)
+
+
+def test_ultralytics_unknown_name_lists_close_matches():
+    pytest.importorskip("ultralytics")
+    with pytest.raises(UnsupportedModelError, match=r"unknown ultralytics model 'yolov8q'.*yolov8"):
+        resolve_spec("ultralytics:yolov8q")

@@ -6,7 +6,8 @@ modules, and an ``ADAPTER`` that every LoadedModel they create holds.
 
 ``load`` accepts an ``.onnx`` / ``.pt2`` path, file bytes plus a file name
 (uploads), an ``nn.Module``, an ``onnx.ModelProto``, or a model source name
-(``sample:NAME``, ``timm:NAME``, ``torchvision:NAME``, ``package.module:callable``;
+(``sample:NAME``, ``timm:NAME``, ``torchvision:NAME``, ``ultralytics:NAME``,
+``package.module:callable``;
 see ``inspector.sources``).
 """
 
@@ -120,6 +121,7 @@ def _load_text(text: str, *, input_shape, name, seed, max_tensor_mb) -> LoadedMo
 
         return resolve_spec(text, input_shape=input_shape, seed=seed, max_tensor_mb=max_tensor_mb)
     raise InvalidGraphError(
-        f"cannot interpret {text!r}: not a file, and not sample:/timm:/torchvision:/module:callable. "
+        f"cannot interpret {text!r}: not a file, and not sample:/timm:/torchvision:/ultralytics:/"
+        "module:callable. "
         "To fix this, run `bnfold samples` for bundled names or give a path."
     )

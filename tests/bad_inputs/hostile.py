@@ -135,6 +135,30 @@ def _sym_expr(entries: Entries, expr: str) -> Entries:
     return _edit_json(entries, "models/model.json", edit)
 
 
+#: Module that the ``pytree_enum_import`` variant names; importing it creates the sentinel.
+ENUM_MODULE = "bnfold_enum_payload"
+
+
+def enum_payload_source(sentinel: Path) -> str:
+    """Source of :data:`ENUM_MODULE` (to be written next to the hostile files, on
+    ``sys.path``): importing it runs ``os.mkdir(sentinel)``."""
+    return (f"import enum, os\nos.mkdir({str(sentinel)!r})\n\n"
+            "class Key(enum.Enum):\n    A = 1\n")
+
+
+def _enum_spec(entries: Entries) -> Entries:
+    """Wrap the program's output spec in a dict keyed by an enum: torch's pytree reader
+    imports the module the key names (``enum_object_hook``)."""
+    def edit(doc: dict) -> None:
+        signature = doc["graph_module"]["module_call_graph"][0]["signature"]
+        protocol, spec = json.loads(signature["out_spec"])
+        key = {"__enum__": True, "fqn": f"{ENUM_MODULE}:Key", "name": "A"}
+        wrapped = {"type": "builtins.dict", "context": json.dumps([key]), "children_spec": [spec]}
+        signature["out_spec"] = json.dumps([protocol, wrapped])
+
+    return _edit_json(entries, "models/model.json", edit)
+
+
 def pt2_variants(sentinel: Path, base: bytes | None = None) -> dict[str, bytes]:
     """Crafted archives; each would run ``os.mkdir(sentinel)`` or arbitrary calls if
     loaded naively. Names say what was changed in the valid ``base`` archive."""
@@ -163,6 +187,8 @@ def pt2_variants(sentinel: Path, base: bytes | None = None) -> dict[str, bytes]:
         "os_call_target": _zip(_retarget(e, "torch.os.mkdir")),
         "builtin_target": _zip(_retarget(e, "builtins.eval")),
         "sympy_eval_shape": _zip(_sym_expr(e, mkdir_call)),
+        "srepr_eval_shape": _zip(_sym_expr(e, f"Symbol('s0').__class__({mkdir_call})")),
+        "pytree_enum_import": _zip(_enum_spec(e)),
         "old_format_pickle": _zip([("version", b"8.0"),
                                    ("serialized_exported_program.json", b"{}"),
                                    ("serialized_state_dict.pt", evil_t)]),

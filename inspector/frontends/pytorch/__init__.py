@@ -138,7 +138,7 @@ def load_pt2(path: str | Path, *, max_tensor_mb: float | None = None,
     cap = cap_bytes(max_tensor_mb)
     notes: list[str] = []
     try:
-        ep = load_program(p, max_tensor_bytes=cap, display=name)
+        ep = load_program(p, max_tensor_bytes=cap, display=name, notes=notes)
         graph, record, specs = graph_from_program(ep, label, notes)
         for s in specs:
             check_tensor(f"input '{s.name}' {tuple(s.shape)}", s.shape, s.dtype, cap)

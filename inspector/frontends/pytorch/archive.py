@@ -20,7 +20,8 @@ inputs (checked with ``torch.load(weights_only=True)``, then dropped) and
 duplicate names, pickled payloads, operator targets outside ``torch.ops.aten``
 (and a few ``_operator``/``math``/``torch.sym_*`` scalar functions) and
 symbolic expressions with anything but symbols, numbers and torch's sympy
-functions are refused. Tensors are built from the raw bytes and handed to
+functions are refused, and pytree specs are rebuilt from tuples, lists and dicts
+(``archive_json``). Tensors are built from the raw bytes and handed to
 torch's deserializer as plain dicts, with no sample inputs.
 """
 
@@ -37,6 +38,7 @@ import torch
 
 from ...errors import InvalidGraphError, ResourceLimitError, UnsafeFileError, first_line
 from ...limits import mb
+from .archive_json import BadTreeSpec, is_plain_expression, plain_module_call_specs
 
 _FIX = "To fix this, save the program with torch.export.save(ep, 'model.pt2')."
 _FIXED = {"archive_format", "archive_version", "byteorder", ".data/version",
@@ -52,19 +54,6 @@ _SCALAR_FUNCTIONS = frozenset(
                                  "or_", "not_")]
     + [f"math.{n}" for n in ("ceil", "floor", "trunc", "sqrt")]
     + [f"torch.sym_{n}" for n in ("float", "int", "max", "min", "not", "ite", "sqrt", "sum")])
-_NUMBER = re.compile(r"\d+(\.\d*)?([eE][+-]?\d+)?")
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_EXPR_CHARS = re.compile(r"[A-Za-z0-9_\s+\-*/%(),.<>=!&|~]*")
-_SYMBOL = re.compile(r"[a-z]{1,4}\d+")
-_SYMPY_NAMES = frozenset({
-    "FloorDiv", "ModularIndexing", "Where", "PythonMod", "Mod", "CleanDiv", "CeilToInt",
-    "FloorToInt", "CeilDiv", "LShift", "RShift", "PowByNatural", "FloatPow", "FloatTrueDiv",
-    "IntTrueDiv", "IsNonOverlappingAndDenseIndicator", "TruncToFloat", "TruncToInt",
-    "RoundToInt", "RoundDecimal", "ToFloat", "Identity", "Max", "Min", "Abs", "Eq", "Ne", "Lt",
-    "Le", "Gt", "Ge", "And", "Or", "Not", "oo", "zoo", "True", "False", "sqrt", "floor",
-    "ceiling"})
-
-
 def check_pt2(path: str | Path, *, max_tensor_bytes: int | None = None,
               display: str | None = None) -> None:
     """Refuse ``path`` unless it is a plain ``torch.export`` archive (see the module doc).
@@ -78,15 +67,27 @@ def check_pt2(path: str | Path, *, max_tensor_bytes: int | None = None,
 
 
 def load_program(path: str | Path, *, max_tensor_bytes: int | None = None,
-                 display: str | None = None) -> torch.export.ExportedProgram:
-    """Check ``path`` and deserialize it without ``torch.export.load`` (nothing unpickled).
+                 display: str | None = None,
+                 notes: list[str] | None = None) -> torch.export.ExportedProgram:
+    """Check ``path`` and deserialize it without ``torch.export.load`` (nothing unpickled,
+    nothing imported).
 
-    ``display`` names the file in error messages (default: its file name)."""
+    ``display`` names the file in error messages (default: its file name). Inputs and
+    outputs held in a library's container (a Hugging Face ``ModelOutput``) are read as
+    tuples of the same tensors; ``notes`` says so."""
     from torch._export.serde import schema
     from torch._export.serde.serialize import ExportedProgramDeserializer, _dict_to_dataclass
 
     p = Path(path)
     files, model_json = _read_archive(p, max_tensor_bytes, display)
+    try:
+        replaced = plain_module_call_specs(model_json)
+    except BadTreeSpec as e:
+        error = UnsafeFileError if e.unsafe else InvalidGraphError
+        raise error(f"{display or p.name}: {e}; it is refused. {_FIX}") from e
+    if replaced and notes is not None:
+        notes.append(f"the program's inputs/outputs of type {', '.join(replaced)} are read as plain tuples "
+                     "of the same tensors (the file's types are not imported)")
     try:
         state_dict = _tensors(files, "data/weights/", "data/weights/model_weights_config.json",
                               max_tensor_bytes, params=True)
@@ -224,17 +225,10 @@ def _check_program(label: str, node: Any) -> None:
                 raise UnsafeFileError(f"{label} calls {target[:80]!r}, which is not an ATen "
                                       f"operator; it is refused. {_FIX}")
             expr = item.get("expr_str")
-            if isinstance(expr, str) and not _safe_expr(expr):
+            if isinstance(expr, str) and not is_plain_expression(expr):
                 raise UnsafeFileError(f"{label} holds a symbolic shape {expr[:80]!r} that is not "
                                       f"a plain expression; it is refused. {_FIX}")
             stack.extend(item.values())
-
-
-def _safe_expr(expr: str) -> bool:
-    if len(expr) > 2000 or "__" in expr or not _EXPR_CHARS.fullmatch(expr):
-        return False
-    words = _IDENT.findall(_NUMBER.sub(" ", expr))
-    return all(_SYMBOL.fullmatch(w) or w in _SYMPY_NAMES for w in words)
 
 
 # -- tensors from raw bytes --------------------------------------------------

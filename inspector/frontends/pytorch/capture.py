@@ -72,10 +72,21 @@ def class_path(cls: Any) -> str:
 
 
 def _shape(val: Any) -> tuple[int, ...] | None:
+    """Concrete shape; a symbolic size (a program saved with dynamic dimensions) is
+    read at the size it was traced with (its hint). None if unknown or not a tensor."""
     try:
-        return tuple(int(s) for s in val.shape)
-    except (AttributeError, TypeError):  # symbolic or not a tensor
+        return tuple(_size(s) for s in val.shape)
+    except (AttributeError, TypeError):  # not a tensor, or a size without a hint
         return None
+
+
+def _size(s: Any) -> int:
+    if isinstance(s, torch.SymInt):
+        hint = s.node.hint if s.node.has_hint() else None
+        if not isinstance(hint, int):
+            raise TypeError("symbolic size without a hint")
+        return hint
+    return int(s)
 
 
 def _kwargs(n: torch.fx.Node) -> dict[str, Any]:
