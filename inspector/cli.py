@@ -110,7 +110,13 @@ def main(argv: list[str] | None = None) -> int:
     except InspectorError as e:
         hidden = len(log.getvalue().splitlines()) if log is not None else 0
         hint = f" ({hidden} lines of library log hidden; rerun with --verbose)" if hidden else ""
+        if hidden and "--verbose" in str(e):
+            hint = f" ({hidden} lines of library log hidden)"
+        if getattr(args, "verbose", False) and e.details:
+            print(e.details, file=sys.stderr)
         print(f"bnfold: error: {_one_line(e)}{hint}", file=sys.stderr)
+        if e.example:
+            print("\n".join(f"    {line}" for line in e.example.splitlines()), file=sys.stderr)
         return EXIT_ERROR
     except MemoryError:
         print("bnfold: error: out of memory. To fix this, lower --max-tensor-mb or use a "
@@ -131,9 +137,17 @@ def main(argv: list[str] | None = None) -> int:
         _STREAMS.clear()
 
 
-def _one_line(e: BaseException) -> str:
+def _one_line(e: BaseException, limit: int = 600) -> str:
+    """The first line of ``e``, at most ``limit`` characters; a long line is cut in
+    the middle so that its "To fix this" part survives."""
     text = " ".join(str(e).split("\n")[0:1]).strip() or type(e).__name__
-    return text if len(text) <= 600 else text[:599] + "…"
+    if len(text) <= limit:
+        return text
+    fix = text.rfind("To fix this")
+    if 0 < fix and len(text) - fix < limit - 100:
+        head = limit - (len(text) - fix) - 2
+        return text[:head].rstrip() + "… " + text[fix:]
+    return text[:limit - 1] + "…"
 
 
 def _out():

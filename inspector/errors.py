@@ -4,7 +4,19 @@ from __future__ import annotations
 
 
 class InspectorError(Exception):
-    """Base class: every error the library raises on purpose."""
+    """Base class: every error the library raises on purpose.
+
+    The message is one line that ends with how to fix it. ``example`` holds a few
+    lines of code that do (the CLI prints them, indented, under the error line);
+    ``details`` what the line leaves out, e.g. the underlying tracebacks' messages
+    (the CLI prints them with ``--verbose``).
+    """
+
+    def __init__(self, *args: object, example: str | None = None,
+                 details: str | None = None) -> None:
+        super().__init__(*args)
+        self.example = example
+        self.details = details
 
 
 class UnsupportedModelError(InspectorError):

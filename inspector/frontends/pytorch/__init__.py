@@ -29,6 +29,7 @@ from ...limits import cap_bytes, check_tensor
 from ...model import Adapter, LoadedModel
 from .archive import load_program
 from .capture import graph_from_program
+from .capture_errors import capture_failure
 from .runtime import run, run_tensors, save
 from .writeback import write_back as _write_back
 
@@ -106,11 +107,7 @@ def load_module(module: nn.Module, example_inputs: Any = None, *,
         try:
             graph, record, specs = graph_from_fx(work, inputs, label, notes)
         except Exception as fx_error:  # noqa: BLE001
-            raise UnsupportedModelError(
-                f"cannot capture {label}: {stage} failed ({first_line(export_error, with_type=True)}) "
-                f"and torch.fx.symbolic_trace failed ({first_line(fx_error, with_type=True)}). To fix this, "
-                "pass example inputs / make the forward traceable (no data-dependent Python "
-                "control flow).") from fx_error
+            raise capture_failure(label, work, inputs, stage, export_error, fx_error) from fx_error
         notes.append(f"{stage} failed ({first_line(export_error, with_type=True)}); captured with "
                      "torch.fx.symbolic_trace instead (module-level graph).")
     record = replace(record, example_inputs=inputs)
