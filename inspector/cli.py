@@ -14,6 +14,7 @@ the input (``inspector.safe_io``).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -43,7 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="bnfold", description="Find, explain, apply and verify BN folding.",
         epilog=f"Security: .onnx and .pt2 files are read without running code from them "
-               f"(nothing is unpickled). {_CALLABLE_WARNING}.")
+               f"(nothing is unpickled); pickled checkpoints only with --trust-pickle. "
+               f"{_CALLABLE_WARNING}. Your own model: write a function that returns the "
+               "nn.Module (it may set an `input_shape` attribute on it, a tuple of shapes for "
+               "several inputs) and give pkg.mod:fn; a module in the current folder is found.")
     sub = p.add_subparsers(dest="command", required=True)
 
     def quant_arg(sp: argparse.ArgumentParser) -> None:
@@ -63,6 +67,11 @@ def _parser() -> argparse.ArgumentParser:
                         "constants, weights, inputs); default %(default)g")
         sp.add_argument("-v", "--verbose", action="store_true",
                         help="show what torch/onnx print and log while loading and folding")
+        sp.add_argument("--trust-pickle", action="store_true",
+                        help="open a pickled checkpoint (.pt/.pth/.ckpt/.bin) with "
+                        "torch.load(weights_only=False). This RUNS CODE from the file: only for "
+                        "files you trust (never available in the app). Without it a checkpoint "
+                        "is refused with a package.module:callable example that builds it")
 
     a = sub.add_parser("analyze", help="say which BNs fold and why the others do not")
     model_args(a)
@@ -167,12 +176,23 @@ def _inputs(args) -> list[str]:
     return [args.model] if Path(args.model).exists() else []
 
 
+def _import_from_cwd(model: str) -> None:
+    """Let ``package.module:callable`` name a module in the current folder, as
+    ``python -m inspector`` does (the installed ``bnfold`` script starts elsewhere)."""
+    kind, sep, _ = model.partition(":")
+    if sep and kind not in ("sample", "timm", "torchvision", "ultralytics") \
+            and not Path(model).exists() and os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+
+
 def _load(args):
     from .frontends import load
 
     _log(f"loading {args.model} ...")
+    _import_from_cwd(args.model)
     t0 = time.perf_counter()
-    loaded = load(args.model, input_shape=args.input_shape, max_tensor_mb=args.max_tensor_mb)
+    loaded = load(args.model, input_shape=args.input_shape, max_tensor_mb=args.max_tensor_mb,
+                  trust_pickle=args.trust_pickle)
     _log(f"loaded {loaded.name}: {len(loaded.graph)} nodes, {len(loaded.graph.bn_nodes())} BN ({time.perf_counter() - t0:.2f} s)")
     for note in loaded.notes:
         _log(f"note: {note}")

@@ -23,10 +23,13 @@ from ..model import LoadedModel
 
 #: File suffixes each adapter reads.
 SUFFIXES = (".onnx", ".pt2")
+#: Checkpoints: refused with the way in, or unpickled with ``trust_pickle``.
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin", ".pkl", ".tar", ".safetensors")
 
 
 def load(source: Any, *, input_shape: tuple[int, ...] | None = None, name: str | None = None,
-         seed: int = 0, max_tensor_mb: float | None = None) -> LoadedModel:
+         seed: int = 0, max_tensor_mb: float | None = None,
+         trust_pickle: bool = False) -> LoadedModel:
     """Load any supported model into a :class:`LoadedModel` (never mutates ``source``).
 
     Bytes are dispatched on the suffix of ``name`` (default ``.onnx``), so an
@@ -36,7 +39,10 @@ def load(source: Any, *, input_shape: tuple[int, ...] | None = None, name: str |
     payloads, inputs; default ``limits.DEFAULT_MAX_TENSOR_MB``).
 
     ``package.module:callable`` imports and runs that code: only pass names
-    you trust (the app never accepts them).
+    you trust (the app never accepts them). A pickled checkpoint (``best.pt``)
+    or a ``from_pretrained`` folder is refused with the callable that builds it;
+    ``trust_pickle=True`` unpickles a checkpoint instead (``torch.load(
+    weights_only=False)``: it runs the file's code; CLI ``--trust-pickle``).
     """
     if isinstance(source, LoadedModel):
         return source
@@ -45,7 +51,7 @@ def load(source: Any, *, input_shape: tuple[int, ...] | None = None, name: str |
                           max_tensor_mb=max_tensor_mb)
     if isinstance(source, (str, os.PathLike)):
         return _load_text(str(source), input_shape=input_shape, name=name, seed=seed,
-                          max_tensor_mb=max_tensor_mb)
+                          max_tensor_mb=max_tensor_mb, trust_pickle=trust_pickle)
     if type(source).__name__ == "ModelProto":
         from .onnx import load_onnx
 
@@ -87,19 +93,26 @@ def load_bytes(data: bytes, filename: str, *, input_shape: tuple[int, ...] | Non
             path = Path(tmp) / "model.pt2"
             path.write_bytes(data)
             return load_pt2(path, max_tensor_mb=max_tensor_mb, name=filename)
+    pickled = " A pickled checkpoint runs code when it is loaded, so it is never opened." \
+        if suffix in CHECKPOINT_SUFFIXES else ""
     raise UnsafeFileError(
-        f"{filename}: only .onnx and .pt2 (torch.export) files are accepted. To fix this, "
-        "export the model with torch.export.save or torch.onnx.export."
+        f"{filename}: only .onnx and .pt2 (torch.export) files are accepted.{pickled} To fix "
+        "this, export the model with torch.export.save or torch.onnx.export, or give the "
+        "command line a package.module:callable that builds it."
     )
 
 
-def _load_text(text: str, *, input_shape, name, seed, max_tensor_mb) -> LoadedModel:
+def _load_text(text: str, *, input_shape, name, seed, max_tensor_mb,
+               trust_pickle: bool = False) -> LoadedModel:
     if text.startswith("sample:"):
         from ..sources import load_sample
 
         return load_sample(text.split(":", 1)[1], input_shape=input_shape,
                            max_tensor_mb=max_tensor_mb)
     suffix = Path(text).suffix.lower()
+    if suffix in CHECKPOINT_SUFFIXES or os.path.isdir(text):
+        return _load_checkpoint(Path(text), name or Path(text).name, input_shape=input_shape,
+                                max_tensor_mb=max_tensor_mb, trust_pickle=trust_pickle)
     if suffix in SUFFIXES or os.path.exists(text):
         if not os.path.exists(text):
             raise InvalidGraphError(f"file not found: {text}. To fix this, check the path.")
@@ -125,3 +138,26 @@ def _load_text(text: str, *, input_shape, name, seed, max_tensor_mb) -> LoadedMo
         "module:callable. "
         "To fix this, run `bnfold samples` for bundled names or give a path."
     )
+
+
+def _load_checkpoint(path: Path, label: str, *, input_shape, max_tensor_mb,
+                     trust_pickle: bool) -> LoadedModel:
+    """A pickled checkpoint or a ``from_pretrained`` folder: refused with the callable
+    that builds it, or (``trust_pickle``, pickles only) unpickled."""
+    from .pytorch import checkpoint
+
+    if not path.exists():
+        raise InvalidGraphError(f"file not found: {path}. To fix this, check the path.")
+    if not trust_pickle or path.is_dir() or path.suffix.lower() not in checkpoint.PICKLE_SUFFIXES:
+        raise checkpoint.refuse(path, label)
+    from .pytorch import load_module
+
+    module, shape, notes = checkpoint.load_trusted(path, label)
+    shape = tuple(input_shape) if input_shape is not None else shape
+    if shape is None:
+        raise UnsupportedModelError(
+            f"{label}: the input shape is unknown. To fix this, pass --input-shape "
+            "(e.g. 1,3,224,224).")
+    loaded = load_module(module, input_shape=shape, name=label, max_tensor_mb=max_tensor_mb)
+    loaded.notes[:0] = notes
+    return loaded
