@@ -25,7 +25,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   # optional for users, but the test-suite covers FrozenBatchNorm2d and timm).
   log=.venv/setup.log
   if ! { .venv/bin/pip install --disable-pip-version-check "torch==2.14.1" "torchvision==0.29.1" &&
-         .venv/bin/pip install --disable-pip-version-check -e ".[zoo,bench,dev]"; } > "$log" 2>&1; then
+         .venv/bin/pip install --disable-pip-version-check -e ".[zoo,bench,models,dev]"; } > "$log" 2>&1; then
     grep -v "is ignored" "$log" | tail -40 >&2
     echo "setup: pip install failed (full log: $log)" >&2
     exit 1
