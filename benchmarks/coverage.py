@@ -201,6 +201,20 @@ def _environment() -> dict[str, Any]:
     return env
 
 
+def merge(old: dict, new: dict) -> dict:
+    """``old`` with the (model, route) rows of ``new`` replaced or added, in the model
+    list's order; the commands of both are kept (``reruns``)."""
+    keys = {(r["spec"], r["route"]) for r in new["rows"]}
+    specs = {r["spec"] for r in new["rows"]}
+    rows = [r for r in old["rows"] if (r["spec"], r["route"]) not in keys
+            and not (r["route"] == "-" and r["spec"] in specs)] + new["rows"]
+    order = {c.spec: i for i, c in enumerate(cases())}
+    rows.sort(key=lambda r: (order.get(r["spec"], len(order)), ROUTES.index(r["route"])
+                             if r["route"] in ROUTES else -1))
+    reruns = [*old.get("reruns", []), {k: new[k] for k in ("command", "started", "seconds")}]
+    return {**old, "rows": rows, "reruns": reruns, "environment": new["environment"]}
+
+
 def _available(case: Case) -> bool:
     import importlib.util
 
@@ -234,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
         data = {"command": command.strip(), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
                 "seconds": time.perf_counter() - started, "environment": _environment(),
                 "memory_gb": args.memory_gb, "rows": rows}
+        if args.models and path.exists():  # a partial re-run replaces its rows, keeps the rest
+            data = merge(json.loads(path.read_text()), data)
         path.write_text(json.dumps(data, indent=1, default=str))
     data = json.loads(path.read_text())
     table = markdown(data)

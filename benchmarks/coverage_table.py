@@ -93,9 +93,12 @@ def markdown(data: dict[str, Any]) -> str:
     env = data.get("environment", {})
     versions = ", ".join(f"{k} {v}" for k, v in env.items() if v and k not in ("git_commit", "python"))
     commit = f", git {env['git_commit']}" if env.get("git_commit") else ""
+    reruns = "".join(f" Rows re-run by `.venv/bin/{r['command']}` (started {r['started']}, "
+                     f"{r['seconds'] / 60:.0f} min)." for r in data.get("reruns", []))
     return "\n\n".join([
         f"Command: `.venv/bin/{data['command']}` (started {data['started']}{commit}, "
-        f"{data.get('seconds', 0) / 60:.0f} min, {data.get('memory_gb', '?')} GB per run). {versions}.",
+        f"{data.get('seconds', 0) / 60:.0f} min, {data.get('memory_gb', '?')} GB per run).{reruns} "
+        f"{versions}.",
         totals(data["rows"]),
         rows_table(data["rows"]),
         "Routes: `callable` = bnfold's PyTorch frontend on the module (`bnfold analyze NAME`); "

@@ -72,3 +72,19 @@ def test_a_run_on_the_tabular_model_verifies_every_route_and_mode(tmp_path):
         assert {m: (s["status"], s["folded_verified"]) for m, s in row["modes"].items()} == {
             "adjacent": ("passed", 3), "optimal": ("passed", 3), "reparam": ("passed", 3)}
     assert "| 1-D / tabular | `tabular_mlp` | pt2 | 3 | 3 | 3 | 3 + 0 | ✓✓✓" in markdown(data)
+
+
+def test_a_partial_rerun_replaces_its_rows_and_keeps_the_others():
+    from benchmarks.coverage import merge
+
+    old = {"command": "c1", "started": "t1", "seconds": 60, "environment": {}, "rows": [
+        {"family": "f", "spec": "benchmarks.coverage_models:tabular_mlp", "route": r, "bns": 1}
+        for r in ("callable", "onnx")] + [
+        {"family": "f", "spec": "ultralytics:yolov8n", "route": "callable", "bns": 57}]}
+    new = {"command": "c2", "started": "t2", "seconds": 30, "environment": {"torch": "x"}, "rows": [
+        {"family": "f", "spec": "benchmarks.coverage_models:tabular_mlp", "route": "onnx", "bns": 3}]}
+    merged = merge(old, new)
+    assert [(r["spec"].split(":")[1], r["route"], r["bns"]) for r in merged["rows"]] == [
+        ("yolov8n", "callable", 57), ("tabular_mlp", "callable", 1), ("tabular_mlp", "onnx", 3)]
+    assert merged["command"] == "c1" and merged["reruns"][0]["command"] == "c2"
+    assert "Rows re-run by `.venv/bin/c2`" in markdown(merged)
