@@ -67,7 +67,7 @@ def hf_mobilenet_v2():
 
 def hf_efficientnet():  # B0 (the config's default is B7 at 600 px)
     return _hf("EfficientNetConfig", "EfficientNetForImageClassification", image_size=224,
-               width_coefficient=1.0, depth_coefficient=1.0, dropout_rate=0.2)
+               width_coefficient=1.0, depth_coefficient=1.0, dropout_rate=0.2, hidden_dim=1280)
 
 
 def hf_regnet():

@@ -71,7 +71,7 @@ def test_a_model_that_does_not_run_on_the_input_is_told_to_pass_its_input_shape(
     with pytest.raises(UnsupportedModelError) as info:
         load(video(), input_shape=(1, 3, 8, 8), name="clip")
     message = str(info.value)
-    assert "does not run on an input of shape (1, 3, 8, 8)" in message
+    assert "fails on an input of shape (1, 3, 8, 8) in plain PyTorch too" in message
     assert "To fix this, pass the input shape it expects: --input-shape" in message
     assert "traceable" not in message
 

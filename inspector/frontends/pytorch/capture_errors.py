@@ -6,7 +6,8 @@ symbol). :func:`capture_failure` keeps one line that names the cause and the
 fix, and moves both messages to the error's ``details`` (``--verbose``):
 
 * the module does not even run eagerly on the example input: the input shape is
-  wrong (a 5-D video model given 4-D images): pass the shape it expects;
+  wrong (a 5-D video model given 4-D images: pass the shape it expects), or the
+  model itself is broken (fix it until it runs);
 * the forward branches on tensor values (detectors: box decoding, NMS): if the
   module has a ``backbone`` (torchvision detectors and segmenters, most detection
   libraries), fold that, where the BNs are;
@@ -48,10 +49,11 @@ def capture_failure(label: str, module: torch.nn.Module, inputs: tuple, stage: s
     eager = _runs_eagerly(module, inputs)
     if eager is not None:
         return UnsupportedModelError(
-            f"cannot capture {label}: it does not run on an input of shape {_shape_text(inputs)} "
-            f"({first_line(eager, 160, with_type=True)}). To fix this, pass the input shape it "
-            "expects: --input-shape (e.g. 1,3,16,112,112 for a video model; library: "
-            "input_shape=...) or an `input_shape` attribute on the returned module.",
+            f"cannot capture {label}: it fails on an input of shape {_shape_text(inputs)} in plain "
+            f"PyTorch too ({first_line(eager, 160, with_type=True)}). To fix this, pass the input "
+            "shape it expects: --input-shape (e.g. 1,3,16,112,112 for a video model; library: "
+            "input_shape=...) or an `input_shape` attribute on the returned module; if that shape "
+            "is right, fix the model until it runs on it in Python.",
             details=details)
     text = f"{export_error} {fx_error}"
     data_dependent = any(k in text for k in _DATA_DEPENDENT)
