@@ -115,3 +115,25 @@ def test_folding_through_a_difference_computes_the_same_function(side):
     before = loaded.frontend.run(loaded.model, [x])[0]
     after = loaded.frontend.run(result.model, [x])[0]
     np.testing.assert_allclose(after, before, rtol=1e-4, atol=1e-5 * np.abs(before).max())
+
+
+class ReversedDifference(nn.Module):
+    """``torch.rsub(a, b)`` is ``b - a``: the BN after it folds into both convs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 4, 1)
+        self.conv2 = nn.Conv2d(3, 4, 1)
+        self.bn = nn.BatchNorm2d(4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.bn(torch.rsub(self.conv1(x), self.conv2(x))))
+
+
+def test_a_reversed_difference_is_a_difference_with_its_operands_swapped():
+    loaded = load(randomize_bn(ReversedDifference(), seed=3), input_shape=(1, 3, 6, 6))
+    (sub,) = [n for n in loaded.graph.nodes if n.op == "sub"]
+    producers = [loaded.graph.producer(t).name for t in sub.inputs]
+    assert producers == ["conv2", "conv1"]
+    result = fold(loaded, "optimal")
+    assert result.analysis.folded_count == 1 and result.verification.passed

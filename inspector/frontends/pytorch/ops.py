@@ -117,6 +117,8 @@ def _elementwise(c: Call) -> Spec | None:
         if c.op == "mul":  # data-dependent product (gates, attention): always ``mul``
             return Spec("mul", (a.name, b.name))
         same = a.shape == b.shape == out
+        if c.op == "rsub":  # rsub(a, b) = b - a
+            return Spec("sub", (b.name, a.name)) if same else None
         return Spec(c.op, (a.name, b.name)) if c.op in ("add", "sub") and same else None
     x, k = (a, b) if isinstance(a, Data) else (b, a)
     if not isinstance(x, Data) or x.shape != out or k is None or alpha != 1:
