@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import UnsupportedModelError, VerificationError
+from ..errors import InspectorError, UnsupportedModelError, VerificationError
 from ..model import LoadedModel
 from ..verification.compare import FAILED, UNVERIFIED, Verification, verify
 from .apply import apply_step
@@ -59,7 +59,17 @@ def fold(
     In mode ``reparam`` the merged regions are written back too (the frontend's
     ``write_back`` must take ``merges``); a merged model that does not verify
     raises :class:`VerificationError` (merges are not rolled back one by one).
+
+    A refusal suggests a simpler mode (``optimal`` for ``reparam``, ``adjacent``
+    for ``optimal``) only when folding the model in that mode verified.
     """
+    return _fold(loaded, mode, analysis, progress, max_rollbacks, allow_unverified, advise=True)
+
+
+def _fold(loaded: LoadedModel, mode: str, analysis: Analysis | None, progress: Progress | None,
+          max_rollbacks: int, allow_unverified: bool, advise: bool) -> FoldResult:
+    """:func:`fold`; ``advise``: a refusal suggests a simpler mode only after folding
+    the model in that mode verified (never when ``mode`` is the simplest)."""
     say = progress or (lambda msg, frac: None)
     say("analysing", 0.0)
     if analysis is None or analysis.mode != mode:
@@ -88,15 +98,14 @@ def fold(
             raise VerificationError(
                 f"the merged model differs from the original (max relative error "
                 f"{check.worst_tensor_rel_error:.2e} at tensor '{check.worst_tensor}'). To fix "
-                "this, report the model; use --mode optimal meanwhile.")
+                f"this, report the model{_meanwhile(loaded, mode, advise)}.")
         culprit = _first_failing_step(loaded, analysis)
         if culprit is None or len(rolled_back) >= max_rollbacks:
             raise VerificationError(
                 f"the folded model differs from the original (max relative error "
                 f"{check.worst_tensor_rel_error:.2e} at tensor '{check.worst_tensor}') and the "
-                "faulty fold could not be isolated. "
-                "To fix this, report the model; use --mode adjacent meanwhile."
-            )
+                f"faulty fold could not be isolated. "
+                f"To fix this, report the model{_meanwhile(loaded, mode, advise)}.")
         rolled_back.append(culprit)
         analysis = analyze(loaded.graph, mode, exclude=rolled_back)
         t_analyze += analysis.seconds
@@ -106,6 +115,25 @@ def fold(
     # fold_s: write-back and verification only.
     timings = {"analyze_s": t_analyze, "fold_s": time.perf_counter() - t0 - t_reanalysed}
     return FoldResult(loaded, analysis, model, check, timings, rolled_back)
+
+
+#: The next simpler mode to suggest when a fold is refused.
+_SIMPLER = {"reparam": "optimal", "optimal": "adjacent"}
+
+
+def _meanwhile(loaded: LoadedModel, mode: str, advise: bool) -> str:
+    """``; use --mode X meanwhile ...`` for the first simpler mode whose fold of
+    ``loaded`` verifies (tried here, so the advice is true), else ``""``."""
+    simpler = _SIMPLER.get(mode) if advise else None
+    while simpler is not None:
+        try:
+            result = _fold(loaded, simpler, None, None, 8, False, advise=False)
+        except InspectorError:
+            simpler = _SIMPLER.get(simpler)
+            continue
+        return (f"; use --mode {simpler} meanwhile (it folds {result.analysis.folded_count} of "
+                f"{result.analysis.bn_total} BN and verifies)")
+    return ""
 
 
 def write_back(loaded: LoadedModel, analysis: Analysis) -> Any:
