@@ -300,8 +300,12 @@ def _summary(report: dict, lines: list[str], stream) -> None:
         node = f" (from {v['worst_node']})" if v.get("worst_node") else ""
         worst = (f"; worst tensor {v['worst_tensor']}{node} {v['worst_tensor_rel_error']:.2e} "
                  f"({v['tensors_compared']} shared tensors)" if v.get("worst_tensor") else "")
-        print(f"verification {state}: max abs error {v['max_abs_error']:.2e}, "
-              f"max rel error {v['max_rel_error']:.2e}{worst}", file=stream)
+        outputs = (f"max abs error {v['max_abs_error']:.2e}, max rel error "
+                   f"{v['max_rel_error']:.2e}" if v.get("outputs_compared", 1) else
+                   "no output compared (see below)")
+        print(f"verification {state}: {outputs}{worst}", file=stream)
+        for note in v.get("notes") or []:  # what was judged differently or not compared, and why
+            print(f"  {note}", file=stream)
 
 
 _COMMANDS = {"analyze": _cmd_analyze, "fold": _cmd_fold, "svg": _cmd_svg, "samples": _cmd_samples}

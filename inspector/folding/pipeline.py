@@ -123,12 +123,14 @@ _SIMPLER = {"reparam": "optimal", "optimal": "adjacent"}
 
 def _meanwhile(loaded: LoadedModel, mode: str, advise: bool) -> str:
     """``; use --mode X meanwhile ...`` for the first simpler mode whose fold of
-    ``loaded`` verifies (tried here, so the advice is true), else ``""``."""
+    ``loaded`` folds some BN and verifies (tried here, so the advice is true), else ``""``."""
     simpler = _SIMPLER.get(mode) if advise else None
     while simpler is not None:
         try:
             result = _fold(loaded, simpler, None, None, 8, False, advise=False)
         except InspectorError:
+            result = None
+        if result is None or not result.analysis.folded_count:
             simpler = _SIMPLER.get(simpler)
             continue
         return (f"; use --mode {simpler} meanwhile (it folds {result.analysis.folded_count} of "

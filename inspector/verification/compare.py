@@ -97,7 +97,7 @@ class _Tally:
         self.abs_err = self.rel_err = self.worst_rel = 0.0
         self.worst: str | None = None
         self.compared: set[str] = set()
-        self.outputs_compared = 0
+        self.outputs_compared: set[str] = set()
         self.unverified = False
         self.left_out: dict[str, NotCompared] = {}
         self.flipped_inside: set[str] = set()
@@ -155,7 +155,7 @@ class _Tally:
             if rel > self.tol and t in unseen:
                 self._leave_out(name, unseen[t], False, output=True)
                 continue
-            self.outputs_compared += 1
+            self.outputs_compared.add(name)
             self.unverified |= e.nonfinite
             self.abs_err, self.rel_err = max(self.abs_err, e.abs_error), max(self.rel_err, rel)
             if self.worst is None or rel > self.worst_rel:
@@ -209,7 +209,7 @@ class _Tally:
                               for n in names[:3] for a, f, s in [self.floored[n]])
             more = f" and {len(names) - 3} more" if len(names) > 3 else ""
             notes.append(f"{len(names)} tensor(s) judged against the float32 noise floor measured "
-                         f"on the original (inputs nudged by a few ulps), their values being small "
+                         f"on the original (inputs nudged by a few epsilons), their values being small "
                          f"next to the rounding noise they carry: {shown}{more}.")
         if self.flipped_inside:
             notes.append(f"{len(self.flipped_inside)} intermediate tensor(s) not compared: they are "
@@ -343,7 +343,7 @@ def _verdict(loaded: LoadedModel, tally: _Tally, sets: list, used_shapes: list, 
         trials + len(used_shapes) - 1 if used_shapes else 0, status, tally.worst,
         tally.worst_rel if tally.worst else 0.0, len(tally.compared),
         producer.name if producer is not None else None, range_name, tuple(used_shapes),
-        tuple(notes), tuple(tally.left_out.values()))
+        tuple(notes), tuple(tally.left_out.values()), len(tally.outputs_compared))
 
 
 def _reference(loaded: LoadedModel, shapes: Sequence[tuple[int, ...]], seed: int,

@@ -9,7 +9,7 @@
   absolute rounding noise, not relative precision: onnxruntime's sigmoid has an
   absolute error near 1e-7, which is 6e-4 of a sigmoid output peaking at 3e-4.
   That noise is measured on the original model itself: the same model run on
-  inputs nudged by a few ulps rounds differently in every layer, and the
+  inputs nudged by a few epsilons rounds differently in every layer, and the
   largest change of each tensor is its noise floor. A folded tensor passes when
   its error is within the tolerance of its own magnitude *or* within
   :data:`NOISE_MULTIPLE` times its noise floor. A wrong fold moves a tensor by
@@ -33,7 +33,8 @@ SCALE_FLOOR = {"float64": 1e-12, "float32": 1e-6, "float16": 1e-3, "bfloat16": 1
 #: A tensor may differ by this many times its measured noise floor. Measured
 #: ratios (error / floor) on correct folds of YOLOv8n/YOLOv9t stay below 4.
 NOISE_MULTIPLE = 10.0
-#: Inputs are nudged by up to this many ulps of their dtype to measure noise floors.
+#: Inputs are nudged by up to this many epsilons of their dtype (relative: 4 to 8
+#: ulps) to measure noise floors.
 NUDGE_ULPS = 4
 
 
@@ -96,8 +97,8 @@ def judge(error: TensorError, floor: float, tolerance: float) -> float:
 
 
 def nudge(inputs: list[np.ndarray], seed: int) -> list[np.ndarray]:
-    """``inputs`` with every float entry moved by up to :data:`NUDGE_ULPS` ulps of its
-    dtype (relative, seeded); other dtypes unchanged. Runs of the original on these
+    """``inputs`` with every float entry ``x`` moved by up to ``NUDGE_ULPS * eps * |x|``
+    (``eps`` of its dtype, seeded); other dtypes unchanged. Runs of the original on these
     inputs round differently in every layer: their spread is the noise floor."""
     rng = np.random.default_rng(seed + 7919)
     out = []

@@ -32,7 +32,8 @@ class NotCompared:
 class Verification:
     """Errors of the folded model against the original.
 
-    ``max_abs_error`` / ``max_rel_error`` are over the outputs; ``worst_tensor``
+    ``max_abs_error`` / ``max_rel_error`` are over the ``outputs_compared`` outputs
+    (0 when none was: every output behind a flipped discrete choice); ``worst_tensor``
     is the shared tensor (outputs included) with the largest relative error.
     A relative error is the error over the tensor's largest finite magnitude,
     or over the scale that its measured float32 noise floor allows when that
@@ -62,6 +63,8 @@ class Verification:
     input_shapes: tuple[tuple[tuple[int, ...], ...], ...] = ()
     notes: tuple[str, ...] = ()
     not_compared: tuple[NotCompared, ...] = ()
+    #: How many model outputs were compared (0: the output errors are not measured).
+    outputs_compared: int = 0
 
     @property
     def state(self) -> str:
@@ -101,4 +104,5 @@ class Verification:
             "input_shapes": [[list(s) for s in shapes] for shapes in self.input_shapes],
             "notes": list(self.notes),
             "not_compared": [n.as_dict() for n in self.not_compared],
+            "outputs_compared": self.outputs_compared,
         }
