@@ -116,6 +116,13 @@ class _Tally:
                 flipped.append(t)
         return behind(self.graph, flipped), behind(self.graph, unseen)
 
+    def _with_outputs(self, run: Run) -> dict[str, np.ndarray]:
+        """A run's tensors, its outputs included (a frontend may not repeat them)."""
+        outs, tensors = run
+        if len(outs) != len(self.out_tensors):
+            return tensors
+        return {**dict(zip(self.out_tensors, (np.asarray(o) for o in outs))), **tensors}
+
     def _leave_out(self, tensor: str, source: str, observed: bool, output: bool) -> None:
         node = self.discrete[source]
         why = ("its choice flipped between the original and the folded model"
@@ -135,9 +142,7 @@ class _Tally:
         if len(out) != len(ref_out):
             self._fail("outputs (their number differs)")
             return
-        per_tensor = bool(ref_t)
-        flipped, unseen = self.flips(ref_t, tensors) if per_tensor else (
-            {}, behind(self.graph, self.discrete))
+        flipped, unseen = self.flips(self._with_outputs(ref), self._with_outputs(got))
         floors = _Floors(self, ref, nudged)
         for j, (y, z) in enumerate(zip(ref_out, out)):
             name = self.out_names[j] if len(self.out_names) == len(out) else f"output {j}"
@@ -234,11 +239,9 @@ class _Floors:
     def _get(self) -> Run:
         if self.run is None:
             self.run = self.nudged()
-            if self.ref[1]:
-                flipped, unseen = self.tally.flips(self.ref[1], self.run[1])
-                self.invalid = set(flipped) | set(unseen)
-            else:
-                self.invalid = set(behind(self.tally.graph, self.tally.discrete))
+            flipped, unseen = self.tally.flips(self.tally._with_outputs(self.ref),
+                                               self.tally._with_outputs(self.run))
+            self.invalid = set(flipped) | set(unseen)
         return self.run
 
     def output(self, j: int, tensor: str | None) -> float:
