@@ -4,6 +4,7 @@ caught there; a refusal's advice is true."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -175,3 +176,18 @@ def test_a_failure_to_capture_intermediate_tensors_is_said_in_the_report():
     assert check.passed and check.tensors_compared == 0
     assert any("intermediate tensors could not be captured (ValueError: a sequence value" in n
                for n in check.notes)
+
+
+def test_the_cli_says_which_tensors_were_judged_against_their_noise_floor(capsys, tmp_path):
+    from inspector.cli import main
+
+    path = tmp_path / "tiny_sigmoid.onnx"
+    onnx.save(tiny_sigmoid_model(), str(path))
+    code = main(["fold", str(path), "--mode", "adjacent", "-o", str(tmp_path / "out.onnx"),
+                 "--json", str(tmp_path / "report.json")])
+    out = capsys.readouterr().out
+    assert code == 0 and "verification PASS" in out
+    assert "judged against the float32 noise floor measured on the original" in out
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["verification"]["not_compared"] == []
+    assert any("'y'" in note for note in report["verification"]["notes"])
