@@ -11,11 +11,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from inspector.bn_stats import randomize_bn
 from inspector.errors import InspectorError, InvalidGraphError, UnsupportedModelError
 from inspector.frontends import pytorch
 from inspector.frontends.pytorch.optypes import StorageTransform
 from inspector.ir import bypass
-from inspector.sources import randomize_bn
 
 timm = pytest.importorskip("timm")
 torchvision = pytest.importorskip("torchvision")

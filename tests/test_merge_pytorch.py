@@ -10,11 +10,11 @@ import pytest
 import torch
 from torch import nn
 
+from inspector.bn_stats import randomize_bn
 from inspector.folding.pipeline import fold
 from inspector.frontends import pytorch
 from inspector.frontends.pytorch.capture import op_name
 from inspector.frontends.pytorch.writeback import _symmetric_padding
-from inspector.sources import randomize_bn
 from sample_models.catalogue_reparam import RepVGGBlock, conv_bn
 
 
