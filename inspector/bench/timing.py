@@ -40,7 +40,10 @@ from ..model import InputSpec, LoadedModel
 from .floor import build_floor
 from .stats import AdaptiveRun, StoppingRule, median_ci, noise_labels, paired_ratio_ci, run_adaptive
 
-BACKENDS = ("torch", "onnxruntime")
+#: onnxruntime times every format (through the adapter's ONNX export).
+ORT = "onnxruntime"
+#: Every timing backend: onnxruntime, and the formats' own (``Adapter.timing_backends``).
+BACKENDS = ("torch", ORT)
 #: Display labels; the floor is not an equivalent model and says so.
 VARIANT_LABELS = {
     "original": "original",
@@ -182,14 +185,17 @@ def _runners(loaded, variants, backend, batch, size, threads, ort_level,
     """Backend runners for every variant (torch threads set for the duration)."""
     if backend not in BACKENDS:
         raise InspectorError(f"unknown backend {backend!r}; use one of {BACKENDS}")
+    if backend not in loaded.frontend.timing_backends:
+        raise UnsupportedModelError(
+            f"the {backend} backend cannot time {loaded.frontend.display} models. To fix this, "
+            f"choose {' or '.join(loaded.frontend.timing_backends)}.")
     inputs = input_arrays(loaded, batch, size)
     say("preparing runtimes", 0.0)
-    if backend == "torch":
-        runners = _torch_runners(loaded, variants, inputs)
-        with _torch_threads(threads):
-            yield runners
+    if backend == ORT:
+        yield _ort_runners(loaded, variants, inputs, batch, size, threads, ort_level)
         return
-    yield _ort_runners(loaded, variants, inputs, batch, size, threads, ort_level)
+    with loaded.frontend.time_runners(variants, inputs, threads) as runners:
+        yield runners
 
 
 def round_orders(names: list[str], seed: int = 0) -> Callable[[int], list[str]]:
@@ -284,45 +290,6 @@ def _call(run: Runner, name: str) -> None:
             f"running the {name} model failed: {first_line(e, 300)}. To fix this, keep the model's "
             "own batch size / input size (some exported models have fixed shapes)."
         ) from e
-
-
-@contextmanager
-def _torch_threads(threads: int | None) -> Iterator[None]:
-    """Temporarily set torch's intra-op thread count (restored afterwards)."""
-    if not threads:
-        yield
-        return
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(threads))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def _torch_runners(loaded: LoadedModel, variants: Mapping[str, Any], inputs) -> dict[str, Runner]:
-    if loaded.framework != "torch":
-        raise UnsupportedModelError(
-            "the PyTorch eager backend times PyTorch models only; this model is ONNX. "
-            "To fix this, choose the onnxruntime backend."
-        )
-    import torch
-
-    tensors = [torch.from_numpy(x) for x in inputs]
-    runners = {}
-    for name, model in variants.items():
-        module = model
-        if not isinstance(model, torch.nn.Module) and hasattr(model, "module"):
-            module = model.module()  # torch.export ExportedProgram
-
-        def run(module=module) -> Any:
-            with torch.inference_mode():
-                return module(*tensors)
-
-        runners[name] = run
-    return runners
 
 
 def _ort_runners(loaded, variants, inputs, batch, size, threads, ort_level) -> dict[str, Runner]:

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
+from ..analysis.verdict import Mode
 from ..errors import InspectorError
 from ..folding.pipeline import FoldResult
 from ..folding.plan import Analysis
@@ -30,7 +31,7 @@ UPLOAD_TYPES = ("onnx", "pt2")
 #: Model names the app may load: never ``package.module:callable`` (that runs code).
 APP_SPEC_PREFIXES = ("sample:", "timm:", "torchvision:")
 #: Folding modes analysed for every model (``reparam`` also merges parallel branches).
-MODES = ("adjacent", "optimal", "reparam")
+MODES = tuple(m.value for m in Mode)
 
 
 @dataclass(frozen=True)

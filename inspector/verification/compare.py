@@ -13,9 +13,9 @@ What is checked (and how it cannot be fooled):
   tried (U(0.5, 1.5), then U(0.01, 0.1)); if they all give non-finite outputs
   the result is ``unverified`` ("could not verify"), never ``passed``.
 * **Dynamic sizes**: each dynamic input axis (``LoadedModel.dynamic_axes``) is
-  also checked at a second size; a PyTorch module that is not a traced graph
-  is also run with every non-channel axis + 1 (else the batch + 1) when it
-  accepts it. What was really run is
+  also checked at a second size; without dynamic axes, at the other sizes the
+  format's adapter offers (a PyTorch module that is not a traced graph: every
+  non-channel axis + 1, else the batch + 1) when the original accepts them. What was really run is
   listed in ``input_shapes`` and ``notes``.
 * **Precision**: the tolerance follows the lowest precision among the I/O
   and the weights (:func:`tolerance_for`).
@@ -235,17 +235,13 @@ def _np_dtype(name: str) -> np.dtype:
 
 def _shape_sets(loaded: LoadedModel, folded_model: Any) -> list[list[tuple[int, ...]]]:
     """The loaded input shapes, then candidates with every dynamic axis at another
-    size (d + 1, else 2d: the first the original runs at is used)."""
+    size (d + 1, else 2d: the first the original runs at is used), or without
+    dynamic axes the other sizes the format's adapter offers (``Adapter.other_sizes``)."""
     base = [tuple(s.shape) for s in loaded.inputs]
     dynamic: dict[int, list[int]] = loaded.dynamic_axes
-    if not dynamic and loaded.framework == "torch" and _accepts_other_batch(loaded, folded_model):
-        # An eager module: every axis but the channels one larger (catches constants
-        # frozen from H, W or the batch), else the batch alone.
-        grown = [tuple(d + 1 if ax != 1 else d for ax, d in enumerate(s)) for s in base]
-        batch = [tuple(d + 1 if ax == 0 else d for ax, d in enumerate(s)) for s in base]
-        return [base, *([grown, batch] if grown != batch else [batch])]
     if not dynamic:
-        return [base]
+        other = loaded.frontend.other_sizes
+        return [base, *(other(loaded, folded_model) if other is not None else [])]
     candidates = []
     for grow in (lambda d: d + 1, lambda d: 2 * d):
         alt = [tuple(grow(d) if ax in dynamic.get(i, ()) else d for ax, d in enumerate(s))
@@ -255,18 +251,9 @@ def _shape_sets(loaded: LoadedModel, folded_model: Any) -> list[list[tuple[int, 
     return [base, *candidates]
 
 
-def _accepts_other_batch(loaded: LoadedModel, folded_model: Any) -> bool:
-    """A PyTorch module run eagerly (not a traced/exported graph) may take any batch.
-
-    Duck-typed (this package never imports torch): modules have
-    ``named_modules``; traced ``GraphModule``s also have ``recompile``."""
-    return all(hasattr(m, "named_modules") and not hasattr(m, "recompile")
-               for m in (loaded.model, folded_model))
-
-
 def _run_all(loaded: LoadedModel, model: Any, inputs: list[np.ndarray],
              per_tensor: bool) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
-    run_tensors = getattr(loaded.frontend, "run_tensors", None) if per_tensor else None
+    run_tensors = loaded.frontend.run_tensors if per_tensor else None
     if run_tensors is not None:
         try:
             outs, tensors = run_tensors(model, inputs, loaded)
@@ -352,9 +339,8 @@ def verify(loaded: LoadedModel, folded_model: Any, trials: int = 2, seed: int = 
         notes.append("the original model does not run at a second input size: checked at "
                      f"{[list(s) for s in used_shapes[0]] if used_shapes else 'the loaded size'} "
                      "only.")
-    elif len(shape_sets) == 1 and loaded.framework == "torch":
-        notes.append("checked at the example input size only (the folded model is a traced graph, "
-                     "valid at that size).")
+    elif len(shape_sets) == 1 and loaded.frontend.single_size_note:
+        notes.append(loaded.frontend.single_size_note)
     if not used_shapes:
         notes.append("the original model could not be run on any input tried.")
     worst_all = max(rel_err, worst_rel)

@@ -10,6 +10,7 @@ back; ``runtime`` runs models with onnxruntime and saves them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from ...limits import cap_bytes
@@ -27,11 +28,12 @@ from .shapes import (
 )
 from .writeback import write_back
 
-__all__ = ["name", "extensions", "load_onnx", "load", "read_model", "write_back", "run", "save",
-           "ADAPTER"]
+__all__ = ["name", "extensions", "save_formats", "load_onnx", "load", "read_model", "write_back",
+           "run", "save", "ADAPTER"]
 
 name = "onnx"
 extensions = (".onnx",)
+save_formats = (".onnx",)
 
 
 def load_onnx(source: Any, *, name: str | None = None,
@@ -75,5 +77,25 @@ def load_onnx(source: Any, *, name: str | None = None,
 load = load_onnx
 
 
+def _load_file(path: str, *, name: str | None = None, input_shape: Any = None,
+               max_tensor_mb: float | None = None) -> LoadedModel:
+    return load_onnx(path, name=name or Path(path).name, input_shape=input_shape,
+                     max_tensor_mb=max_tensor_mb)
+
+
+def _load_bytes(data: bytes, filename: str, *, input_shape: Any = None,
+                max_tensor_mb: float | None = None) -> LoadedModel:
+    return load_onnx(data, name=filename, input_shape=input_shape, max_tensor_mb=max_tensor_mb)
+
+
+def _accepts(obj: Any) -> bool:
+    return type(obj).__name__ == "ModelProto"
+
+
 #: This format's entry points, held by every LoadedModel it creates.
-ADAPTER = Adapter(name, extensions, write_back, run, save, run_tensors)
+ADAPTER = Adapter(
+    name=name, label="ONNX", extensions=extensions, save_formats=save_formats,
+    write_back=write_back, run=run, save=save, run_tensors=run_tensors,
+    load_file=_load_file, load_bytes=_load_bytes, load_object=load_onnx, accepts=_accepts,
+    supports_merges=True,
+)
