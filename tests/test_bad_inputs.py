@@ -90,6 +90,7 @@ def test_library_outcome_from_upload_bytes(name):
     assert "bnfold-upload" not in str(info.value)
 
 
+@pytest.mark.slow
 def test_cli_outcome_for_every_case(folder, capsys):
     """analyze and fold: exit 0 and a written model, or exit 2 with one line and no file."""
     with memory_cap():
@@ -107,6 +108,7 @@ def test_cli_outcome_for_every_case(folder, capsys):
                 assert out.exists()
 
 
+@pytest.mark.slow
 def test_cli_subprocess_bomb_is_refused_under_a_memory_limit(folder):
     script = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (6 * 2**30, 6 * 2**30)); "
               "from inspector.cli import main; sys.exit(main(sys.argv[1:]))")
@@ -131,6 +133,7 @@ def test_max_tensor_mb_flag_is_used(capsys):
     assert code == 2 and "--max-tensor-mb" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_app_upload_outcome_for_every_case():
     """One AppTest; each upload shows metrics (ok) or one error naming the file."""
     pytest.importorskip("streamlit")
@@ -255,7 +258,7 @@ def test_full_disk_for_json_and_svg_leaves_no_file(model_file, capsys, monkeypat
     assert sorted(p.name for p in model_file.parent.iterdir()) == ["conv_bn.onnx"]
 
 
-def test_successful_fold_output_is_complete_and_readable(model_file, capsys):
+def test_successful_fold_output_is_complete_and_readable(model_file):
     import onnx
 
     out = model_file.parent / "folded.onnx"

@@ -374,6 +374,7 @@ def test_load_pt2_rejects_missing_corrupt_and_foreign_files(tmp_path):
         pytorch.load_pt2(tmp_path / "other.pt2")
 
 
+@pytest.mark.slow
 def test_save_onnx_keeps_bn_and_matches_onnxruntime(tmp_path):
     onnx = pytest.importorskip("onnx")
     ort = pytest.importorskip("onnxruntime")

@@ -108,6 +108,7 @@ def test_symmetric_padding_only_when_the_output_size_is_unchanged(padding, size,
     assert _symmetric_padding(padding, (1, 4, size), (kernel,), (stride,), (1,)) == want
 
 
+@pytest.mark.slow
 def test_merged_model_saves_as_pt2_and_onnx(tmp_path):
     loaded = load(RepVGGBlock())
     result = fold(loaded, "reparam")

@@ -65,18 +65,6 @@ _SYMPY_NAMES = frozenset({
     "ceiling"})
 
 
-def check_pt2(path: str | Path, *, max_tensor_bytes: int | None = None,
-              display: str | None = None) -> None:
-    """Refuse ``path`` unless it is a plain ``torch.export`` archive (see the module doc).
-
-    Raises:
-        InvalidGraphError: not a zip / not a torch.export archive.
-        UnsafeFileError: an entry or field that could run code when loaded.
-        ResourceLimitError: an entry larger than ``max_tensor_bytes``.
-    """
-    _read_archive(Path(path), max_tensor_bytes, display)
-
-
 def load_program(path: str | Path, *, max_tensor_bytes: int | None = None,
                  display: str | None = None) -> torch.export.ExportedProgram:
     """Check ``path`` and deserialize it without ``torch.export.load`` (nothing unpickled).
