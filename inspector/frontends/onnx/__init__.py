@@ -1,10 +1,14 @@
 """ONNX adapter: ``.onnx`` files -> IR, and folded IR -> a new ModelProto.
 
 Every LoadedModel it creates holds :data:`ADAPTER` (write_back, run, save).
-``capture`` reads, checks and translates a model (naming rules there); the op
-table is ``ops`` (+ ``optypes``, ``ops_layout``); ``shapes`` gives every tensor
-a concrete shape and evaluates constant sub-graphs; ``writeback`` writes a plan
-back; ``runtime`` runs models with onnxruntime and saves them.
+Loading is a pipeline of one-job modules: ``reader`` reads and checks the file
+(external data only from the model's folder); ``inputs`` gives the inputs
+concrete shapes; ``inference`` gives every tensor a shape within the size cap
+(``sizes`` estimates sizes before anything is allocated); ``constants`` evaluates
+constant sub-graphs; ``dynamic`` marks what depends on dynamic dims; ``capture``
+builds the IR (naming rules there) with the op table ``ops`` (+ ``optypes``,
+``ops_layout``). ``writeback`` writes a plan back; ``runtime`` runs models with
+onnxruntime and saves them.
 """
 
 from __future__ import annotations
@@ -15,17 +19,13 @@ from typing import Any
 
 from ...limits import cap_bytes
 from ...model import Adapter, LoadedModel
-from .capture import OnnxCapture, build_graph, check_model, default_opset, read_model, read_source
+from .capture import OnnxCapture, build_graph
+from .constants import fold_constants
+from .dynamic import dynamic_axes, shape_derived, symbolic_shapes
+from .inference import infer_shapes
+from .inputs import concrete_inputs
+from .reader import check_model, default_opset, read_model, read_source, skeleton
 from .runtime import run, run_tensors, save
-from .shapes import (
-    concrete_inputs,
-    dynamic_axes,
-    fold_constants,
-    infer_shapes,
-    shape_derived,
-    skeleton,
-    symbolic_shapes,
-)
 from .writeback import write_back
 
 __all__ = ["name", "extensions", "save_formats", "load_onnx", "load", "read_model", "write_back",

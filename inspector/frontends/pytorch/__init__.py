@@ -24,7 +24,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from ...errors import InspectorError, InvalidGraphError, UnsupportedModelError, first_line
+from ...errors import (
+    InspectorError,
+    InvalidGraphError,
+    ResourceLimitError,
+    UnsupportedModelError,
+    first_line,
+)
 from ...ir import Graph
 from ...limits import cap_bytes, check_tensor
 from ...model import Adapter, LoadedModel
@@ -148,6 +154,10 @@ def load_pt2(path: str | Path, *, max_tensor_mb: float | None = None,
             check_tensor(f"input '{s.name}' {tuple(s.shape)}", s.shape, s.dtype, cap)
     except InspectorError:
         raise
+    except MemoryError as e:
+        raise ResourceLimitError(f"{name or p}: out of memory while loading it. To fix this, "
+                                 "free memory, or lower --max-tensor-mb (library: "
+                                 "max_tensor_mb=...) so that such files are refused.") from e
     except Exception as e:  # noqa: BLE001
         raise InvalidGraphError(
             f"{name or p} could not be loaded ({first_line(e, with_type=True)}). To fix this, re-save it with "
