@@ -38,6 +38,7 @@ def _parse_shape(text: str) -> tuple[int, ...]:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from .analysis.verdict import Mode
     from .limits import DEFAULT_MAX_TENSOR_MB
 
     p = argparse.ArgumentParser(
@@ -53,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     def model_args(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("model", help="model.onnx | model.pt2 | sample:NAME | timm:NAME | "
                         f"torchvision:NAME | pkg.mod:fn (WARNING: {_CALLABLE_WARNING})")
-        sp.add_argument("--mode", choices=("optimal", "adjacent", "reparam"), default="optimal",
+        sp.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.OPTIMAL.value,
                         help="reparam: optimal folding plus merging parallel linear branches into one conv")
         sp.add_argument("--input-shape", type=_parse_shape, default=None, help="e.g. 1,3,224,224")
         sp.add_argument("--max-tensor-mb", type=_parse_mb, default=DEFAULT_MAX_TENSOR_MB,
@@ -152,11 +153,11 @@ def _inputs(args) -> list[str]:
 
 
 def _load(args):
-    from .frontends import load
+    import inspector
 
     _log(f"loading {args.model} ...")
     t0 = time.perf_counter()
-    loaded = load(args.model, input_shape=args.input_shape, max_tensor_mb=args.max_tensor_mb)
+    loaded = inspector.load(args.model, input_shape=args.input_shape, max_tensor_mb=args.max_tensor_mb)
     _log(f"loaded {loaded.name}: {len(loaded.graph)} nodes, {len(loaded.graph.bn_nodes())} BN ({time.perf_counter() - t0:.2f} s)")
     for note in loaded.notes:
         _log(f"note: {note}")
@@ -172,14 +173,14 @@ def _cmd_samples(args) -> int:
 
 
 def _cmd_analyze(args) -> int:
-    from .folding.driver import compare_modes
-    from .report import build_report
+    import inspector
+
+    from .report import report_modes
 
     _check_json_target(args)
     loaded = _load(args)
-    analyses = compare_modes(loaded.graph, _modes(args.mode))
-    report = build_report(loaded.name, analyses, mode=args.mode, framework=loaded.framework)
-    _add_quant(report, analyses[args.mode], args)
+    analyses = inspector.compare_modes(loaded, report_modes(args.mode))
+    report = inspector.build_report(loaded, analyses, mode=args.mode, quantization=args.quant_report)
     _emit(report, args.json, _bn_lines(loaded.graph, analyses, args.mode))
     return 0
 
@@ -192,48 +193,50 @@ def _check_json_target(args, others: tuple[str, ...] = ()) -> None:
 
 
 def _cmd_fold(args) -> int:
-    from .folding.driver import compare_modes
-    from .folding.pipeline import fold
-    from .report import build_report
-    from .safe_io import atomic_write, check_output
+    import inspector
+
+    from .frontends import OUTPUT_SUFFIXES
+    from .report import report_modes
+    from .safe_io import check_output
 
     out = Path(args.output)
-    if out.suffix.lower() not in (".onnx", ".pt2"):
-        raise InspectorError(f"unsupported output {out.name}: use a .onnx or .pt2 path")
+    if out.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise InspectorError(f"unsupported output {out.name}: use a {' or '.join(OUTPUT_SUFFIXES)} path")
     check_output(out, _inputs(args))
     _check_json_target(args, (str(out),))
     loaded = _load(args)
-    if out.suffix.lower() == ".pt2" and loaded.framework != "torch":
-        raise InspectorError(".pt2 output needs a PyTorch input; use -o model.onnx for ONNX inputs")
-    analyses = compare_modes(loaded.graph, _modes(args.mode))
-    result = fold(loaded, args.mode, analysis=analyses[args.mode],
-                  progress=lambda msg, frac: _log(f"[{frac:4.0%}] {msg}"),
-                  allow_unverified=args.allow_unverified)
+    if out.suffix.lower() not in loaded.frontend.save_formats:
+        raise InspectorError(
+            f"{out.suffix.lower()} output needs a {_writers(out.suffix.lower())} input; use -o "
+            f"model{loaded.frontend.save_formats[0]} for {loaded.frontend.display} inputs")
+    analyses = inspector.compare_modes(loaded, report_modes(args.mode))
+    result = inspector.fold(loaded, args.mode, analysis=analyses[args.mode],
+                            progress=lambda msg, frac: _log(f"[{frac:4.0%}] {msg}"),
+                            allow_unverified=args.allow_unverified)
     analyses[args.mode] = result.analysis
-    atomic_write(out, lambda tmp: loaded.frontend.save(result.model, str(tmp), loaded))
+    result.save(out)
     _log(f"saved {out}")
-    report = build_report(loaded.name, analyses, mode=args.mode, verification=result.verification,
-                          timings=result.timings, framework=loaded.framework)
-    report["rolled_back"] = result.rolled_back
-    report["output"] = str(out)
-    _add_quant(report, result.analysis, args)
+    report = inspector.build_report(result, analyses, output=str(out), quantization=args.quant_report)
     _emit(report, args.json, _bn_lines(loaded.graph, analyses, args.mode))
     return 0
 
 
-def _modes(mode: str) -> tuple[str, ...]:
-    """The modes a report compares: adjacent and optimal, plus ``mode`` itself."""
-    return ("adjacent", "optimal") + ((mode,) if mode not in ("adjacent", "optimal") else ())
+def _writers(suffix: str) -> str:
+    """The formats whose models can be saved as ``suffix`` (``PyTorch``)."""
+    from .frontends import FRONTENDS, adapter
+
+    return " or ".join(adapter(f).display for f in FRONTENDS if suffix in f.writes)
 
 
 def _cmd_svg(args) -> int:
-    from .folding.driver import compare_modes
+    import inspector
+
     from .render import build_view, render_view
     from .safe_io import atomic_write_text, check_output
 
     check_output(args.output, _inputs(args), what="SVG")
     loaded = _load(args)
-    analyses = compare_modes(loaded.graph)
+    analyses = inspector.compare_modes(loaded)
     focus = None
     if args.focus:
         try:
@@ -246,13 +249,6 @@ def _cmd_svg(args) -> int:
     atomic_write_text(args.output, render_view(view), what="SVG")
     _log(f"saved {args.output}")
     return 0
-
-
-def _add_quant(report: dict, analysis, args) -> None:
-    if args.quant_report:
-        from .quant import quant_report
-
-        report["quantization"] = quant_report(analysis)
 
 
 def _bn_lines(graph, analyses: dict, mode: str) -> list[str]:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import inspect
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from ..errors import InspectorError, UnsupportedModelError, VerificationError
+from ..errors import InspectorError, OutputError, UnsupportedModelError, VerificationError
 from ..model import LoadedModel
+from ..safe_io import atomic_write
 from ..verification.compare import FAILED, UNVERIFIED, Verification, verify
 from .apply import apply_step
 from .driver import analyze
@@ -32,6 +34,23 @@ class FoldResult:
     @property
     def mode(self) -> str:
         return self.analysis.mode
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Save the folded model as ``path``, whose suffix picks the format (one of the
+        model's ``frontend.save_formats``: ``.onnx`` for every model, ``.pt2`` for
+        PyTorch ones). Written atomically: a failed save leaves no partial file.
+
+        Raises:
+            OutputError: a suffix this model cannot be saved as, or an unwritable path.
+        """
+        out = Path(path)
+        formats = self.loaded.frontend.save_formats
+        if out.suffix.lower() not in formats:
+            raise OutputError(
+                f"cannot save a {self.loaded.frontend.display} model as {out.name}. To fix this, "
+                f"use a path ending in {' or '.join(formats)}.")
+        atomic_write(out, lambda tmp: self.loaded.frontend.save(self.model, str(tmp), self.loaded))
+        return out
 
 
 def fold(
@@ -144,9 +163,9 @@ def write_back(loaded: LoadedModel, analysis: Analysis) -> Any:
     Raises UnsupportedModelError when the frontend cannot write merged regions yet."""
     if not analysis.merges:
         return loaded.frontend.write_back(loaded, analysis.folded, analysis.removed, analysis.changed)
-    if "merges" not in inspect.signature(loaded.frontend.write_back).parameters:
+    if not loaded.frontend.supports_merges:
         raise UnsupportedModelError(
-            f"the {loaded.framework} frontend cannot write merged branches back yet. To fix this, "
+            f"the {loaded.frontend.display} frontend cannot write merged branches back yet. To fix this, "
             "use --mode optimal, or export the model to ONNX and fold that with --mode reparam.")
     return loaded.frontend.write_back(loaded, analysis.folded, analysis.removed, analysis.changed,
                                       merges=analysis.merges)

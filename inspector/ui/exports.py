@@ -32,17 +32,8 @@ def svg_bytes(dot: str) -> bytes:
 
 
 def report_json(ctx: ModelContext, result: FoldResult | None = None) -> bytes:
-    """The JSON report (with the fold's verification when ``result`` is given)."""
-    analyses = dict(ctx.analyses)
-    mode = "optimal"
-    kwargs: dict[str, Any] = {}
-    if result is not None:
-        mode = result.mode
-        analyses[mode] = result.analysis
-        kwargs = {"verification": result.verification, "timings": result.timings}
-    report = build_report(ctx.name, analyses, mode=mode, framework=ctx.loaded.framework, **kwargs)
-    if result is not None:
-        report["rolled_back"] = list(result.rolled_back)
+    """The JSON report of the fold ``result``, else of the model's analyses."""
+    report = build_report(result if result is not None else ctx.loaded, ctx.analyses)
     return to_json(report).encode("utf-8")
 
 
@@ -56,8 +47,9 @@ def model_bytes(ctx: ModelContext, model: Any, suffix: str) -> bytes:
 
 
 def model_formats(ctx: ModelContext) -> list[str]:
-    """Download formats: ``.onnx`` for ONNX inputs, ``.pt2`` and ``.onnx`` for PyTorch."""
-    return [".pt2", ".onnx"] if ctx.loaded.framework == "torch" else [".onnx"]
+    """Download formats: what the model's format saves (``.onnx`` for ONNX inputs,
+    ``.pt2`` and ``.onnx`` for PyTorch)."""
+    return list(ctx.loaded.frontend.save_formats)
 
 
 def svg_download(ctx: ModelContext, dot: str, *, key: str, label: str = "Download annotated SVG",

@@ -26,7 +26,8 @@ What is checked (and how it cannot be fooled):
   outputs are non-finite for N(0, 1) inputs, other ranges are tried
   (:data:`~.inputs.INPUT_RANGES`); if they all give non-finite outputs the
   result is ``unverified`` ("could not verify"), never ``passed``.
-* **Dynamic sizes**: each dynamic input axis is also checked at a second size
+* **Dynamic sizes**: each dynamic input axis is also checked at a second size;
+  without dynamic axes, at the other sizes the format's adapter offers
   (:func:`~.inputs.shape_sets`). What was really run is listed in
   ``input_shapes`` and ``notes``.
 * **Precision**: the tolerance follows the lowest precision among the I/O
@@ -43,7 +44,7 @@ import numpy as np
 
 from ..errors import first_line
 from ..model import LoadedModel
-from .inputs import INPUT_RANGES, draw_inputs, shape_sets, single_size_note
+from .inputs import INPUT_RANGES, draw_inputs, shape_sets
 from .metrics import (
     TOLERANCE,
     TensorError,
@@ -70,7 +71,7 @@ def _run_all(loaded: LoadedModel, model: Any, inputs: list[np.ndarray], per_tens
              problems: list[str] | None = None) -> Run:
     """Outputs and, when asked and the frontend can, every IR tensor it computes. A
     failure to capture the tensors falls back to the outputs and is told in ``problems``."""
-    run_tensors = getattr(loaded.frontend, "run_tensors", None) if per_tensor else None
+    run_tensors = loaded.frontend.run_tensors if per_tensor else None
     if run_tensors is not None:
         try:
             outs, tensors = run_tensors(model, inputs, loaded)
@@ -324,8 +325,8 @@ def _verdict(loaded: LoadedModel, tally: _Tally, sets: list, used_shapes: list, 
         notes.append("the original model does not run at a second input size: checked at "
                      f"{[list(s) for s in used_shapes[0]] if used_shapes else 'the loaded size'} "
                      "only.")
-    elif len(sets) == 1 and single_size_note(loaded):
-        notes.append(single_size_note(loaded))
+    elif len(sets) == 1 and loaded.frontend.single_size_note:
+        notes.append(loaded.frontend.single_size_note)
     if not used_shapes:
         notes.append("the original model could not be run on any input tried.")
     worst_all = max(tally.rel_err, tally.worst_rel)

@@ -3,9 +3,10 @@
 * **Ranges**: N(0, 1), then U(0.5, 1.5), then U(0.01, 0.1), tried in turn
   while the reference outputs are non-finite (:data:`INPUT_RANGES`).
 * **Sizes**: the loaded shapes, then each dynamic input axis
-  (``LoadedModel.dynamic_axes``) at another size; a PyTorch module that is not
-  a traced graph is also run with every non-channel axis + 1 (else the batch
-  + 1) when it accepts it (:func:`shape_sets`).
+  (``LoadedModel.dynamic_axes``) at another size; without dynamic axes, the
+  other sizes the format's adapter offers (a PyTorch module that is not a traced
+  graph: every non-channel axis + 1, else the batch + 1) when the original
+  accepts them (:func:`shape_sets`).
 """
 
 from __future__ import annotations
@@ -55,17 +56,13 @@ def np_dtype(name: str) -> np.dtype:
 
 def shape_sets(loaded: LoadedModel, folded_model: Any) -> list[Shapes]:
     """The loaded input shapes, then candidates with every dynamic axis at another
-    size (d + 1, else 2d: the first the original runs at is used)."""
+    size (d + 1, else 2d: the first the original runs at is used), or without
+    dynamic axes the other sizes the format's adapter offers (``Adapter.other_sizes``)."""
     base = [tuple(s.shape) for s in loaded.inputs]
     dynamic: dict[int, list[int]] = loaded.dynamic_axes
-    if not dynamic and loaded.framework == "torch" and _accepts_other_batch(loaded, folded_model):
-        # An eager module: every axis but the channels one larger (catches constants
-        # frozen from H, W or the batch), else the batch alone.
-        grown = [tuple(d + 1 if ax != 1 else d for ax, d in enumerate(s)) for s in base]
-        batch = [tuple(d + 1 if ax == 0 else d for ax, d in enumerate(s)) for s in base]
-        return [base, *([grown, batch] if grown != batch else [batch])]
     if not dynamic:
-        return [base]
+        other = loaded.frontend.other_sizes
+        return [base, *(other(loaded, folded_model) if other is not None else [])]
     candidates = []
     for grow in (lambda d: d + 1, lambda d: 2 * d):
         alt = [tuple(grow(d) if ax in dynamic.get(i, ()) else d for ax, d in enumerate(s))
@@ -73,21 +70,3 @@ def shape_sets(loaded: LoadedModel, folded_model: Any) -> list[Shapes]:
         if alt != base and alt not in candidates:
             candidates.append(alt)
     return [base, *candidates]
-
-
-def single_size_note(loaded: LoadedModel) -> str | None:
-    """What to say when the model was checked at its loaded size only (no other
-    size was a candidate), or None."""
-    if loaded.framework == "torch":
-        return ("checked at the example input size only (the folded model is a traced graph, "
-                "valid at that size).")
-    return None
-
-
-def _accepts_other_batch(loaded: LoadedModel, folded_model: Any) -> bool:
-    """A PyTorch module run eagerly (not a traced/exported graph) may take any batch.
-
-    Duck-typed (this package never imports torch): modules have
-    ``named_modules``; traced ``GraphModule``s also have ``recompile``."""
-    return all(hasattr(m, "named_modules") and not hasattr(m, "recompile")
-               for m in (loaded.model, folded_model))
