@@ -1,5 +1,6 @@
-"""Duck-typed frontends for verification tests: the 'framework model' is a plain
-function of the inputs, so a test decides exactly what each run returns."""
+"""A fake frontend for verification tests where the 'framework model' is a plain
+function of the inputs returning every tensor by name, so a test decides exactly what
+each run of the original and of the folded model gives (a wrong shape, a value...)."""
 
 from __future__ import annotations
 
@@ -8,47 +9,24 @@ from collections.abc import Callable
 import numpy as np
 
 from inspector.ir import Graph
-from inspector.model import InputSpec, LoadedModel
+from inspector.model import Adapter, LoadedModel
+from tests.numpy_frontend import numpy_loaded
 
 #: ``model(inputs) -> {tensor name: value}``: every tensor, outputs included.
 TensorFn = Callable[[list[np.ndarray]], dict[str, np.ndarray]]
 
 
-class FunctionFrontend:
-    """Runs a :data:`TensorFn`; ``write_back`` returns the ``folded`` function it was given.
-
-    ``per_tensor``: also return the intermediate tensors (else outputs only);
-    ``hidden``: tensors ``run_tensors`` never returns (not observable)."""
-
-    name = "fake"
-    extensions = ()
-    other_sizes = None
-    single_size_note = None
-    supports_merges = False
-
-    def __init__(self, graph: Graph, folded: TensorFn, *, per_tensor: bool = True,
-                 hidden: frozenset[str] = frozenset()) -> None:
-        self.graph, self.folded, self.hidden = graph, folded, hidden
-        if not per_tensor:
-            self.run_tensors = None
-
-    def write_back(self, loaded, folded, removed, changed):
-        return self.folded
-
-    def _outputs(self, values: dict[str, np.ndarray]) -> list[np.ndarray]:
-        return [values[n.inputs[0]] for n in self.graph.nodes if n.op == "output"]
-
-    def run(self, model: TensorFn, inputs) -> list[np.ndarray]:
-        return self._outputs(model(list(inputs)))
-
-    def run_tensors(self, model: TensorFn, inputs, loaded):
-        values = model(list(inputs))
-        return self._outputs(values), {t: v for t, v in values.items() if t not in self.hidden}
-
-
-def function_model(graph: Graph, original: TensorFn, folded: TensorFn, **kwargs) -> LoadedModel:
+def function_model(graph: Graph, original: TensorFn, folded: TensorFn) -> LoadedModel:
     """``graph`` loaded as a model computing ``original``, whose write-back gives ``folded``."""
-    specs = [InputSpec(n.outputs[0], graph.shape(n.outputs[0]), "float32")
-             for n in graph.nodes if n.op == "input"]
-    frontend = FunctionFrontend(graph, folded, **kwargs)
-    return LoadedModel(graph.name, graph, "fake", original, specs, frontend)
+    outputs = [n.inputs[0] for n in graph.nodes if n.op == "output"]
+
+    def run_tensors(model: TensorFn, inputs, loaded) -> tuple[list, dict]:
+        values = model(list(inputs))
+        return [values[t] for t in outputs], values
+
+    adapter = Adapter(name="function", write_back=lambda *args: folded,
+                      run=lambda model, inputs: run_tensors(model, inputs, None)[0],
+                      run_tensors=run_tensors)
+    loaded = numpy_loaded(graph, adapter)
+    loaded.model = original
+    return loaded

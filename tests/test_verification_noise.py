@@ -22,8 +22,8 @@ from inspector.verification.metrics import (
     nudge,
     tensor_error,
 )
-from tests.fake_frontends import function_model
 from tests.graph_factory import GraphBuilder
+from tests.numpy_frontend import numpy_adapter, numpy_loaded
 
 onnx = pytest.importorskip("onnx")
 
@@ -116,31 +116,27 @@ def test_a_wrong_fold_is_still_caught_on_the_tiny_sigmoid():
 
 
 # -- a refusal's advice is true ------------------------------------------------------
-def two_bn_model(wrong: str = "") -> object:
+def two_bn_model(wrong: str = "", **adapter) -> object:
     """x -> conv1 -> BN1 -> relu -> BN2 -> conv2 (1x1): adjacent folds BN1, optimal
     also BN2 (forward into conv2). ``wrong``: ``"bn2"``, a write-back removing BN2 gets
     conv2's weights 45 % wrong (a wrong fold rule); ``"any"``, one removing any BN
     gets conv1's weights 45 % wrong."""
-    from inspector.verification.numpy_exec import run_tensors as run_ir
-
     b = GraphBuilder(seed=9, name="two_bn")
     x = b.input((1, 3, 6, 6))
     h = b.relu(b.bn(b.conv(x, 4, name="conv1"), name="bn1"))
     b.output(b.conv(b.bn(h, name="bn2"), 5, name="conv2"))
     graph = b.build()
-    loaded = function_model(graph, lambda xs: run_ir(graph, xs), lambda xs: run_ir(graph, xs))
     victim = {"bn2": "conv2", "any": "conv1"}.get(wrong)
 
-    def write_back(loaded_, folded, removed, changed):
+    def write_back(loaded, folded, removed, changed):
         hit = removed if wrong == "any" else [r for r in removed if r == graph.find("bn2").id]
         if victim and hit:
             node = folded.find(victim)
             folded = folded.with_nodes({node.id: replace(
                 node, params={**node.params, "weight": node.params["weight"] * 1.45})})
-        return lambda xs: run_ir(folded, xs)
+        return folded
 
-    loaded.frontend.write_back = write_back
-    return loaded
+    return numpy_loaded(graph, replace(numpy_adapter(write_back), **adapter))
 
 
 def test_a_refusal_in_adjacent_mode_never_advises_adjacent():
@@ -164,14 +160,12 @@ def test_a_refusal_advises_no_mode_when_no_simpler_mode_folds_and_verifies():
 
 # -- nothing swallowed silently -------------------------------------------------------
 def test_a_failure_to_capture_intermediate_tensors_is_said_in_the_report():
-    loaded = two_bn_model()
-    analysis = analyze(loaded.graph, "optimal")
-    folded = loaded.frontend.write_back(loaded, analysis.folded, analysis.removed, analysis.changed)
-
-    def broken(model, inputs, loaded_):
+    def broken(model, inputs, loaded):
         raise ValueError("a sequence value cannot be exposed")
 
-    loaded.frontend.run_tensors = broken
+    loaded = two_bn_model(run_tensors=broken)
+    analysis = analyze(loaded.graph, "optimal")
+    folded = loaded.frontend.write_back(loaded, analysis.folded, analysis.removed, analysis.changed)
     check = verify(loaded, folded, steps=analysis.steps)
     assert check.passed and check.tensors_compared == 0
     assert any("intermediate tensors could not be captured (ValueError: a sequence value" in n
