@@ -94,7 +94,8 @@ class Adapter:
             ``save_formats``).
         run_tensors: ``(model, inputs, loaded) -> (outputs, {IR tensor name: value})``:
             the outputs plus every intermediate tensor the IR names (per-tensor
-            verification). None: outputs only.
+            verification), each named by provenance: after the IR tensor whose node
+            produced it, never after a name a rewrite may reuse. None: outputs only.
         load_file: ``(path, *, name, input_shape, max_tensor_mb) -> LoadedModel``.
         load_bytes: ``(data, filename, *, input_shape, max_tensor_mb) -> LoadedModel``
             for untrusted uploads (nothing in the bytes may run code or read files).
