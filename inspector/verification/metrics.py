@@ -18,7 +18,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,18 +96,25 @@ def judge(error: TensorError, floor: float, tolerance: float) -> float:
     return error.abs_error / max(error.scale, NOISE_MULTIPLE * floor / tolerance)
 
 
-def nudge(inputs: list[np.ndarray], seed: int) -> list[np.ndarray]:
+#: Epsilon of dtypes numpy lacks (their inputs are fed as float32).
+_EPS = {"bfloat16": 2.0 ** -7}
+
+
+def nudge(inputs: list[np.ndarray], seed: int,
+          dtypes: Sequence[str] = ()) -> list[np.ndarray]:
     """``inputs`` with every float entry ``x`` moved by up to ``NUDGE_ULPS * eps * |x|``
-    (``eps`` of its dtype, seeded); other dtypes unchanged. Runs of the original on these
+    (``eps`` of its dtype, or of ``dtypes[i]`` when numpy lacks it: a bfloat16 input
+    arrives as float32; seeded); other dtypes unchanged. Runs of the original on these
     inputs round differently in every layer: their spread is the noise floor."""
     rng = np.random.default_rng(seed + 7919)
     out = []
-    for x in inputs:
+    for i, x in enumerate(inputs):
         x = np.asarray(x)
         if x.dtype.kind != "f":
             out.append(x)
             continue
-        step = NUDGE_ULPS * float(np.finfo(x.dtype).eps)
+        named = dtypes[i] if i < len(dtypes) else ""
+        step = NUDGE_ULPS * _EPS.get(named, float(np.finfo(x.dtype).eps))
         wide = x.astype(np.float64)
         out.append((wide * (1.0 + step * rng.uniform(-1.0, 1.0, x.shape))).astype(x.dtype))
     return out
