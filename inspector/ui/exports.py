@@ -17,7 +17,9 @@ from ..render.svg import DOT_MISSING
 from ..report import build_report, to_json
 from .state import ModelContext
 
-MIME = {".onnx": "application/octet-stream", ".pt2": "application/octet-stream",
+#: The MIME type of a model file in any format without one of its own below.
+BINARY = "application/octet-stream"
+MIME = {".onnx": BINARY, ".pt2": BINARY,
         ".svg": "image/svg+xml", ".json": "application/json", ".dot": "text/vnd.graphviz"}
 
 
