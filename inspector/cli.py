@@ -39,6 +39,7 @@ def _parse_shape(text: str) -> tuple[int, ...]:
 
 def _parser() -> argparse.ArgumentParser:
     from .analysis.verdict import Mode
+    from .frontends import OUTPUT_SUFFIXES, SUFFIXES
     from .limits import DEFAULT_MAX_TENSOR_MB
 
     p = argparse.ArgumentParser(
@@ -52,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
                         "figures of every changed layer (JSON key 'quantization') and to the summary")
 
     def model_args(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("model", help="model.onnx | model.pt2 | sample:NAME | timm:NAME | "
+        sp.add_argument("model", help=" | ".join(f"model{s}" for s in SUFFIXES) + " | sample:NAME | timm:NAME | "
                         f"torchvision:NAME | pkg.mod:fn (WARNING: {_CALLABLE_WARNING})")
         sp.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.OPTIMAL.value,
                         help="reparam: optimal folding plus merging parallel linear branches into one conv")
@@ -69,7 +70,8 @@ def _parser() -> argparse.ArgumentParser:
     quant_arg(a)
     f = sub.add_parser("fold", help="fold, verify and save the model")
     model_args(f)
-    f.add_argument("-o", "--output", required=True, help="output path: .onnx (any input) or .pt2 (PyTorch inputs)")
+    f.add_argument("-o", "--output", required=True, help=f"output path: {' or '.join(OUTPUT_SUFFIXES)} "
+                   "(what the input's format can save: .onnx for any input, .pt2 for PyTorch ones)")
     f.add_argument("--json", metavar="PATH|-", help="write the JSON report to PATH, or stdout with -")
     f.add_argument("--allow-unverified", action="store_true",
                    help="save the folded model even when it cannot be verified (outputs NaN/Inf "

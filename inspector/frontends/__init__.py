@@ -26,9 +26,10 @@ from ..model import Adapter, LoadedModel
 
 @dataclass(frozen=True)
 class Frontend:
-    """One registered input format: the package holding its ``ADAPTER``, and the file
-    suffixes it reads and writes (known without importing the framework; they
-    equal the adapter's ``extensions`` and ``save_formats``)."""
+    """One registered input format: the package holding its ``ADAPTER`` (a sub-package of
+    ``inspector.frontends``, or a dotted module path), and the file suffixes it reads
+    and writes (known without importing the framework; they equal the adapter's
+    ``extensions`` and ``save_formats``)."""
 
     package: str
     reads: tuple[str, ...]
@@ -48,7 +49,8 @@ OUTPUT_SUFFIXES = tuple(dict.fromkeys(s for f in FRONTENDS for s in f.writes))
 
 def adapter(frontend: Frontend) -> Adapter:
     """The ``ADAPTER`` of a registered frontend (its package is imported on first use)."""
-    return importlib.import_module(f"{__name__}.{frontend.package}").ADAPTER
+    package = frontend.package if "." in frontend.package else f"{__name__}.{frontend.package}"
+    return importlib.import_module(package).ADAPTER
 
 
 def adapter_for(suffix: str) -> Adapter | None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Any
 
 import streamlit as st
 
@@ -17,7 +16,9 @@ from ..render.svg import DOT_MISSING
 from ..report import build_report, to_json
 from .state import ModelContext
 
-MIME = {".onnx": "application/octet-stream", ".pt2": "application/octet-stream",
+#: The MIME type of a model file in any format without one of its own below.
+BINARY = "application/octet-stream"
+MIME = {".onnx": BINARY, ".pt2": BINARY,
         ".svg": "image/svg+xml", ".json": "application/json", ".dot": "text/vnd.graphviz"}
 
 
@@ -37,13 +38,10 @@ def report_json(ctx: ModelContext, result: FoldResult | None = None) -> bytes:
     return to_json(report).encode("utf-8")
 
 
-def model_bytes(ctx: ModelContext, model: Any, suffix: str) -> bytes:
-    """A (folded) framework model saved by its frontend as ``suffix`` bytes."""
+def model_bytes(result: FoldResult, suffix: str) -> bytes:
+    """The folded model as the bytes of a ``suffix`` file (``FoldResult.save``, as the CLI)."""
     with tempfile.TemporaryDirectory(prefix="bnfold-export-") as tmp:
-        path = os.path.join(tmp, f"model{suffix}")
-        ctx.loaded.frontend.save(model, path, ctx.loaded)
-        with open(path, "rb") as f:
-            return f.read()
+        return result.save(os.path.join(tmp, f"model{suffix}")).read_bytes()
 
 
 def model_formats(ctx: ModelContext) -> list[str]:

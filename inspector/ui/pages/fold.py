@@ -91,8 +91,8 @@ def downloads(ctx: state.ModelContext, result: FoldResult) -> None:
         with col:
             st.download_button(
                 f"Folded model ({suffix})",
-                data=lambda suffix=suffix: exports.model_bytes(ctx, result.model, suffix),
-                file_name=f"{ctx.slug}-folded-{result.mode}{suffix}", mime=exports.MIME[suffix],
+                data=lambda suffix=suffix: exports.model_bytes(result, suffix),
+                file_name=f"{ctx.slug}-folded-{result.mode}{suffix}", mime=exports.MIME.get(suffix, exports.BINARY),
                 key=f"dl_model{suffix}", icon=":material/download:", on_click="ignore",
             )
     with cols[2]:
