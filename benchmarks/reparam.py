@@ -38,6 +38,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .environment import environment
 from .isolate import run_isolated
 
 RESULTS = Path(__file__).parent / "results"
@@ -258,8 +259,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=RESULTS)
     args = p.parse_args(argv)
     warnings.filterwarnings("ignore")
-    from .run import environment  # lazy: run imports this module
-
     command = "python -m benchmarks.reparam " + " ".join(sys.argv[1:] if argv is None else argv)
     meta = {"command": command.strip(), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
             "environment": environment(args.threads)}

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
 import warnings
@@ -23,36 +22,11 @@ from typing import Any
 
 from . import bn_removed, latency, reparam, tool_speed
 from .charts import write_charts
+from .environment import environment
 from .models import LATENCY, QUICK, QUICK_LATENCY, all_models
 from .tables import bn_table, latency_table, ort_all_note, problems, speed_table
 
 RESULTS = Path(__file__).parent / "results"
-
-
-def environment(threads: int) -> dict[str, Any]:
-    """Versions and machine facts stored with the results."""
-    import onnx
-    import onnxruntime
-    import torch
-
-    info = {"python": platform.python_version(), "machine": platform.machine(), "processor": platform.processor(),
-            "torch": torch.__version__, "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__,
-            "threads": threads}
-    for pkg in ("torchvision", "timm", "onnxoptimizer", "onnxscript"):
-        try:
-            info[pkg] = __import__(pkg).__version__
-        except Exception:  # optional packages
-            info[pkg] = None
-    import os
-    import subprocess
-
-    info["cpus"] = os.cpu_count()
-    try:  # the engine version the numbers belong to (uncommitted edits are not captured)
-        info["git_commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                                            text=True, timeout=10, cwd=Path(__file__).parent).stdout.strip()
-    except Exception:  # not a git checkout
-        info["git_commit"] = None
-    return info
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

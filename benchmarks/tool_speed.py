@@ -35,7 +35,7 @@ def make_model(family: str, n: int) -> Any:
     import torch
     from torch import nn
 
-    from inspector.sources import randomize_bn
+    from inspector.bn_stats import randomize_bn
 
     class Block(nn.Module):
         def __init__(self, c: int) -> None:

@@ -6,6 +6,8 @@ Typical use::
     model = inspector.load("sample:leaf_conv")        # or a path, timm:NAME, an nn.Module
     analyses = inspector.compare_modes(model.graph)   # {"adjacent": ..., "optimal": ...}
     result = inspector.fold(model, mode="optimal")    # verified; model.model is untouched
+    result.save("leaf_conv-folded.onnx")              # .onnx, or .pt2 for PyTorch models
+    report = inspector.build_report(result)           # the JSON report (inspector.report.to_json)
     svg = inspector.render_svg(inspector.to_dot(model.graph, analyses["optimal"], analyses["adjacent"]))
 
 Heavy modules (torch, onnx, the renderer) are imported on first use.
@@ -57,7 +59,8 @@ def verify(loaded, folded_model, **kwargs):
 
 
 def build_report(*args, **kwargs):
-    """The JSON-ready report dict (see ``inspector.report``)."""
+    """The JSON-ready report dict of a fold (``build_report(result)``) or of a model's
+    analyses (``build_report(loaded, analyses)``); see ``inspector.report.build_report``."""
     from .report import build_report as _build
 
     return _build(*args, **kwargs)

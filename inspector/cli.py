@@ -39,6 +39,8 @@ def _parse_shape(text: str) -> tuple[int, ...]:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from .analysis.verdict import Mode
+    from .frontends import OUTPUT_SUFFIXES, SUFFIXES
     from .limits import DEFAULT_MAX_TENSOR_MB
 
     p = argparse.ArgumentParser(
@@ -55,11 +57,10 @@ def _parser() -> argparse.ArgumentParser:
                         "figures of every changed layer (JSON key 'quantization') and to the summary")
 
     def model_args(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("model", help="model.onnx | model.pt2 | sample:NAME | timm:NAME | "
-                        "torchvision:NAME | ultralytics:NAME (a YOLO model YAML name, e.g. "
-                        "yolov8n; random weights) | pkg.mod:fn (WARNING: "
-                        f"{_CALLABLE_WARNING})")
-        sp.add_argument("--mode", choices=("optimal", "adjacent", "reparam"), default="optimal",
+        sp.add_argument("model", help=" | ".join(f"model{s}" for s in SUFFIXES) + " | sample:NAME | "
+                        "timm:NAME | torchvision:NAME | ultralytics:NAME (a YOLO model YAML name, "
+                        f"e.g. yolov8n; random weights) | pkg.mod:fn (WARNING: {_CALLABLE_WARNING})")
+        sp.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.OPTIMAL.value,
                         help="reparam: optimal folding plus merging parallel linear branches into one conv")
         sp.add_argument("--input-shape", type=_parse_shape, default=None, help="e.g. 1,3,224,224")
         sp.add_argument("--max-tensor-mb", type=_parse_mb, default=DEFAULT_MAX_TENSOR_MB,
@@ -79,7 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     quant_arg(a)
     f = sub.add_parser("fold", help="fold, verify and save the model")
     model_args(f)
-    f.add_argument("-o", "--output", required=True, help="output path: .onnx (any input) or .pt2 (PyTorch inputs)")
+    f.add_argument("-o", "--output", required=True, help=f"output path: {' or '.join(OUTPUT_SUFFIXES)} "
+                   "(what the input's format can save: .onnx for any input, .pt2 for PyTorch ones)")
     f.add_argument("--json", metavar="PATH|-", help="write the JSON report to PATH, or stdout with -")
     f.add_argument("--allow-unverified", action="store_true",
                    help="save the folded model even when it cannot be verified (outputs NaN/Inf "
@@ -186,13 +188,13 @@ def _import_from_cwd(model: str) -> None:
 
 
 def _load(args):
-    from .frontends import load
+    import inspector
 
     _log(f"loading {args.model} ...")
     _import_from_cwd(args.model)
     t0 = time.perf_counter()
-    loaded = load(args.model, input_shape=args.input_shape, max_tensor_mb=args.max_tensor_mb,
-                  trust_pickle=args.trust_pickle)
+    loaded = inspector.load(args.model, input_shape=args.input_shape,
+                            max_tensor_mb=args.max_tensor_mb, trust_pickle=args.trust_pickle)
     _log(f"loaded {loaded.name}: {len(loaded.graph)} nodes, {len(loaded.graph.bn_nodes())} BN ({time.perf_counter() - t0:.2f} s)")
     for note in loaded.notes:
         _log(f"note: {note}")
@@ -208,14 +210,14 @@ def _cmd_samples(args) -> int:
 
 
 def _cmd_analyze(args) -> int:
-    from .folding.driver import compare_modes
-    from .report import build_report
+    import inspector
+
+    from .report import report_modes
 
     _check_json_target(args)
     loaded = _load(args)
-    analyses = compare_modes(loaded.graph, _modes(args.mode))
-    report = build_report(loaded.name, analyses, mode=args.mode, framework=loaded.framework)
-    _add_quant(report, analyses[args.mode], args)
+    analyses = inspector.compare_modes(loaded, report_modes(args.mode))
+    report = inspector.build_report(loaded, analyses, mode=args.mode, quantization=args.quant_report)
     _emit(report, args.json, _bn_lines(loaded.graph, analyses, args.mode))
     return 0
 
@@ -228,48 +230,50 @@ def _check_json_target(args, others: tuple[str, ...] = ()) -> None:
 
 
 def _cmd_fold(args) -> int:
-    from .folding.driver import compare_modes
-    from .folding.pipeline import fold
-    from .report import build_report
-    from .safe_io import atomic_write, check_output
+    import inspector
+
+    from .frontends import OUTPUT_SUFFIXES
+    from .report import report_modes
+    from .safe_io import check_output
 
     out = Path(args.output)
-    if out.suffix.lower() not in (".onnx", ".pt2"):
-        raise InspectorError(f"unsupported output {out.name}: use a .onnx or .pt2 path")
+    if out.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise InspectorError(f"unsupported output {out.name}: use a {' or '.join(OUTPUT_SUFFIXES)} path")
     check_output(out, _inputs(args))
     _check_json_target(args, (str(out),))
     loaded = _load(args)
-    if out.suffix.lower() == ".pt2" and loaded.framework != "torch":
-        raise InspectorError(".pt2 output needs a PyTorch input; use -o model.onnx for ONNX inputs")
-    analyses = compare_modes(loaded.graph, _modes(args.mode))
-    result = fold(loaded, args.mode, analysis=analyses[args.mode],
-                  progress=lambda msg, frac: _log(f"[{frac:4.0%}] {msg}"),
-                  allow_unverified=args.allow_unverified)
+    if out.suffix.lower() not in loaded.frontend.save_formats:
+        raise InspectorError(
+            f"{out.suffix.lower()} output needs a {_writers(out.suffix.lower())} input; use -o "
+            f"model{loaded.frontend.save_formats[0]} for {loaded.frontend.display} inputs")
+    analyses = inspector.compare_modes(loaded, report_modes(args.mode))
+    result = inspector.fold(loaded, args.mode, analysis=analyses[args.mode],
+                            progress=lambda msg, frac: _log(f"[{frac:4.0%}] {msg}"),
+                            allow_unverified=args.allow_unverified)
     analyses[args.mode] = result.analysis
-    atomic_write(out, lambda tmp: loaded.frontend.save(result.model, str(tmp), loaded))
+    result.save(out)
     _log(f"saved {out}")
-    report = build_report(loaded.name, analyses, mode=args.mode, verification=result.verification,
-                          timings=result.timings, framework=loaded.framework)
-    report["rolled_back"] = result.rolled_back
-    report["output"] = str(out)
-    _add_quant(report, result.analysis, args)
+    report = inspector.build_report(result, analyses, output=str(out), quantization=args.quant_report)
     _emit(report, args.json, _bn_lines(loaded.graph, analyses, args.mode))
     return 0
 
 
-def _modes(mode: str) -> tuple[str, ...]:
-    """The modes a report compares: adjacent and optimal, plus ``mode`` itself."""
-    return ("adjacent", "optimal") + ((mode,) if mode not in ("adjacent", "optimal") else ())
+def _writers(suffix: str) -> str:
+    """The formats whose models can be saved as ``suffix`` (``PyTorch``)."""
+    from .frontends import FRONTENDS, adapter
+
+    return " or ".join(adapter(f).display for f in FRONTENDS if suffix in f.writes)
 
 
 def _cmd_svg(args) -> int:
-    from .folding.driver import compare_modes
+    import inspector
+
     from .render import build_view, render_view
     from .safe_io import atomic_write_text, check_output
 
     check_output(args.output, _inputs(args), what="SVG")
     loaded = _load(args)
-    analyses = compare_modes(loaded.graph)
+    analyses = inspector.compare_modes(loaded)
     focus = None
     if args.focus:
         try:
@@ -282,13 +286,6 @@ def _cmd_svg(args) -> int:
     atomic_write_text(args.output, render_view(view), what="SVG")
     _log(f"saved {args.output}")
     return 0
-
-
-def _add_quant(report: dict, analysis, args) -> None:
-    if args.quant_report:
-        from .quant import quant_report
-
-        report["quantization"] = quant_report(analysis)
 
 
 def _bn_lines(graph, analyses: dict, mode: str) -> list[str]:
@@ -336,8 +333,12 @@ def _summary(report: dict, lines: list[str], stream) -> None:
         node = f" (from {v['worst_node']})" if v.get("worst_node") else ""
         worst = (f"; worst tensor {v['worst_tensor']}{node} {v['worst_tensor_rel_error']:.2e} "
                  f"({v['tensors_compared']} shared tensors)" if v.get("worst_tensor") else "")
-        print(f"verification {state}: max abs error {v['max_abs_error']:.2e}, "
-              f"max rel error {v['max_rel_error']:.2e}{worst}", file=stream)
+        outputs = (f"max abs error {v['max_abs_error']:.2e}, max rel error "
+                   f"{v['max_rel_error']:.2e}" if v.get("outputs_compared", 1) else
+                   "no output compared (see below)")
+        print(f"verification {state}: {outputs}{worst}", file=stream)
+        for note in v.get("notes") or []:  # what was judged differently or not compared, and why
+            print(f"  {note}", file=stream)
 
 
 _COMMANDS = {"analyze": _cmd_analyze, "fold": _cmd_fold, "svg": _cmd_svg, "samples": _cmd_samples}

@@ -8,18 +8,13 @@ from typing import Any
 import numpy as np
 
 from .analysis.condition import bn_affine
+from .analysis.sentences import display_name, names
 from .analysis.verdict import Status, Verdict
 from .folding.plan import Analysis
 from .ir import Graph
-from .render.status import BNStatus, compute_statuses
+from .statuses import BNStatus, compute_statuses
 
-
-def names(graph: Graph, ids: Any, limit: int = 6) -> str:
-    """Comma-separated display names (``a, b and 3 more``)."""
-    out = [graph.node(i).name if graph.has_node(i) else str(i) for i in ids]
-    if len(out) > limit:
-        return ", ".join(out[:limit]) + f" and {len(out) - limit} more"
-    return ", ".join(out) or "—"
+__all__ = ["names", "bn_rows", "affine_summary", "explain", "summary_lines"]
 
 
 def bn_rows(graph: Graph, statuses: dict[str, BNStatus]) -> list[dict[str, Any]]:
@@ -29,11 +24,11 @@ def bn_rows(graph: Graph, statuses: dict[str, BNStatus]) -> list[dict[str, Any]]
         v = s.verdict
         rows.append({
             "id": bn_id,
-            "name": graph.node(bn_id).name if graph.has_node(bn_id) else bn_id,
+            "name": display_name(graph, bn_id),
             "status": Status(s.status).words,
             "direction": (v.direction or "") if v else "",
-            "roots": names(graph, v.roots, 3) if v and v.roots else "",
-            "leaves": names(graph, [x for x in v.leaves if x != bn_id], 3) if v else "",
+            "roots": names(graph, v.roots, limit=3) if v and v.roots else "",
+            "leaves": names(graph, [x for x in v.leaves if x != bn_id], limit=3) if v else "",
             "reason": s.reason_code.title if s.reason_code else "",
             "details": s.sentence,
         })
@@ -118,7 +113,7 @@ def summary_lines(graph: Graph, main: Analysis, adjacent: Analysis | None = None
     """
     lines = []
     for s in compute_statuses(graph, main, adjacent).values():
-        name = graph.node(s.bn).name if graph.has_node(s.bn) else s.bn
+        name = display_name(graph, s.bn)
         code = f" [{s.reason_code.value}: {s.reason_code.title}]" if s.reason_code else ""
         lines.append(f"{s.status.words:<24} {name}{code}: {s.sentence}")
     return lines

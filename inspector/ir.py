@@ -108,6 +108,42 @@ def is_bn(node: Node) -> bool:
             or (node.op == "other" and bool(node.attrs.get("bn_layer"))))
 
 
+# -- attribute normalisation (one reading of kernel/stride/dilation/padding) -----
+def as_tuple(value: Any, n: int, default: int) -> tuple[int, ...]:
+    """An int or a sequence of ints as an ``n``-tuple."""
+    if value is None:
+        return (default,) * n
+    if isinstance(value, (int, np.integer)):
+        return (int(value),) * n
+    vals = tuple(int(v) for v in value)
+    if len(vals) == 1 and n > 1:
+        return vals * n
+    if len(vals) != n:
+        raise ValueError(f"expected {n} values, got {value!r}")
+    return vals
+
+
+def as_pairs(value: Any, n: int) -> tuple[tuple[int, int], ...]:
+    """Padding as ``n`` (begin, end) pairs; accepts an int, n ints or n pairs."""
+    if value is None:
+        return ((0, 0),) * n
+    if isinstance(value, (int, np.integer)):
+        return ((int(value), int(value)),) * n
+    vals = list(value)
+    if vals and all(isinstance(v, (int, np.integer)) for v in vals):
+        if len(vals) == n:
+            return tuple((int(v), int(v)) for v in vals)
+        if len(vals) == 1:
+            return ((int(vals[0]), int(vals[0])),) * n
+        if len(vals) == 2 * n:  # ONNX style: all begins then all ends
+            return tuple((int(vals[i]), int(vals[i + n])) for i in range(n))
+        raise ValueError(f"cannot read padding {value!r} for {n} spatial dims")
+    pairs = tuple((int(b), int(e)) for b, e in vals)
+    if len(pairs) != n:
+        raise ValueError(f"expected {n} padding pairs, got {value!r}")
+    return pairs
+
+
 @dataclass(frozen=True)
 class Tensor:
     """A named edge; ``shape`` is concrete (example input) or None if unknown."""
@@ -155,7 +191,7 @@ class Graph:
     """A DAG of nodes in topological order plus its tensors.
 
     Build one with :meth:`from_nodes`; treat it as immutable and use
-    :meth:`copy` / :meth:`with_node` to derive new graphs.
+    :meth:`copy` / :meth:`with_nodes` to derive new graphs.
     """
 
     nodes: list[Node]

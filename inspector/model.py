@@ -1,10 +1,11 @@
-"""LoadedModel: what a frontend returns, and the contract every frontend meets."""
+"""LoadedModel: what a frontend returns, and the Adapter contract every frontend meets."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -32,8 +33,7 @@ class LoadedModel:
         model: the framework object (``nn.Module``, ``ExportedProgram`` or
             ``onnx.ModelProto``). Never mutated: write-back works on copies.
         inputs: example input specs used for tracing, verification and timing.
-        frontend: the adapter of the format that loaded it (has
-            ``write_back``, ``run``, ``save``).
+        frontend: the :class:`Adapter` of the format that loaded it.
         notes: warnings gathered while loading (e.g. fallbacks).
         capture: the frontend's typed capture record, read by its write-back
             (``frontends.pytorch.records.TorchCapture`` /
@@ -45,7 +45,7 @@ class LoadedModel:
     framework: str
     model: Any
     inputs: list[InputSpec]
-    frontend: Frontend
+    frontend: Adapter
     notes: list[str] = field(default_factory=list)
     capture: Any = None
     #: Dynamic input axes (ONNX): input index -> axes; verification also runs
@@ -64,44 +64,77 @@ class LoadedModel:
         return out
 
 
-class Frontend(Protocol):
-    """Adapter for one framework (see ``inspector/frontends``)."""
-
-    name: str
-    extensions: tuple[str, ...]
-
-    def write_back(
-        self, loaded: LoadedModel, folded: Graph, removed: Sequence[str], changed: Sequence[str]
-    ) -> Any:
-        """Return a new framework model: for every node id in ``changed`` write
-        ``folded.node(id).params`` (float64; cast to the model dtype; a ``bias``
-        with no entry in ``param_keys`` is new and must be created), and bypass
-        the BN nodes whose ids are in ``removed``. ``loaded.model`` is untouched."""
-
-    def run(self, model: Any, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """Run a framework model (original or folded) on numpy inputs."""
-
-    def save(self, model: Any, path: str, loaded: LoadedModel) -> None:
-        """Save a (folded) model; the format follows the path suffix."""
+#: ``(loaded, folded_model) -> shape sets``: other input sizes a model may be verified at.
+OtherSizes = Callable[["LoadedModel", Any], list[list[tuple[int, ...]]]]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Adapter:
-    """One input format's entry points (satisfies :class:`Frontend`).
+    """Everything the tool asks of one input format: the only frontend contract.
 
     Each frontend package (``inspector.frontends.pytorch`` / ``.onnx``) defines
-    one ``ADAPTER`` and every LoadedModel it creates holds it as ``frontend``.
+    one ``ADAPTER``, registered by one line of ``inspector.frontends.FRONTENDS``;
+    every LoadedModel it creates holds it as ``frontend``. Code outside
+    ``frontends/`` never asks which format a model came from: it asks this.
+
+    Attributes:
+        name: the format's name, also ``LoadedModel.framework`` (``torch``, ``onnx``).
+        label: the name in sentences (``PyTorch``).
+        extensions: file suffixes it reads (``.onnx``).
+        save_formats: file suffixes ``save`` writes, the format's own first.
+        write_back: ``(loaded, folded, removed, changed[, merges=]) -> model``: a new
+            framework model: for every node id in ``changed`` write
+            ``folded.node(id).params`` (float64; cast to the model dtype; a ``bias``
+            with no entry in ``param_keys`` is new and must be created), bypass the
+            BN nodes whose ids are in ``removed`` and, when ``supports_merges``,
+            replace each merged region (``MergeStep``) by its conv. ``loaded.model``
+            is untouched.
+        run: ``(model, inputs) -> outputs``: run a model (original or folded) on numpy inputs.
+        save: ``(model, path, loaded)``: save a model as ``path``'s suffix (one of
+            ``save_formats``).
+        run_tensors: ``(model, inputs, loaded) -> (outputs, {IR tensor name: value})``:
+            the outputs plus every intermediate tensor the IR names (per-tensor
+            verification), each named by provenance: after the IR tensor whose node
+            produced it, never after a name a rewrite may reuse. None: outputs only.
+        load_file: ``(path, *, name, input_shape, max_tensor_mb) -> LoadedModel``.
+        load_bytes: ``(data, filename, *, input_shape, max_tensor_mb) -> LoadedModel``
+            for untrusted uploads (nothing in the bytes may run code or read files).
+        load_object: ``(obj, *, name, input_shape, max_tensor_mb) -> LoadedModel`` for
+            in-memory models that ``accepts(obj)``.
+        supports_merges: ``write_back`` takes ``merges`` (mode ``reparam``).
+        other_sizes: other input sizes the models may run at, checked by
+            verification besides the loaded one (dynamic axes are handled for
+            every format); None or ``[]``: none.
+        single_size_note: said by verification when ``other_sizes`` gives none.
+        timing_backends: the timing backends that run its models (``bench.timing``);
+            ``onnxruntime`` runs any format through ``save(..., ".onnx")``.
+        time_runners: ``(variants, inputs, threads)`` -> a context manager giving
+            ``{variant: zero-argument runner}`` for the format's own backend
+            (the first of ``timing_backends`` when it is not ``onnxruntime``).
     """
 
     name: str
-    extensions: tuple[str, ...]
+    label: str = ""
+    extensions: tuple[str, ...] = ()
+    save_formats: tuple[str, ...] = ()
     write_back: Callable[..., Any]
     run: Callable[..., list[np.ndarray]]
-    save: Callable[..., None]
-    #: ``run_tensors(model, inputs, loaded) -> (outputs, {IR tensor name: value})``:
-    #: the outputs plus every intermediate tensor the model computes that the IR
-    #: names (for per-tensor verification). None: outputs only.
+    save: Callable[..., None] | None = None
     run_tensors: Callable[..., tuple[list[np.ndarray], dict[str, np.ndarray]]] | None = None
+    load_file: Callable[..., LoadedModel] | None = None
+    load_bytes: Callable[..., LoadedModel] | None = None
+    load_object: Callable[..., LoadedModel] | None = None
+    accepts: Callable[[Any], bool] = field(default=lambda obj: False)
+    supports_merges: bool = False
+    other_sizes: OtherSizes | None = None
+    single_size_note: str | None = None
+    timing_backends: tuple[str, ...] = ("onnxruntime",)
+    time_runners: Callable[..., AbstractContextManager[dict[str, Callable[[], Any]]]] | None = None
+
+    @property
+    def display(self) -> str:
+        """The name used in sentences (``label``, else ``name``)."""
+        return self.label or self.name
 
 
 def unmapped_note(node: str, op_type: str, error: BaseException) -> str:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
+from .analysis.verdict import Mode
 from .folding.driver import compare_modes
+from .folding.pipeline import FoldResult
 from .folding.plan import Analysis
 from .ir import Graph
+from .model import LoadedModel
 from .verification.compare import Verification
 
-__all__ = ["SCHEMA_VERSION", "build_report", "compare_modes", "to_json"]
+__all__ = ["SCHEMA_VERSION", "build_report", "compare_modes", "report_modes", "to_json"]
 
 SCHEMA_VERSION = 1
 
@@ -35,20 +39,68 @@ def mode_summary(analysis: Analysis) -> dict[str, Any]:
     }
 
 
+def report_modes(mode: str) -> tuple[str, ...]:
+    """The modes a report compares: ``adjacent`` and ``optimal``, plus ``mode`` itself."""
+    base = (Mode.ADJACENT.value, Mode.OPTIMAL.value)
+    return base + ((str(mode),) if mode not in base else ())
+
+
 def build_report(
-    name: str,
-    analyses: dict[str, Analysis],
+    subject: FoldResult | LoadedModel,
+    analyses: Mapping[str, Analysis] | None = None,
     *,
-    mode: str = "optimal",
-    verification: Verification | None = None,
-    timings: dict[str, float] | None = None,
-    framework: str | None = None,
+    mode: str | None = None,
+    output: str | None = None,
+    quantization: bool = False,
 ) -> dict[str, Any]:
-    """The report dict. ``layers`` follow ``mode``; ``adjacent`` says whether the
-    adjacent mode folds the same BN. Node ids are translated to display names."""
+    """The report dict of a fold (a :class:`FoldResult`) or of an analysis (a
+    :class:`LoadedModel` and its ``analyses``).
+
+    ``layers`` follow ``mode`` (a fold's own mode; default ``optimal``);
+    ``adjacent`` says whether the adjacent mode folds the same BN; ``modes``
+    summarises every analysis (the ones :func:`report_modes` names are computed
+    when not given). A fold adds its verification, timings and ``rolled_back``
+    BNs; ``output`` records where the folded model was saved; ``quantization``
+    adds the int8 figures of every changed layer (``inspector.quant``). Node
+    ids are translated to display names.
+
+    Example::
+
+        result = inspector.fold(inspector.load("sample:resnet"))
+        result.save("resnet-folded.onnx")
+        report = build_report(result, output="resnet-folded.onnx")
+    """
+    result = subject if isinstance(subject, FoldResult) else None
+    loaded = result.loaded if result is not None else subject
+    if result is not None:
+        if mode is not None and mode != result.mode:
+            raise ValueError(f"the fold was made in mode {result.mode}, not {mode}")
+        mode = result.mode
+    mode = str(mode or Mode.OPTIMAL)
+    found = dict(analyses or {})
+    if result is not None:
+        found[mode] = result.analysis
+    missing = tuple(m for m in report_modes(mode) if m not in found)
+    found.update(compare_modes(loaded.graph, missing) if missing else {})
+    report = _analysis_report(loaded.name, found, mode, loaded.framework)
+    if result is not None:
+        report["verification"] = result.verification.as_dict()
+        report["timings"].update(result.timings)
+        report["rolled_back"] = list(result.rolled_back)
+    if output is not None:
+        report["output"] = str(output)
+    if quantization:
+        from .quant import quant_report
+
+        report["quantization"] = quant_report(found[mode])
+    return report
+
+
+def _analysis_report(name: str, analyses: Mapping[str, Analysis], mode: str,
+                     framework: str) -> dict[str, Any]:
     main = analyses[mode]
     graph = main.graph
-    adjacent = analyses.get("adjacent")
+    adjacent = analyses.get(Mode.ADJACENT)
 
     def names(ids) -> list[str]:
         return [graph.node(i).name for i in ids]
@@ -69,23 +121,25 @@ def build_report(
             "order": v.order,
             "merged_into": _merged_name(main, v.details.get("merged_into")),
         })
-    ver = verification.as_dict() if verification else {
-        "max_abs_error": None, "max_rel_error": None, "tolerance": None, "passed": None, "trials": 0,
-        "status": None, "worst_tensor": None, "worst_tensor_rel_error": None, "worst_node": None,
-        "tensors_compared": 0, "input_range": None, "input_shapes": [], "notes": [],
-    }
     return {
         "schema": SCHEMA_VERSION,
         "model": name,
-        "framework": framework or graph.framework,
+        "framework": framework,
         "mode": mode,
         "nodes": len(graph),
         "bn_total": main.bn_total,
         "modes": {m: mode_summary(a) for m, a in analyses.items()},
         "layers": layers,
-        "verification": ver,
-        "timings": {"analyze_s": sum(a.seconds for a in analyses.values()), "fold_s": None, **(timings or {})},
+        "verification": _not_verified(),
+        "timings": {"analyze_s": sum(a.seconds for a in analyses.values()), "fold_s": None},
     }
+
+
+def _not_verified() -> dict[str, Any]:
+    """The verification part of an analysis report: ``Verification.as_dict``'s keys,
+    nothing measured (None; zero counts, empty lists)."""
+    blank = Verification(float("nan"), float("nan"), float("nan"), 0).as_dict()
+    return {k: [] if isinstance(v, list) else 0 if type(v) is int else None for k, v in blank.items()}
 
 
 def _merged_name(analysis: Analysis, conv_id: str | None) -> str | None:

@@ -16,9 +16,12 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from .bn_stats import randomize_bn
 from .errors import UnsupportedModelError, first_line
 from .model import LoadedModel
 from .zoo import PREFIXES, build, unknown
+
+__all__ = ["load_sample", "randomize_bn", "resolve_spec"]
 
 
 def _callable(spec: str) -> tuple[Any, tuple[int, ...] | None]:
@@ -130,37 +133,3 @@ def load_sample(sample: str, *, input_shape: tuple[int, ...] | None = None,
         raise UnsupportedModelError(str(e.args[0]) if e.args else str(e)) from e
     return load_module(spec.build(), input_shape=input_shape or spec.input_shape,
                        name=f"sample:{sample}", max_tensor_mb=max_tensor_mb)
-
-
-def randomize_bn(module, seed: int = 0, negative_fraction: float = 0.0):
-    """Give every BN in ``module`` random running stats and affine params, in place.
-
-    gamma ~ U(0.5, 1.5) (a ``negative_fraction`` of channels negated),
-    beta ~ N(0, 0.5), mean ~ N(0, 0.5), var ~ U(0.5, 2.0): the per-channel
-    map a, c is then far from the identity. Works on any module whose
-    ``running_mean``/``running_var`` buffers exist (BatchNorm*, SyncBatchNorm,
-    FrozenBatchNorm2d, timm BatchNormAct2d). Returns ``module`` in eval mode.
-    """
-    import torch
-
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for sub in module.modules():
-            mean = getattr(sub, "running_mean", None)
-            var = getattr(sub, "running_var", None)
-            if not isinstance(mean, torch.Tensor) or not isinstance(var, torch.Tensor):
-                continue
-            n = mean.numel()
-            mean.copy_(torch.randn(n, generator=gen) * 0.5)
-            var.copy_(torch.rand(n, generator=gen) * 1.5 + 0.5)
-            weight = getattr(sub, "weight", None)
-            bias = getattr(sub, "bias", None)
-            if isinstance(weight, torch.Tensor):
-                gamma = torch.rand(n, generator=gen) + 0.5
-                if negative_fraction > 0:
-                    flip = torch.rand(n, generator=gen) < negative_fraction
-                    gamma[flip] = -gamma[flip]
-                weight.copy_(gamma)
-            if isinstance(bias, torch.Tensor):
-                bias.copy_(torch.randn(n, generator=gen) * 0.5)
-    return module.eval()

@@ -8,7 +8,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from inspector.sources import randomize_bn
+from inspector.bn_stats import randomize_bn
 
 
 def _make(

@@ -2,7 +2,7 @@
 
 Every sample is plain PyTorch. ``build()`` returns a fresh model in eval mode
 with deterministic weights and randomised BN statistics (see
-``inspector.sources.randomize_bn``), so that the per-channel maps
+``inspector.bn_stats.randomize_bn``), so that the per-channel maps
 ``a, c`` are far from the identity and folds are really exercised.
 """
 

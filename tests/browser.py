@@ -24,6 +24,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 #: Marks for a module of browser tests: skipped cleanly without Debian chromium.
 BROWSER_MARKS = [
     pytest.mark.browser,
+    pytest.mark.slow,
     pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed "
                        "(scripts/setup.sh installs it: apt-get install chromium)"),
 ]

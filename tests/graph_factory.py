@@ -2,8 +2,8 @@
 
     from tests.graph_factory import GraphBuilder, random_dags
 
-The builders live in :mod:`inspector.analysis.graph_builder` and the generator
-in :mod:`inspector.analysis.random_graphs` (the Learn page's quiz draws from it too); here they are re-exported and the
+The builders and the generator live in :mod:`inspector.builders` (the Learn
+page's quiz draws from it too); here they are re-exported and the
 generator is driven by hypothesis so that failing graphs shrink, with the
 builder script attached to every failing example via ``note``.
 """
@@ -16,13 +16,19 @@ from typing import Any
 from hypothesis import note
 from hypothesis import strategies as st
 
-from inspector.analysis.graph_builder import GraphBuilder, ScriptedGraph, graph_summary  # noqa: F401
-from inspector.analysis.random_graphs import MAX_CHANNELS, MAX_SPATIAL, random_dag  # noqa: F401
+from inspector.builders import (  # noqa: F401
+    MAX_CHANNELS,
+    MAX_SPATIAL,
+    GraphBuilder,
+    ScriptedGraph,
+    graph_summary,
+    random_dag,
+)
 from inspector.ir import Graph
 
 
 class HypothesisDraw:
-    """:class:`~inspector.analysis.random_graphs.Draw` backed by a hypothesis ``draw``."""
+    """:class:`~inspector.builders.random_dags.Draw` backed by a hypothesis ``draw``."""
 
     def __init__(self, draw: st.DrawFn) -> None:
         self.draw = draw
@@ -44,7 +50,7 @@ class HypothesisDraw:
 @st.composite
 def random_dags(draw: st.DrawFn, min_ops: int = 3, max_ops: int = 12, max_bns: int = 6,
                 extended: bool = False) -> Graph:
-    """Random IR DAGs (see :func:`inspector.analysis.random_graphs.random_dag`)."""
+    """Random IR DAGs (see :func:`inspector.builders.random_dags.random_dag`)."""
     graph = random_dag(HypothesisDraw(draw), min_ops, max_ops, max_bns, extended)
     note(graph.script)
     return graph

@@ -18,6 +18,8 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from inspector.render.status import STATUS_COLORS  # noqa: E402
 
+pytestmark = pytest.mark.slow  # Streamlit AppTests
+
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 180
 

@@ -11,6 +11,8 @@ import pytest
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+pytestmark = pytest.mark.slow  # Streamlit AppTests
+
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 180
 SAMPLE = "repvgg_block"

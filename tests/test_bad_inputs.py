@@ -90,6 +90,7 @@ def test_library_outcome_from_upload_bytes(name):
     assert "bnfold-upload" not in str(info.value)
 
 
+@pytest.mark.slow
 def test_cli_outcome_for_every_case(folder, capsys):
     """analyze and fold: exit 0 and a written model, or exit 2 with one line and no file."""
     with memory_cap():
@@ -107,6 +108,7 @@ def test_cli_outcome_for_every_case(folder, capsys):
                 assert out.exists()
 
 
+@pytest.mark.slow
 def test_cli_subprocess_bomb_is_refused_under_a_memory_limit(folder):
     script = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (6 * 2**30, 6 * 2**30)); "
               "from inspector.cli import main; sys.exit(main(sys.argv[1:]))")
@@ -116,6 +118,53 @@ def test_cli_subprocess_bomb_is_refused_under_a_memory_limit(folder):
         assert r.returncode == 2, r.stderr[-400:]
         assert r.stderr.strip().splitlines()[-1].startswith("bnfold: error:")
         assert "limit" in r.stderr
+
+
+_CHILD = """
+import contextlib, io, json, resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (6 * 2**30, 6 * 2**30))
+from inspector.cli import main
+def peak():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+main(["analyze", sys.argv[1]])  # warm: every library a load needs is imported
+rows = [{"warm": peak()}]
+for path in sys.argv[2:]:
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = main(["analyze", path])
+    rows.append({"code": code, "err": err.getvalue(), "peak": peak()})
+print(json.dumps(rows))
+"""
+
+
+def cli_in_a_child(warm: Path, paths: list[Path]) -> tuple[int, list[dict]]:
+    """``bnfold analyze`` each path in one subprocess under a 6 GiB RLIMIT_AS; returns
+    the peak RSS (MB) after a warm-up on ``warm`` and per path: exit code, stderr and
+    the peak RSS after it (peaks only grow: a later case never hides an earlier one)."""
+    r = subprocess.run([sys.executable, "-c", _CHILD, str(warm), *map(str, paths)],
+                       capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert r.returncode == 0, r.stderr[-600:]
+    import json
+
+    rows = json.loads(r.stdout.strip().splitlines()[-1])
+    return rows[0]["warm"], rows[1:]
+
+
+ARCHIVE_BOMBS = ["inflating.pt2", "json_bomb.pt2", "deep_json.pt2", "many_entries.pt2"]
+
+
+@pytest.mark.slow
+def test_archive_bombs_are_refused_in_one_line_without_inflating(folder):
+    """Before the caps the inflating archive took the CLI to 2.4 GB and the JSON bomb to
+    3.7 GB; now each is refused from its directory and headers (under 100 MB more than
+    loading a valid archive)."""
+    warm, rows = cli_in_a_child(folder / "conv_bn.pt2", [folder / n for n in ARCHIVE_BOMBS])
+    for name, row in zip(ARCHIVE_BOMBS, rows):
+        lines = [x for x in row["err"].splitlines() if x.startswith("bnfold:")]
+        assert row["code"] == 2 and len(lines) == 1, (name, row["err"])
+        assert lines[0].startswith("bnfold: error: ") and name in lines[0]
+        assert "re-save" not in lines[0]
+        assert row["peak"] - warm < 100, (name, warm, row["peak"])
 
 
 def test_max_tensor_mb_lets_a_bigger_constant_through_the_library():
@@ -131,6 +180,7 @@ def test_max_tensor_mb_flag_is_used(capsys):
     assert code == 2 and "--max-tensor-mb" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_app_upload_outcome_for_every_case():
     """One AppTest; each upload shows metrics (ok) or one error naming the file."""
     pytest.importorskip("streamlit")
@@ -255,7 +305,7 @@ def test_full_disk_for_json_and_svg_leaves_no_file(model_file, capsys, monkeypat
     assert sorted(p.name for p in model_file.parent.iterdir()) == ["conv_bn.onnx"]
 
 
-def test_successful_fold_output_is_complete_and_readable(model_file, capsys):
+def test_successful_fold_output_is_complete_and_readable(model_file):
     import onnx
 
     out = model_file.parent / "folded.onnx"

@@ -12,12 +12,11 @@ from inspector.bench.peers import (  # noqa: E402
     count_bn_onnx,
     count_bn_torch,
     export_onnx_unfolded,
-    peer_fx_fuse,
-    peer_onnx_exporter,
-    peer_onnxoptimizer,
-    peer_onnxruntime,
+    ort_optimized,
     run_peers,
 )
+
+pytestmark = pytest.mark.slow  # exports to ONNX with every peer tool
 
 X = torch.randn(1, 3, 8, 8)
 
@@ -55,13 +54,7 @@ def test_count_bn_torch_modules_and_graph_modules() -> None:
     assert count_bn_torch(nn.Sequential(nn.Conv2d(3, 4, 1), nn.InstanceNorm2d(4))) == 0
 
 
-def test_fx_fuse() -> None:
-    assert peer_fx_fuse(conv_bn()) == 0
-    assert peer_fx_fuse(relu_bn()) == 1
-
-
 def test_fx_fuse_trace_failure_is_none_with_reason() -> None:
-    assert peer_fx_fuse(DataDependent().eval()) is None
     counts = run_peers(DataDependent().eval(), X, legacy=False)
     assert counts["fx_fuse"].left is None and "Error" in counts["fx_fuse"].reason
 
@@ -71,25 +64,20 @@ def test_unfolded_export_keeps_every_bn(onnx_models) -> None:
     assert count_bn_onnx(onnx_models["relu_bn"]) == 1
 
 
-def test_onnx_exporters_fold_conv_bn_only() -> None:
-    assert peer_onnx_exporter(conv_bn(), X) == 0
-    assert peer_onnx_exporter(relu_bn(), X) == 1
-    assert peer_onnx_exporter(conv_bn(), X, dynamo=False) == 0
-    assert peer_onnx_exporter(relu_bn(), X, dynamo=False) == 1
+def test_onnxruntime_fuses_conv_bn_from_level_basic_on(onnx_models) -> None:
+    assert count_bn_onnx(ort_optimized(onnx_models["conv_bn"], "basic")) == 0
+    assert count_bn_onnx(ort_optimized(onnx_models["relu_bn"], "basic")) == 1
 
 
-def test_onnxoptimizer(onnx_models) -> None:
-    assert peer_onnxoptimizer(onnx_models["conv_bn"]) == 0
-    assert peer_onnxoptimizer(onnx_models["relu_bn"]) == 1
+def test_run_peers_every_tool_folds_a_conv_bn() -> None:
+    counts = run_peers(conv_bn(), X)
+    assert {k: c.left for k, c in counts.items()} == {
+        "fx_fuse": 0, "onnx_dynamo": 0, "onnx_legacy": 0, "onnx_input": 1,
+        "onnxoptimizer": 0, "onnxruntime": 0,
+    }
 
 
-def test_onnxruntime(onnx_models) -> None:
-    assert peer_onnxruntime(onnx_models["conv_bn"]) == 0
-    assert peer_onnxruntime(onnx_models["relu_bn"]) == 1
-    assert peer_onnxruntime(onnx_models["relu_bn"], level="basic") == 1
-
-
-def test_run_peers_reports_every_tool() -> None:
+def test_run_peers_no_tool_folds_a_bn_after_a_relu() -> None:
     counts = run_peers(relu_bn(), X)
     assert {k: c.left for k, c in counts.items()} == {
         "fx_fuse": 1, "onnx_dynamo": 1, "onnx_legacy": 1, "onnx_input": 1,

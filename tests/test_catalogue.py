@@ -60,6 +60,7 @@ def test_case_bn_statuses_and_reasons(case, frontend):
         assert by_name["optimal"][bn].reason_code.value == code, by_name["optimal"][bn].reason
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("frontend", FRONTENDS)
 @pytest.mark.parametrize("case", CASES)
 def test_case_optimal_fold_verifies(case, frontend):
@@ -108,6 +109,7 @@ def _op_counts(model) -> Counter:
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("frontend", FRONTENDS)
 @pytest.mark.parametrize("case", REPARAM_CASES)
 def test_case_reparam_removes_expected_bns_with_expected_statuses(case, frontend):

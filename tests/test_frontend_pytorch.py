@@ -11,11 +11,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from inspector.bn_stats import randomize_bn
 from inspector.errors import InspectorError, InvalidGraphError, UnsupportedModelError
 from inspector.frontends import pytorch
 from inspector.frontends.pytorch.optypes import StorageTransform
 from inspector.ir import bypass
-from inspector.sources import randomize_bn
 
 timm = pytest.importorskip("timm")
 torchvision = pytest.importorskip("torchvision")
@@ -374,6 +374,7 @@ def test_load_pt2_rejects_missing_corrupt_and_foreign_files(tmp_path):
         pytorch.load_pt2(tmp_path / "other.pt2")
 
 
+@pytest.mark.slow
 def test_save_onnx_keeps_bn_and_matches_onnxruntime(tmp_path):
     onnx = pytest.importorskip("onnx")
     ort = pytest.importorskip("onnxruntime")

@@ -56,6 +56,7 @@ def test_torch_bn_is_not_folded_into_a_zero_plus_node():
     assert verdict.status == "not_foldable" and verdict.reason_code.value == "nonlinearity"
 
 
+@pytest.mark.slow
 def test_torch_and_onnx_count_the_zero_plus_bn_alike():
     from inspector.bench.peers import export_onnx_unfolded
 
@@ -78,6 +79,7 @@ class BnThenScalarMul(nn.Module):
         return torch.relu(self.bn(torch.relu(x)) * 0.5)
 
 
+@pytest.mark.slow
 def test_bn_is_not_moved_into_a_scalar_multiply_that_would_need_a_new_add():
     from inspector.bench.peers import export_onnx_unfolded
 

@@ -153,6 +153,7 @@ def _status_lines(at) -> list[str]:
     return [m.value for m in at.markdown if m.value.startswith("**Status of")]
 
 
+@pytest.mark.slow
 def test_page_states_the_theorem_and_cites_the_paper():
     at = _learn()
     text = " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
@@ -160,6 +161,7 @@ def test_page_states_the_theorem_and_cites_the_paper():
     assert "IJCAI 2022" in text and "Yvinec" in text
 
 
+@pytest.mark.slow
 def test_a_theorem_clause_opens_its_lesson():
     at = _learn()
     clause = next(c for c in CLAUSES if c.key == "padding")
@@ -168,6 +170,7 @@ def test_a_theorem_clause_opens_its_lesson():
     assert at.radio(key="learn_lesson").value == clause.lesson
 
 
+@pytest.mark.slow
 def test_every_lesson_hides_the_verdict_until_the_prediction_is_revealed(lessons):
     at = _learn()
     for lesson in LESSONS:
@@ -188,6 +191,7 @@ def test_every_lesson_hides_the_verdict_until_the_prediction_is_revealed(lessons
         assert f"`{v.name}` {'folds ' + v.direction if v.folded else 'cannot be folded'}" in prose
 
 
+@pytest.mark.slow
 def test_a_wrong_prediction_gets_corrected():
     at = _learn()
     at.radio(key="learn_lesson").set_value("bn_bn").run()
@@ -201,6 +205,7 @@ def _slider_status(at) -> str:
     return next(m.value for m in at.markdown if m.value.startswith("**`bn`:"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key", sorted(FLIPS))
 def test_affine_sliders_flip_the_status_on_the_page(key):
     keep, flip, _ = FLIPS[key]
@@ -216,6 +221,7 @@ def test_affine_sliders_flip_the_status_on_the_page(key):
         assert ("not foldable" in status) == (expect == "not foldable"), (key, params, status)
 
 
+@pytest.mark.slow
 def test_quiz_keeps_score():
     at = _learn()
     at.segmented_control(key="learn_mode").set_value("Quiz").run()
@@ -231,6 +237,7 @@ def test_quiz_keeps_score():
     assert at.session_state["quiz_seed"] != seed
 
 
+@pytest.mark.slow
 def test_folding_a_lesson_verifies():
     at = _learn()
     at.radio(key="learn_lesson").set_value("bn_bn").run()

@@ -184,11 +184,12 @@ def test_frontend_without_merge_write_back_gives_a_clear_error():
 
     from inspector.errors import UnsupportedModelError
     from inspector.folding.pipeline import write_back
+    from tests.numpy_frontend import numpy_adapter
 
     def old_write_back(loaded, folded, removed, changed):  # no ``merges`` keyword
         raise AssertionError("must not be called with merges pending")
 
-    loaded = SimpleNamespace(framework="torch", frontend=SimpleNamespace(write_back=old_write_back))
+    loaded = SimpleNamespace(frontend=numpy_adapter(old_write_back))  # supports_merges=False
     with pytest.raises(UnsupportedModelError, match="--mode optimal"):
         write_back(loaded, analyze(_repvgg(1), "reparam"))
 

@@ -10,11 +10,11 @@ import pytest
 import torch
 from torch import nn
 
+from inspector.bn_stats import randomize_bn
 from inspector.folding.pipeline import fold
 from inspector.frontends import pytorch
 from inspector.frontends.pytorch.capture import op_name
 from inspector.frontends.pytorch.writeback import _symmetric_padding
-from inspector.sources import randomize_bn
 from sample_models.catalogue_reparam import RepVGGBlock, conv_bn
 
 
@@ -108,6 +108,7 @@ def test_symmetric_padding_only_when_the_output_size_is_unchanged(padding, size,
     assert _symmetric_padding(padding, (1, 4, size), (kernel,), (stride,), (1,)) == want
 
 
+@pytest.mark.slow
 def test_merged_model_saves_as_pt2_and_onnx(tmp_path):
     loaded = load(RepVGGBlock())
     result = fold(loaded, "reparam")

@@ -10,34 +10,22 @@ import pytest
 from inspector.errors import VerificationError
 from inspector.folding.pipeline import fold
 from inspector.model import InputSpec, LoadedModel
-from inspector.verification.numpy_exec import run_graph
 from tests.graph_factory import GraphBuilder
+from tests.numpy_frontend import numpy_adapter
 
 
-class NumpyFrontend:
-    """A frontend whose 'framework model' is the IR itself, run in float64.
+def corrupting_write_back(corrupt: str | None = None):
+    """A write-back of the IR itself; any write-back that removes BN ``corrupt`` also
+    perturbs a bias, standing in for a wrong fold rule."""
 
-    ``corrupt`` names a BN: any write-back that removes it also perturbs a bias,
-    standing in for a wrong fold rule.
-    """
-
-    name = "numpy"
-    extensions = ()
-
-    def __init__(self, corrupt: str | None = None) -> None:
-        self.corrupt = corrupt
-        self.write_backs = 0
-
-    def write_back(self, loaded, folded, removed, changed):
-        self.write_backs += 1
-        if self.corrupt in removed:
+    def write_back(loaded, folded, removed, changed):
+        if corrupt in removed:
             node = next(n for n in folded if n.op == "conv")
             bias = node.params["bias"] + 1.0
             folded = folded.with_nodes({node.id: replace(node, params={**node.params, "bias": bias})})
         return folded
 
-    def run(self, model, inputs):
-        return run_graph(model, list(inputs))
+    return write_back
 
 
 def two_block_model(corrupt: str | None = None) -> LoadedModel:
@@ -47,7 +35,7 @@ def two_block_model(corrupt: str | None = None) -> LoadedModel:
     b.output(b.relu(b.bn(b.conv(y, 4))))
     graph = b.build()
     return LoadedModel("two_blocks", graph, "numpy", graph, [InputSpec("x", (1, 3, 6, 6), "float64")],
-                       NumpyFrontend(corrupt))
+                       numpy_adapter(corrupting_write_back(corrupt), per_tensor=False))
 
 
 def test_fold_returns_verified_model():
@@ -76,7 +64,6 @@ def test_a_fold_that_does_not_verify_is_rolled_back():
 
 def test_unisolable_failure_raises_instead_of_returning_a_wrong_model():
     loaded = two_block_model(corrupt="bn1")
-    loaded.frontend.corrupt = "bn1"
     with pytest.raises(VerificationError):
         fold(loaded, "optimal", max_rollbacks=0)
 

@@ -118,6 +118,7 @@ def exhaustive_best(graph: Graph, check_each: bool = True) -> tuple[int, tuple[s
 
 
 # -- properties -----------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", MODES)
 @SETTINGS
 @given(graph=random_dags())
@@ -126,6 +127,7 @@ def test_folded_graph_computes_the_same_function(graph, mode):
     assert_equivalent(graph, result.folded)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", MODES)
 @settings(SETTINGS, max_examples=examples(150))
 @given(graph=random_dags(extended=True))
@@ -136,6 +138,7 @@ def test_folded_graph_computes_the_same_function_extended_vocabulary(graph, mode
     assert_equivalent(graph, result.folded)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(graph=random_dags())
 def test_optimal_folds_at_least_as_many_as_adjacent(graph):
@@ -147,6 +150,7 @@ def test_optimal_folds_at_least_as_many_as_adjacent(graph):
         f"optimal folded {[b for b, v in optimal.verdicts.items() if v.folded]}")
 
 
+@pytest.mark.slow
 @settings(SETTINGS, max_examples=examples(100))
 @given(graph=random_dags(max_bns=6))
 def test_analyze_does_not_mutate_and_explains_every_refusal(graph):
@@ -155,6 +159,7 @@ def test_analyze_does_not_mutate_and_explains_every_refusal(graph):
         check_analysis(result.folded, mode)  # re-analysing the folded IR is fine too
 
 
+@pytest.mark.slow
 @settings(SETTINGS, max_examples=examples(250))
 @given(graph=random_dags(max_bns=6))
 def test_no_fold_order_beats_the_tool(graph):

@@ -16,7 +16,7 @@ def test_load_analyze_fold_verify_render_from_the_top_level():
     assert inspector.verify(model, result.model).passed
     dot = inspector.to_dot(model.graph, analyses["optimal"], analyses["adjacent"])
     assert "status-optimal_only" in dot
-    report = inspector.build_report(model.name, analyses)
+    report = inspector.build_report(model, analyses)
     assert report["modes"]["optimal"]["folded"] == 1
 
 

@@ -126,6 +126,7 @@ def test_cli_without_the_flag_has_no_quantization_key(capsys):
     assert "quantization" not in json.loads(capsys.readouterr().out)
 
 
+@pytest.mark.slow
 def test_fold_page_shows_the_quantization_impact_of_every_changed_layer():
     from pathlib import Path
 

@@ -73,6 +73,7 @@ def test_get_sample_key_error_lists_names() -> None:
 
 
 # --- every sample ---------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("sample", SAMPLES, ids=IDS)
 def test_sample_builds_runs_and_is_deterministic(sample: Sample) -> None:
     assert sample.description and "\n" not in sample.description
@@ -153,6 +154,7 @@ def test_onnx_files_exist_and_are_small() -> None:
     assert total < 5 * 1024 * 1024
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sample", SAMPLES, ids=IDS)
 def test_onnx_matches_torch_and_keeps_every_bn(sample: Sample) -> None:
     path = onnx_path(sample.name)
@@ -190,6 +192,7 @@ def test_onnx_shared_conv_shares_one_weight() -> None:
     assert convs[0].input[1] == convs[1].input[1]
 
 
+@pytest.mark.slow
 def test_exporter_does_not_fuse_conv_bn() -> None:
     from sample_models.export_onnx import to_onnx
 

@@ -60,6 +60,7 @@ def test_the_corpus_holds_every_variant(corpus):
     assert set(corpus[2]) == set(VARIANTS)
 
 
+@pytest.mark.slow
 def test_payloads_are_live_under_torch_export_load(corpus):
     """The test files are real attacks: plain torch.export.load creates the sentinel."""
     folder, sentinel, paths = corpus
@@ -115,6 +116,7 @@ def test_cli_refuses_every_hostile_pt2_with_one_line(corpus, capsys):
     assert not sentinel.exists()
 
 
+@pytest.mark.slow
 def test_cli_subprocess_refuses_a_pickled_archive(corpus):
     _, sentinel, paths = corpus
     out = subprocess.run([sys.executable, "-m", "inspector", "analyze",
@@ -241,6 +243,7 @@ def test_external_data_outside_the_folder_is_refused(tmp_path, capsys, kind):
     assert "outside the model's folder" in capsys.readouterr().err.strip().splitlines()[-1]
 
 
+@pytest.mark.slow
 def test_app_zoo_box_never_imports_a_callable(user_module):
     pytest.importorskip("streamlit")
     from streamlit.testing.v1 import AppTest

@@ -185,6 +185,7 @@ def test_verdict_agrees_with_the_numerics_of_the_op(name):
         assert err >= 1e-2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [n for n, c in CASES.items() if c.status == "folded"])
 def test_folded_case_verifies_with_onnxruntime(name):
     loaded = F.load_onnx(build(CASES[name]), name=name)

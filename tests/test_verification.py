@@ -11,55 +11,38 @@ import pytest
 from inspector.errors import VerificationError
 from inspector.folding.driver import analyze
 from inspector.folding.pipeline import fold
-from inspector.model import InputSpec, LoadedModel
+from inspector.model import LoadedModel
 from inspector.verification.compare import (
     changed_tensors,
     tensor_error,
     tolerance_for,
     verify,
 )
-from inspector.verification.numpy_exec import run_graph, run_tensors
 from tests.graph_factory import GraphBuilder
+from tests.numpy_frontend import numpy_adapter, numpy_loaded
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # log/NaN arithmetic
 
 
-class NumpyFrontend:
-    """The 'framework model' is the IR itself, run in float64 (outputs and every tensor).
+def corrupting_write_back(corrupt: tuple[str, str, float] | None = None):
+    """A write-back of the IR itself; ``corrupt = (bn, node, factor)``: any write-back
+    that removes ``bn`` also scales ``node``'s weight and bias by ``factor``, standing
+    in for a wrong fold rule."""
 
-    ``corrupt = (bn, node, factor)``: any write-back that removes ``bn`` also
-    scales ``node``'s weight and bias by ``factor``, standing in for a wrong fold rule.
-    """
-
-    name = "numpy"
-    extensions = ()
-
-    def __init__(self, corrupt: tuple[str, str, float] | None = None) -> None:
-        self.corrupt = corrupt
-
-    def write_back(self, loaded, folded, removed, changed):
-        if self.corrupt and loaded.graph.find(self.corrupt[0]).id in removed:
-            _, name, factor = self.corrupt
+    def write_back(loaded, folded, removed, changed):
+        if corrupt and loaded.graph.find(corrupt[0]).id in removed:
+            _, name, factor = corrupt
             node = folded.find(name)
-            nid = node.id
             params = {k: v * factor if k in ("weight", "bias") else v
                       for k, v in node.params.items()}
-            folded = folded.with_nodes({nid: replace(node, params=params)})
+            folded = folded.with_nodes({node.id: replace(node, params=params)})
         return folded
 
-    def run(self, model, inputs):
-        return run_graph(model, list(inputs))
-
-    def run_tensors(self, model, inputs, loaded):
-        values = run_tensors(model, list(inputs))
-        outs = [values[n.inputs[0]] for n in model.nodes if n.op == "output"]
-        return outs, values
+    return write_back
 
 
 def _loaded(graph, frontend, dtype="float32") -> LoadedModel:
-    specs = [InputSpec(n.outputs[0], graph.shape(n.outputs[0]), dtype)
-             for n in graph.nodes if n.op == "input"]
-    return LoadedModel(graph.name, graph, "numpy", graph, specs, frontend)
+    return numpy_loaded(graph, frontend, dtype)
 
 
 def damped_branch_model(corrupt=None) -> LoadedModel:
@@ -73,7 +56,7 @@ def damped_branch_model(corrupt=None) -> LoadedModel:
     graph = b.build()
     ls = graph.find("layer_scale")
     damped = replace(ls, params={"scale": np.full(8, 1e-4), "shift": np.zeros(8)})
-    return _loaded(graph.with_nodes({ls.id: damped}), NumpyFrontend(corrupt))
+    return _loaded(graph.with_nodes({ls.id: damped}), numpy_adapter(corrupting_write_back(corrupt)))
 
 
 WRONG_BRANCH = ("bn_branch", "branch_conv", 1.45)  # the branch comes out 45 % wrong
@@ -150,7 +133,7 @@ def log_front_model(nan_param: bool = False, corrupt=None) -> LoadedModel:
         weight = conv.params["weight"].copy()
         weight[0, 0, 0, 0] = np.nan
         graph = graph.with_nodes({conv.id: replace(conv, params={**conv.params, "weight": weight})})
-    return _loaded(graph, NumpyFrontend(corrupt), dtype="float64")
+    return _loaded(graph, numpy_adapter(corrupting_write_back(corrupt)), dtype="float64")
 
 
 def test_non_finite_outputs_are_retried_with_inputs_in_a_valid_range():

@@ -14,6 +14,8 @@ from inspector.frontends import pytorch
 from inspector.ir import bypass
 from inspector.sources import resolve_spec
 
+pytestmark = pytest.mark.slow  # model zoo
+
 
 def tiny() -> nn.Module:
     return nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU())

@@ -2,7 +2,6 @@
 // the vendored svg-pan-zoom, which defines window.svgPanZoom.
 const NATURAL = 4 / 3;  // Graphviz draws in pt: 1:1 is 4/3 CSS px per unit
 const READABLE = 1.0;   // default zoom: 11-pt labels are >= 11 px on screen
-const ROLES = ['selected', 'root', 'leaf', 'blocking', 'region'];
 const SVGNS = 'http://www.w3.org/2000/svg';
 
 function clean(svg) {
@@ -134,12 +133,13 @@ function centre(el) {
 }
 
 function highlight(st, bn) {
-  st.svg.querySelectorAll('g.node.hl').forEach((g) => g.classList.remove('hl', ...ROLES));
+  const names = st.roleNames || [];  // inspector.render.highlight.ROLES, sent with the data
+  st.svg.querySelectorAll('g.node.hl').forEach((g) => g.classList.remove('hl', ...names));
   st.svg.querySelectorAll('g.fold-link.client').forEach((g) => g.remove());
   st.applied = bn || '';
   const roles = (st.roles || {})[bn];
   if (!roles) return;
-  for (const role of ROLES) {
+  for (const role of names) {
     for (const id of roles[role] || []) {
       const el = st.nodes.get(id);
       if (el) el.classList.add('hl', role);
@@ -248,6 +248,7 @@ export default function (component) {
   if (hint) hint.textContent = data.hint || '';
   setLegend(parentElement, data.legend);
   st.roles = data.roles || {};
+  st.roleNames = data.role_names || [];
   if (st.hash !== data.hash) {
     st.applied = data.selected || '';
     mount(st, view, data);
@@ -286,5 +287,13 @@ export default function (component) {
   return () => {
     if (st.observer) st.observer.disconnect();
     st.observer = null;
+    // Called before a re-render too: only a view that left the page drops its pan-zoom.
+    setTimeout(() => {
+      if (view.isConnected || !st.pz) return;
+      try { st.pz.destroy(); } catch (e) { /* already detached */ }
+      st.pz = null;
+      st.ready = false;
+      st.hash = null;
+    }, 0);
   };
 }

@@ -4,6 +4,7 @@
 direction / mode and return a ``result.Decision``: the ``FoldStep`` (the edits
 a fold needs) or the ``verdict.Blocked`` reasons, plus the nodes the decision
 read. ``transparency`` holds one small rule per transparent op; ``verdict``
-the vocabularies (``Reason``, ``Status``) and the per-BN ``Verdict`` record.
+the vocabularies (``Mode``, ``Reason``, ``Status``) and the per-BN ``Verdict``
+record; ``sentences`` every sentence said about a BN.
 Nothing here imports a frontend, ``folding``, ``render``, ``bench`` or ``ui``.
 """

@@ -26,10 +26,13 @@ from .result import Decision, FoldStep, Transform
 from .transparency import RULES, is_identity
 from .verdict import Blocked, Reason
 
-_BLOCK_REASONS = {
+#: Why each blocking op (``ir.BLOCKING_OPS`` but the graph boundary) stops a fold, and its
+#: words in the sentence ("reaches non-linearity `relu1`").
+BLOCK_REASONS: dict[str, tuple[Reason, str]] = {
     "activation": (Reason.NONLINEARITY, "non-linearity"),
     "mul": (Reason.DATA_DEPENDENT_MUL, "data-dependent multiply"),
     "norm": (Reason.NORMALIZATION, "data-dependent normalisation"),
+    "sub": (Reason.UNKNOWN_OP, "unsupported op"),  # linear, but no transparency rule yet
     "other": (Reason.UNKNOWN_OP, "unsupported op"),
 }
 
@@ -314,7 +317,7 @@ def _blocking(node: Node) -> Blocked:
     if node.attrs.get("shape_derived"):
         return Blocked(Reason.SHAPE_DEPENDENT, f"reaches `{node.name}` ({node.attrs.get('op_type')}),"
                        " whose constant is computed from a dynamic input size", node.id)
-    code, what = _BLOCK_REASONS.get(node.op, (Reason.UNKNOWN_OP, "unsupported op"))
+    code, what = BLOCK_REASONS.get(node.op, (Reason.UNKNOWN_OP, "unsupported op"))
     return Blocked(code, f"reaches {what} `{node.name}` ({node.kind})", node.id)
 
 

@@ -143,7 +143,7 @@ def _step(graph: Graph, node: Node, args: list[_Sym], spatial: int,
     return _Sym(own, gcd(a.groups, groups), False, a.bias_zero and not has_bias)
 
 
-# -- finding regions# -- finding regions -----------------------------------------------------------
+# -- finding regions -----------------------------------------------------------
 def check_region(graph: Graph, x: str, nodes: list[Node]) -> Region | Blocked:
     """Whether ``nodes`` (graph order, ending at the producer of ``y``) merge into one conv of ``x``."""
     inside = {n.id for n in nodes}

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..ir import Node
-from ..verification.numpy_ops import as_pairs, as_tuple
+from ..ir import Node, as_pairs, as_tuple
 from .verdict import Blocked, Reason
 
 

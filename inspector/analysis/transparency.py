@@ -23,11 +23,6 @@ Solved = dict[str, Transform]
 Rule = Callable[[Graph, Node, Known], "Solved | Blocked"]
 
 
-def identity_like(t: Transform, length: int | None = None, axis: int | None = None) -> Transform:
-    n = len(t.scale) if length is None else length
-    return Transform(t.axis if axis is None else axis, np.ones(n), np.zeros(n))
-
-
 def is_identity(t: Transform) -> bool:
     return bool(np.all(t.scale == 1.0) and np.all(t.shift == 0.0))
 

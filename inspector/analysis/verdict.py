@@ -6,6 +6,35 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 
+class Mode(str, Enum):
+    """The folding modes (DESIGN §3): what each one may remove.
+
+    ``adjacent`` folds a BN directly after a conv/linear used by it alone (what
+    fx fuse and onnxruntime do); ``optimal`` folds every BN the necessary and
+    sufficient condition allows; ``reparam`` adds merging parallel linear
+    branches into one conv (DESIGN §3.7).
+    """
+
+    ADJACENT = "adjacent"
+    OPTIMAL = "optimal"
+    REPARAM = "reparam"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def words(self) -> str:
+        """What the mode does, for menus (``optimal — necessary and sufficient condition``)."""
+        return f"{self.value} — {_MODE_WORDS[self]}"
+
+
+_MODE_WORDS: dict[Mode, str] = {
+    Mode.OPTIMAL: "necessary and sufficient condition",
+    Mode.ADJACENT: "what fx fuse / onnxruntime do",
+    Mode.REPARAM: "optimal folding + merging parallel branches (beyond the paper)",
+}
+
+
 class Status(str, Enum):
     """Every status a BN is shown with, from verdicts to the sample registry.
 
@@ -107,13 +136,35 @@ class Reason(str, Enum):
         return _PRIORITY[self]
 
 
+#: The Learn quiz's "why not" options, in the order shown; each reason row names one.
+WHY_NONLINEAR = "a non-linearity in the way"
+WHY_PADDING = "zero padding with a non-zero shift"
+WHY_NEGATIVE = "negative scale at a max-pool"
+WHY_ZERO = "zero scale that a leaf cannot undo"
+WHY_BOUNDARY = "the graph boundary (input or output)"
+WHY_SHARED = "parameters shared with another layer"
+WHY_BATCH = "batch statistics (training mode)"
+WHY_ELSE = "something else (channel mapping, conflicts…)"
+WHY_OPTIONS = (WHY_NONLINEAR, WHY_PADDING, WHY_NEGATIVE, WHY_ZERO, WHY_BOUNDARY, WHY_SHARED, WHY_BATCH,
+               WHY_ELSE)
+#: Colour groups of the reasons (the graph colours a kept BN by its group).
+GROUPS = ("blocking", "padding", "scale", "other")
+
+
 @dataclass(frozen=True)
 class ReasonInfo:
-    """Everything shown for one reason code."""
+    """Everything shown for one reason code.
+
+    ``quiz``: the :data:`WHY_OPTIONS` answer naming it on the Learn quiz;
+    ``legend``: the words naming it in its colour group's legend row (None:
+    it is one of the group's "other" reasons).
+    """
 
     title: str
     help: str
     group: str
+    quiz: str = WHY_ELSE
+    legend: str | None = None
 
 
 #: One row per reason, most specific first (that order is the priority).
@@ -121,107 +172,145 @@ class ReasonInfo:
 REASONS: dict[Reason, ReasonInfo] = {
     Reason.BATCH_STATS: ReasonInfo(
         "batch statistics",
-        "The BN uses batch statistics at inference, so it is not a fixed affine map.", "other"),
+        "The BN uses batch statistics at inference, so it is not a fixed affine map.", "other",
+        quiz=WHY_BATCH, legend="batch stats"),
     Reason.DYNAMIC_PARAMS: ReasonInfo(
         "parameters computed at run time",
         "The BN's scale or statistics are computed in the forward pass, so they are not constants "
-        "a fold could write into another layer.", "other"),
+        "a fold could write into another layer.", "other",
+        quiz=WHY_ELSE),
     Reason.PER_ELEMENT: ReasonInfo(
         "per-element BN (not per channel)",
         "The BN's parameters vary per element, not per channel: no per-channel map describes it.",
-        "other"),
+        "other",
+        quiz=WHY_ELSE),
     Reason.SHARED_PARAMS: ReasonInfo(
         "shared parameters",
         "A layer that would absorb the map shares its weights with another call; editing them "
-        "would change the other use too.", "other"),
+        "would change the other use too.", "other",
+        quiz=WHY_SHARED, legend="shared params"),
     Reason.ZERO_PADDING: ReasonInfo(
         "zero padding",
         "A zero-padded layer sees padding zeros, not shifted values: the shift c would be wrong "
-        "at the borders.", "padding"),
+        "at the borders.", "padding",
+        quiz=WHY_PADDING, legend="zero padding"),
     Reason.EXTRAPOLATION: ReasonInfo(
         "extrapolated fill value",
         "A resize samples outside its input and fills those positions with a constant, which the "
-        "shifted map does not preserve.", "other"),
+        "shifted map does not preserve.", "other",
+        quiz=WHY_ELSE),
     Reason.RENAME: ReasonInfo(
         "would move, not remove, its arithmetic",
         "The only place to fold into has no arithmetic of its own (an `x + 0`, a scalar `x * 1`): "
         "the deployed model would get the per-channel multiply-add back, a rename rather than a "
-        "fold (DESIGN §3.8).", "other"),
+        "fold (DESIGN §3.8).", "other",
+        quiz=WHY_ELSE),
     Reason.NEGATIVE_SCALE: ReasonInfo(
         "negative scale at max-pool",
         "Max pooling commutes with a positive scale only; a negative a_k turns max into min on "
-        "that channel.", "scale"),
+        "that channel.", "scale",
+        quiz=WHY_NEGATIVE, legend="negative scale"),
     Reason.ZERO_SCALE: ReasonInfo(
-        "zero scale", "A leaf would have to divide by a_k = 0 to undo the map.", "scale"),
+        "zero scale", "A leaf would have to divide by a_k = 0 to undo the map.", "scale",
+        quiz=WHY_ZERO, legend="zero scale"),
     Reason.DATA_DEPENDENT_MUL: ReasonInfo(
         "data-dependent multiply",
         "Multiplying by a tensor computed from the input (e.g. a squeeze-excitation gate) changes "
-        "per sample; no constant weight can absorb the map.", "blocking"),
+        "per sample; no constant weight can absorb the map.", "blocking",
+        quiz=WHY_NONLINEAR, legend="data-dependent multiply"),
     Reason.OVERLAP: ReasonInfo(
         "roots/leaves overlap", "A node would have to be both a root and a leaf of the same fold.",
-        "other"),
+        "other",
+        quiz=WHY_ELSE),
     Reason.CONFLICT: ReasonInfo(
-        "conflicting maps", "Two paths require different maps on the same tensor.", "other"),
+        "conflicting maps", "Two paths require different maps on the same tensor.", "other",
+        quiz=WHY_ELSE),
     Reason.CHANNEL_MAPPING: ReasonInfo(
         "channel axis lost",
         "A reshape/transpose loses track of the channel axis, so the per-channel vector cannot be "
-        "mapped across it.", "other"),
+        "mapped across it.", "other",
+        quiz=WHY_ELSE),
     Reason.NORMALIZATION: ReasonInfo(
         "data-dependent normalisation",
         "LayerNorm / GroupNorm / InstanceNorm renormalise with statistics of the input, which "
-        "erase or distort the affine map.", "blocking"),
+        "erase or distort the affine map.", "blocking",
+        quiz=WHY_NONLINEAR, legend="normalisation"),
     Reason.SHAPE_DEPENDENT: ReasonInfo(
         "constant computed from a dynamic size",
         "The layer's constant is computed from a dynamic input size (e.g. 1/(H·W) of an average "
-        "pool); folding would freeze the value of one size into the model.", "blocking"),
+        "pool); folding would freeze the value of one size into the model.", "blocking",
+        quiz=WHY_ELSE, legend="dynamic size"),
     Reason.UNKNOWN_OP: ReasonInfo(
         "unknown op",
         "An operation outside the supported vocabulary is treated as blocking (the tool never "
-        "guesses).", "blocking"),
+        "guesses).", "blocking",
+        quiz=WHY_NONLINEAR, legend="unknown op"),
     Reason.NOT_ADJACENT: ReasonInfo(
         "not adjacent to a linear layer",
         "The adjacent rule (fx fuse, onnxruntime, onnxoptimizer) only folds a BN directly after a "
-        "conv/linear used by that BN alone.", "other"),
+        "conv/linear used by that BN alone.", "other",
+        quiz=WHY_ELSE),
     Reason.NONLINEARITY: ReasonInfo(
         "non-linearity",
         "A non-linearity (ReLU, SiLU, sigmoid…) does not commute with a per-channel affine map, "
-        "so the map cannot be moved across it.", "blocking"),
+        "so the map cannot be moved across it.", "blocking",
+        quiz=WHY_NONLINEAR, legend="non-linearity"),
     Reason.BOUNDARY: ReasonInfo(
         "graph boundary",
         "The path reaches a graph input or output: there is no layer on that side to absorb the "
-        "map.", "blocking"),
+        "map.", "blocking",
+        quiz=WHY_BOUNDARY, legend="boundary"),
     Reason.VERIFICATION_FAILED: ReasonInfo(
         "verification failed",
-        "The fold did not pass numerical verification and was rolled back.", "other"),
+        "The fold did not pass numerical verification and was rolled back.", "other",
+        quiz=WHY_ELSE),
     Reason.ALREADY_FOLDED: ReasonInfo(
-        "already folded", "The BN was already removed by an earlier fold.", "other"),
+        "already folded", "The BN was already removed by an earlier fold.", "other",
+        quiz=WHY_ELSE),
     # Why a linear region could not be merged into one conv (mode ``reparam``).
     Reason.MISALIGNED: ReasonInfo(
         "branches misaligned",
         "Summed branches merge into one kernel only when their kernel centres line up on every "
-        "spatial axis (same output grid).", "other"),
+        "spatial axis (same output grid).", "other",
+        quiz=WHY_ELSE),
     Reason.STRIDE_MISMATCH: ReasonInfo(
         "branch strides differ", "Summed branches with different strides are not one conv.",
-        "other"),
+        "other",
+        quiz=WHY_ELSE),
     Reason.DILATION_MISMATCH: ReasonInfo(
         "branch dilations differ", "Summed branches with different dilations are not one conv.",
-        "other"),
+        "other",
+        quiz=WHY_ELSE),
     Reason.POOL_PADDING: ReasonInfo(
         "avg-pool ignores padding",
         "An average pool that does not count its padding (or uses ceil mode) divides by a "
-        "position-dependent count: no fixed kernel computes it.", "padding"),
+        "position-dependent count: no fixed kernel computes it.", "padding",
+        quiz=WHY_ELSE, legend="avg-pool padding"),
     Reason.BIASED_POINTWISE: ReasonInfo(
         "biased 1x1 before padded conv",
         "A zero-padded conv after a biased 1x1 conv reads padding zeros where the merged conv would "
-        "read the bias.", "padding"),
+        "read the bias.", "padding",
+        quiz=WHY_ELSE, legend="bias before zero padding"),
     Reason.SEQUENCE: ReasonInfo(
         "conv after conv",
-        "Merging this sequence of convs would not give one exact (or smaller) conv.", "other"),
+        "Merging this sequence of convs would not give one exact (or smaller) conv.", "other",
+        quiz=WHY_ELSE),
     Reason.OUTSIDE_USE: ReasonInfo(
         "branch tensor used elsewhere",
-        "A tensor inside the region is read outside it, so the branches must stay.", "other"),
+        "A tensor inside the region is read outside it, so the branches must stay.", "other",
+        quiz=WHY_ELSE),
 }
 _PRIORITY: dict[Reason, int] = {r: i for i, r in enumerate(REASONS)}
+
+def group_legend(group: str) -> str:
+    """The legend label of a colour group, from its reasons' legend words
+    (``not foldable: batch stats, shared params, other``)."""
+    rows = [info for info in REASONS.values() if info.group == group]
+    words = list(dict.fromkeys(info.legend for info in rows if info.legend))
+    if any(info.legend is None for info in rows):
+        words.append("other")
+    return "not foldable: " + ", ".join(words)
+
 
 #: Reasons a linear region could not be merged into one conv.
 MERGE_REASONS = frozenset({

@@ -23,10 +23,9 @@ Peers (what was measured with torch 2.14, onnxscript 0.7, onnxruntime 1.32):
 
 The ONNX peers receive a model with every BN still present
 (:func:`export_onnx_unfolded`: the dynamo exporter's optimizer minus its BN
-fusion rules). Every ``peer_*`` function returns the number of BN layers left,
-or ``None`` when the tool failed; :func:`run_peers` returns the same counts as
-:class:`PeerCount` records with the failure reason, the seconds taken and the
-error of the tool's output model against the original.
+fusion rules). :func:`run_peers` returns, per tool, a :class:`PeerCount`: the
+number of BN layers left (``None`` when the tool failed, with the reason), the
+seconds taken and the error of the tool's output model against the original.
 """
 
 from __future__ import annotations
@@ -89,11 +88,6 @@ def count_bn_onnx(model: Any) -> int:
 
 
 # -- PyTorch peers -------------------------------------------------------------
-def peer_fx_fuse(module: Any) -> int | None:
-    """BNs left after fx ``fuse``; None if fx cannot trace the model."""
-    return _measure("fx_fuse", lambda: fuse_fx(module))[0].left
-
-
 def export_onnx(module: Any, example: Any, *, dynamo: bool = True, optimize: bool = True) -> Any:
     """``torch.onnx.export`` of ``module`` on ``example`` -> ``onnx.ModelProto``.
 
@@ -153,19 +147,7 @@ def export_onnx_unfolded(module: Any, example: Any) -> Any:
     return unfold_optimize(export_onnx(module, example, optimize=False))
 
 
-def peer_onnx_exporter(module: Any, example: Any, *, dynamo: bool = True) -> int | None:
-    """BNs left in ``torch.onnx.export``'s output (its own folding); None on failure."""
-    return _measure("onnx_export", lambda: export_onnx(module, example, dynamo=dynamo))[0].left
-
-
 # -- ONNX peers ----------------------------------------------------------------
-def peer_onnxoptimizer(model: Any) -> int | None:
-    """BNs left after ``onnxoptimizer.optimize(m, ["fuse_bn_into_conv"])``; None on failure."""
-    import onnxoptimizer
-
-    return _measure("onnxoptimizer", lambda: onnxoptimizer.optimize(model, ["fuse_bn_into_conv"]))[0].left
-
-
 def ort_optimized(model: Any, level: str = "extended") -> Any:
     """The graph onnxruntime (CPU) runs at ``level``, read back from
     ``optimized_model_filepath``."""
@@ -181,11 +163,6 @@ def ort_optimized(model: Any, level: str = "extended") -> Any:
         if not os.path.exists(out):
             raise RuntimeError("onnxruntime did not save the optimized model")
         return onnx.load(out)
-
-
-def peer_onnxruntime(model: Any, level: str = "extended") -> int | None:
-    """BatchNormalization nodes left in onnxruntime's optimized graph; None on failure."""
-    return _measure("onnxruntime", lambda: ort_optimized(model, level))[0].left
 
 
 # -- all peers at once ---------------------------------------------------------

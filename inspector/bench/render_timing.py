@@ -30,7 +30,7 @@ def wide_densenet():
     """
     from torchvision.models import DenseNet
 
-    from ..sources import randomize_bn
+    from ..bn_stats import randomize_bn
 
     net = DenseNet(growth_rate=8, block_config=(6, 12, 96, 94), num_init_features=16,
                    num_classes=10)

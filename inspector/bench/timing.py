@@ -23,92 +23,22 @@ floor is a measurement artefact); see :mod:`inspector.bench.stats`.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from ..errors import InspectorError, UnsupportedModelError, first_line
-from ..folding.plan import Analysis
-from ..frontends.onnx.runtime import ORT_LEVELS as _ORT_LEVELS
-from ..model import InputSpec, LoadedModel
-from .floor import build_floor
+from ..errors import InspectorError
+from ..model import LoadedModel
+from .runners import BACKENDS, ORT, ORT_LEVELS, Progress, Runner, call, onnx_bytes
+from .runners import runners as backend_runners
 from .stats import AdaptiveRun, StoppingRule, median_ci, noise_labels, paired_ratio_ci, run_adaptive
+from .variants import VARIANT_LABELS, build_variants, input_arrays, input_specs
 
-BACKENDS = ("torch", "onnxruntime")
-#: Display labels; the floor is not an equivalent model and says so.
-VARIANT_LABELS = {
-    "original": "original",
-    "adjacent": "adjacent-folded",
-    "optimal": "optimal-folded",
-    "reparam": "reparam (folded + merged)",
-    "floor": "no-BN floor (not equivalent)",
-}
-#: onnxruntime graph optimisation levels (``frontends.onnx.runtime``): "disabled"
-#: shows what the folded model itself gains.
-ORT_LEVELS = _ORT_LEVELS
-
-Progress = Callable[[str, float], None]
-Runner = Callable[[], Any]
-
-
-def build_variants(
-    loaded: LoadedModel,
-    analyses: Mapping[str, Analysis] | None = None,
-    *,
-    folded: Mapping[str, Any] | None = None,
-    floor: bool = True,
-    modes: Sequence[str] = ("adjacent", "optimal"),
-) -> dict[str, Any]:
-    """``original``, one verified fold per mode in ``modes`` and the ``floor`` model.
-
-    Args:
-        loaded: the model; never mutated.
-        analyses: per-mode analyses to reuse (e.g. from ``compare_modes``).
-        folded: already folded framework models per mode (skips re-folding).
-        floor: include the no-BN floor (``bench.floor.build_floor``).
-        modes: the folding modes timed (add ``"reparam"`` for merged branches).
-    """
-    from ..folding.pipeline import fold
-
-    analyses = analyses or {}
-    folded = folded or {}
-    variants: dict[str, Any] = {"original": loaded.model}
-    for mode in modes:
-        if mode in folded:
-            variants[mode] = folded[mode]
-        else:
-            variants[mode] = fold(loaded, mode, analysis=analyses.get(mode)).model
-    if floor:
-        variants["floor"] = build_floor(loaded)
-    return variants
-
-
-def input_specs(loaded: LoadedModel, batch: int = 1, size: int | None = None) -> list[InputSpec]:
-    """``loaded.inputs`` with the batch dimension set and, if ``size`` is given,
-    every spatial dimension (axes 2.. of a rank >= 3 input) set to ``size``."""
-    if batch < 1 or (size is not None and size < 1):
-        raise InspectorError("batch and input size must be positive integers")
-    specs = []
-    for spec in loaded.inputs:
-        shape = list(spec.shape)
-        if shape:
-            shape[0] = batch
-        if size is not None and len(shape) >= 3:
-            shape[2:] = [size] * (len(shape) - 2)
-        specs.append(InputSpec(spec.name, tuple(shape), spec.dtype))
-    return specs
-
-
-def input_arrays(loaded: LoadedModel, batch: int = 1, size: int | None = None, seed: int = 0) -> list[np.ndarray]:
-    """Seeded random inputs of the timing shape."""
-    rng = np.random.default_rng(seed)
-    return [rng.standard_normal(s.shape).astype(s.dtype) for s in input_specs(loaded, batch, size)]
+__all__ = ["BACKENDS", "ORT", "ORT_LEVELS", "VARIANT_LABELS", "build_variants", "input_specs",
+           "input_arrays", "onnx_bytes", "time_variants", "time_variants_adaptive", "round_orders",
+           "summarize"]
 
 
 def time_variants(
@@ -138,8 +68,8 @@ def time_variants(
     if repeats < 1 or warmup < 0 or number < 1:
         raise InspectorError("repeats and number must be >= 1 and warmup >= 0")
     say = progress or (lambda msg, frac: None)
-    with _runners(loaded, variants, backend, batch, size, threads, ort_level, say) as runners:
-        return _measure(runners, repeats, warmup, number, say)
+    with backend_runners(loaded, variants, backend, batch, size, threads, ort_level, say) as found:
+        return _measure(found, repeats, warmup, number, say)
 
 
 def time_variants_adaptive(
@@ -168,28 +98,12 @@ def time_variants_adaptive(
     if warmup < 0 or number < 1 or rule.min_rounds < 1 or rule.budget_s < 0:
         raise InspectorError("number and min_rounds must be >= 1, warmup and budget >= 0")
     say = progress or (lambda msg, frac: None)
-    with _runners(loaded, variants, backend, batch, size, threads, ort_level, say) as runners:
-        _warm_up(runners, warmup, lambda msg, frac: say(msg, 0.1 * frac))
-        names = list(runners)
+    with backend_runners(loaded, variants, backend, batch, size, threads, ort_level, say) as found:
+        _warm_up(found, warmup, lambda msg, frac: say(msg, 0.1 * frac))
+        names = list(found)
         order = round_orders(names)
-        return run_adaptive(lambda i: _one_round(runners, order(i), number), rule,
+        return run_adaptive(lambda i: _one_round(found, order(i), number), rule,
                             progress=lambda msg, frac: say(msg, 0.1 + 0.9 * frac))
-
-
-@contextmanager
-def _runners(loaded, variants, backend, batch, size, threads, ort_level,
-             say: Progress) -> Iterator[dict[str, Runner]]:
-    """Backend runners for every variant (torch threads set for the duration)."""
-    if backend not in BACKENDS:
-        raise InspectorError(f"unknown backend {backend!r}; use one of {BACKENDS}")
-    inputs = input_arrays(loaded, batch, size)
-    say("preparing runtimes", 0.0)
-    if backend == "torch":
-        runners = _torch_runners(loaded, variants, inputs)
-        with _torch_threads(threads):
-            yield runners
-        return
-    yield _ort_runners(loaded, variants, inputs, batch, size, threads, ort_level)
 
 
 def round_orders(names: list[str], seed: int = 0) -> Callable[[int], list[str]]:
@@ -205,7 +119,7 @@ def round_orders(names: list[str], seed: int = 0) -> Callable[[int], list[str]]:
 def _warm_up(runners: dict[str, Runner], warmup: int, say: Progress) -> None:
     for i in range(warmup):
         for name, run in runners.items():
-            _call(run, name)
+            call(run, name)
         say(f"warm-up {i + 1}/{warmup}", (i + 1) / warmup)
 
 
@@ -217,7 +131,7 @@ def _one_round(runners: dict[str, Runner], order: list[str], number: int) -> dic
         run = runners[name]
         t0 = time.perf_counter()
         for _ in range(number):
-            _call(run, name)
+            call(run, name)
         out[name] = (time.perf_counter() - t0) / number
     return {name: out[name] for name in runners}
 
@@ -271,90 +185,3 @@ def summarize(times: Mapping[str, Sequence[float]]) -> dict[str, dict[str, Any]]
     for name, label in noise_labels(cis).items():
         stats[name]["verdict"] = label
     return stats
-
-
-# -- runtimes ----------------------------------------------------------------
-def _call(run: Runner, name: str) -> None:
-    try:
-        run()
-    except InspectorError:
-        raise
-    except Exception as e:  # runtime errors (shape mismatch ...) become one line
-        raise InspectorError(
-            f"running the {name} model failed: {first_line(e, 300)}. To fix this, keep the model's "
-            "own batch size / input size (some exported models have fixed shapes)."
-        ) from e
-
-
-@contextmanager
-def _torch_threads(threads: int | None) -> Iterator[None]:
-    """Temporarily set torch's intra-op thread count (restored afterwards)."""
-    if not threads:
-        yield
-        return
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(threads))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def _torch_runners(loaded: LoadedModel, variants: Mapping[str, Any], inputs) -> dict[str, Runner]:
-    if loaded.framework != "torch":
-        raise UnsupportedModelError(
-            "the PyTorch eager backend times PyTorch models only; this model is ONNX. "
-            "To fix this, choose the onnxruntime backend."
-        )
-    import torch
-
-    tensors = [torch.from_numpy(x) for x in inputs]
-    runners = {}
-    for name, model in variants.items():
-        module = model
-        if not isinstance(model, torch.nn.Module) and hasattr(model, "module"):
-            module = model.module()  # torch.export ExportedProgram
-
-        def run(module=module) -> Any:
-            with torch.inference_mode():
-                return module(*tensors)
-
-        runners[name] = run
-    return runners
-
-
-def _ort_runners(loaded, variants, inputs, batch, size, threads, ort_level) -> dict[str, Runner]:
-    from ..frontends.onnx.runtime import make_session
-
-    shaped = replace(loaded, inputs=input_specs(loaded, batch, size))
-    runners = {}
-    for name, model in variants.items():
-        try:
-            sess = make_session(onnx_bytes(shaped, model), ort_level, threads=threads)
-        except InspectorError:
-            raise
-        except Exception as e:
-            raise InspectorError(f"onnxruntime cannot load the {name} model: {str(e)[:300]}") from e
-        feeds = {i.name: x for i, x in zip(sess.get_inputs(), inputs)}
-
-        def run(sess=sess, feeds=feeds) -> Any:
-            return sess.run(None, feeds)
-
-        runners[name] = run
-    return runners
-
-
-def onnx_bytes(loaded: LoadedModel, model: Any) -> bytes:
-    """Serialized ONNX of ``model`` (ONNX models as is; PyTorch models exported
-    with ``loaded.frontend.save`` using ``loaded.inputs`` as example shapes)."""
-    if hasattr(model, "SerializeToString"):
-        return model.SerializeToString()
-    if isinstance(model, (bytes, bytearray)):
-        return bytes(model)
-    with tempfile.TemporaryDirectory(prefix="bnfold-bench-") as tmp:
-        path = os.path.join(tmp, "model.onnx")
-        loaded.frontend.save(model, path, loaded)
-        with open(path, "rb") as f:
-            return f.read()

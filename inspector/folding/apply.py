@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
+
+import numpy as np
 
 from ..analysis.result import FoldStep, Transform
 from ..ir import Graph, Node, bypass
@@ -12,34 +14,42 @@ from . import rules
 from .merge import remerge
 
 
+def _groups(node: Node) -> int:
+    return int(node.attrs.get("groups", 1))
+
+
+#: op -> the parameters with which a node of that op outputs ``s*y + t`` (a root or leaf
+#: that emits the map). One entry per op of ``ir.EXPRESSIVE_OPS``.
+EMIT: dict[str, Callable[[Node, np.ndarray, np.ndarray], dict]] = {
+    "conv": lambda n, s, t: rules.emit_conv(n.params, s, t),
+    "linear": lambda n, s, t: rules.emit_conv(n.params, s, t),
+    "conv_transpose": lambda n, s, t: rules.emit_conv_transpose(n.params, s, t, _groups(n)),
+    "batch_norm": lambda n, s, t: rules.emit_batch_norm(n.params, s, t),
+    "affine": lambda n, s, t: rules.emit_affine(n.params, s, t),
+}
+#: op -> the parameters with which a node of that op undoes ``s*x + t`` on its input.
+#: One entry per op of ``ir.EXPRESSIVE_OPS``.
+ABSORB: dict[str, Callable[[Node, np.ndarray, np.ndarray], dict]] = {
+    "conv": lambda n, s, t: rules.absorb_conv(n.params, s, t, _groups(n)),
+    "linear": lambda n, s, t: rules.absorb_linear(n.params, s, t),
+    "conv_transpose": lambda n, s, t: rules.absorb_conv_transpose(n.params, s, t),
+    "batch_norm": lambda n, s, t: rules.absorb_batch_norm(n.params, s, t),
+    "affine": lambda n, s, t: rules.absorb_affine(n.params, s, t),
+}
+
+
 def emit(node: Node, t: Transform) -> dict:
     """Parameters with which ``node`` outputs ``s*y + t``."""
-    p, s, sh = node.params, t.scale, t.shift
-    if node.op in ("conv", "linear"):
-        return rules.emit_conv(p, s, sh)
-    if node.op == "conv_transpose":
-        return rules.emit_conv_transpose(p, s, sh, int(node.attrs.get("groups", 1)))
-    if node.op == "batch_norm":
-        return rules.emit_batch_norm(p, s, sh)
-    if node.op == "affine":
-        return rules.emit_affine(p, s, sh)
-    raise ValueError(f"{node.op} cannot emit a transform")
+    if node.op not in EMIT:
+        raise ValueError(f"{node.op} cannot emit a transform")
+    return EMIT[node.op](node, t.scale, t.shift)
 
 
 def absorb(node: Node, t: Transform) -> dict:
     """Parameters with which ``node`` undoes ``s*x + t`` on its input."""
-    p, s, sh = node.params, t.scale, t.shift
-    if node.op == "conv":
-        return rules.absorb_conv(p, s, sh, int(node.attrs.get("groups", 1)))
-    if node.op == "linear":
-        return rules.absorb_linear(p, s, sh)
-    if node.op == "conv_transpose":
-        return rules.absorb_conv_transpose(p, s, sh)
-    if node.op == "batch_norm":
-        return rules.absorb_batch_norm(p, s, sh)
-    if node.op == "affine":
-        return rules.absorb_affine(p, s, sh)
-    raise ValueError(f"{node.op} cannot absorb a transform")
+    if node.op not in ABSORB:
+        raise ValueError(f"{node.op} cannot absorb a transform")
+    return ABSORB[node.op](node, t.scale, t.shift)
 
 
 #: Ops whose parameters can change a later decision (a BN's a and c).

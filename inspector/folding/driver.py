@@ -1,246 +1,58 @@
-"""Analyse → fold → re-analyse until no BN folds (DESIGN §3.5).
+"""One entry point for every folding mode (DESIGN §3.5, §3.7).
 
 ``analyze(graph, mode)`` returns the verdict of every BN together with the
-fold steps and the folded IR. Each fold changes the graph (a BN that could
-absorb a map becomes an identity), so the condition is re-checked on the
-current graph after each fold, in passes, until a pass folds nothing.
-Mode ``reparam`` (DESIGN §3.7, :mod:`.reparam`) interleaves ``optimal``
-folding with merging linear regions into one conv until nothing changes.
+fold steps and the folded IR: modes ``adjacent`` and ``optimal`` fold to a
+fixed point (:mod:`.fixpoint`); mode ``reparam`` (:mod:`.reparam`)
+interleaves ``optimal`` folding with merging linear regions into one conv
+until nothing changes.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 
-from ..analysis.adjacent import find_adjacent
-from ..analysis.condition import find_fold, shared_key_counts
-from ..analysis.result import Decision, FoldStep
-from ..analysis.verdict import Blocked, Reason, Status, Verdict
-from ..ir import Graph, is_bn
-from .apply import apply_step
+from ..analysis.verdict import Mode
+from ..ir import Graph
+from .fixpoint import (
+    SEARCH_BUDGET,
+    SEARCH_LIMIT,
+    analyze_folds,
+    best_sequence,
+    fold_one,
+    group_by_region,
+    try_fold,
+)
 from .plan import Analysis
+from .reparam import analyze_reparam
 
-MODES = ("adjacent", "optimal", "reparam")
+__all__ = ["MODES", "Mode", "analyze", "compare_modes", "try_fold", "fold_one", "group_by_region",
+           "best_sequence", "SEARCH_LIMIT", "SEARCH_BUDGET"]
 
-def try_fold(graph: Graph, bn_id: str, mode: str = "optimal", counts=None) -> Decision:
-    """One BN on the current graph: the fold step, or the Blocked verdict per
-    direction tried, and the region the decision read (both directions)."""
-    if not graph.has_node(bn_id) or not is_bn(graph.node(bn_id)):
-        return Decision(None, (Blocked(Reason.ALREADY_FOLDED, "already folded", bn_id),),
-                        frozenset({bn_id}))
-    counts = counts if counts is not None else shared_key_counts(graph)
-    if mode == "adjacent":
-        return find_adjacent(graph, bn_id, counts)
-    if mode not in ("optimal", "reparam"):
-        raise ValueError(f"unknown mode {mode!r}; use one of {MODES}")
-    failures: list[Blocked] = []
-    region: frozenset[str] = frozenset()
-    for direction in ("backward", "forward"):
-        d = find_fold(graph, bn_id, direction, counts)
-        region |= d.region
-        if d.folds:
-            return Decision(d.step, (), region)
-        failures.extend(d.blocked)
-        r = d.blocked[0]
-        if r.code in (Reason.BATCH_STATS,) or (r.code == Reason.SHARED_PARAMS and r.node == bn_id):
-            break  # a property of the BN itself: the other direction fails the same way
-    return Decision(None, tuple(failures), region)
+#: Every mode's name, in the order the app and the CLI list them.
+MODES = tuple(m.value for m in Mode)
 
 
-def fold_one(graph: Graph, bn_id: str, mode: str = "optimal") -> Graph | None:
-    """The graph with ``bn_id`` folded, or None if it cannot fold now."""
-    d = try_fold(graph, bn_id, mode)
-    return apply_step(graph, d.step) if d.step is not None else None
-
-
-def compare_modes(graph: Graph, modes: tuple[str, ...] = ("adjacent", "optimal")
-                  ) -> dict[str, Analysis]:
-    """The analyses of one graph in ``modes`` (by default ``adjacent`` and ``optimal``;
-    add ``"reparam"`` for branch merging)."""
-    return {mode: analyze(graph, mode) for mode in modes}
-
-
-def analyze(graph: Graph, mode: str = "optimal", exclude: Iterable[str] = ()) -> Analysis:
-    """Verdicts for every BN of ``graph`` in ``mode``, folding to a fixed point.
+def analyze(graph: Graph, mode: str = Mode.OPTIMAL, exclude: Iterable[str] = ()) -> Analysis:
+    """Verdicts for every BN of ``graph`` in ``mode``, folding (and in ``reparam``
+    merging) to a fixed point.
 
     In ``optimal`` mode BNs whose regions overlap (they compete: folding one
-    may block another) are grouped, and for groups of up to ``SEARCH_LIMIT``
-    BNs every fold order is searched for the one removing the most BNs.
-    ``exclude``: BN ids never to fold (used to roll back a fold whose
-    verification failed). The input graph is never mutated.
+    may block another) are grouped, and for small groups every fold order is
+    searched for the one removing the most BNs. ``exclude``: BN ids never to
+    fold (used to roll back a fold whose verification failed). The input graph
+    is never mutated.
     """
-    if mode not in MODES:
-        raise ValueError(f"unknown mode {mode!r}; use one of {MODES}")
-    if mode == "reparam":
-        from .reparam import analyze_reparam
-
-        return analyze_reparam(graph, exclude, analyze)
-    start = time.perf_counter()
-    excluded = set(exclude)
-    bn_ids = [n.id for n in graph.bn_nodes()]
-    candidates = [b for b in bn_ids if b not in excluded]
-    run = _Run(graph, mode)
-    if mode == "optimal":
-        for b in candidates:  # decide every BN once on the original graph: fills the cache
-            run.attempt(b)
-        for group in group_by_region({b: run.cache[b].region for b in candidates}):
-            if 1 < len(group) <= SEARCH_LIMIT:
-                for step in best_sequence(run.current, group, mode):
-                    run.commit(step)
-    # Greedy passes to a fixed point over whatever is left (large groups, and
-    # BNs that an earlier fold made foldable); cached decisions are reused
-    # while no fold touched their region.
-    folded = {s.bn for s in run.steps}
-    pending = [b for b in candidates if b not in folded]
-    progress = True
-    while progress and pending:
-        progress = False
-        for bn_id in list(pending):
-            d = run.attempt(bn_id)
-            if d.step is not None:
-                run.commit(d.step)
-                pending.remove(bn_id)
-                progress = True
-    failures = {b: list(run.cache[b].blocked) for b in pending}
-    verdicts = _verdicts(graph, bn_ids, run.steps, failures, excluded)
-    return Analysis(mode, graph, run.current, verdicts, run.steps, time.perf_counter() - start)
+    try:
+        mode = Mode(mode)
+    except ValueError:
+        raise ValueError(f"unknown mode {mode!r}; use one of {MODES}") from None
+    if mode == Mode.REPARAM:
+        return analyze_reparam(graph, exclude)
+    return analyze_folds(graph, mode, exclude)
 
 
-class _Run:
-    """The current graph, its fold steps, and decisions cached with their regions."""
-
-    def __init__(self, graph: Graph, mode: str) -> None:
-        self.current, self.mode, self.steps = graph, mode, []
-        self.counts = shared_key_counts(graph)
-        self.cache: dict[str, Decision] = {}
-        self.readers: dict[str, set[str]] = {}  # node id -> BNs whose cached decision read it
-
-    def attempt(self, bn_id: str) -> Decision:
-        if bn_id not in self.cache:
-            decision = try_fold(self.current, bn_id, self.mode, self.counts)
-            self.cache[bn_id] = decision
-            for nid in decision.region:
-                self.readers.setdefault(nid, set()).add(bn_id)
-        return self.cache[bn_id]
-
-    def commit(self, step: FoldStep) -> None:
-        bn = self.current.node(step.bn)
-        self.current = apply_step(self.current, step, weights=False)
-        self.steps.append(step)
-        for key in set(bn.param_keys.values()):  # the bypassed BN no longer uses its keys
-            self.counts[key] -= 1
-        for nid in {step.bn, *step.emitters, *step.absorbers}:
-            for b in list(self.readers.get(nid, ())):
-                self._forget(b)
-
-    def _forget(self, bn_id: str) -> None:
-        decision = self.cache.pop(bn_id)
-        for nid in decision.region:
-            self.readers[nid].discard(bn_id)
-
-
-#: Largest group of competing BNs whose fold orders are searched exhaustively.
-SEARCH_LIMIT = 8
-#: Fold attempts allowed per group search before settling for the best found.
-SEARCH_BUDGET = 400
-
-
-def group_by_region(regions: dict[str, set[str]]) -> list[list[str]]:
-    """BNs grouped by overlapping regions (union-find), in the given order.
-
-    Two BNs whose regions overlap compete: folding one can change whether the
-    other folds, so their fold order matters.
-    """
-    parent = {b: b for b in regions}
-
-    def root(b: str) -> str:
-        while parent[b] != b:
-            parent[b] = parent[parent[b]]
-            b = parent[b]
-        return b
-
-    owner: dict[str, str] = {}
-    for b, region in regions.items():
-        for nid in region:
-            if nid in owner:
-                parent[root(b)] = root(owner[nid])
-            else:
-                owner[nid] = b
-    groups: dict[str, list[str]] = {}
-    for b in regions:
-        groups.setdefault(root(b), []).append(b)
-    return list(groups.values())
-
-
-def best_sequence(graph: Graph, group: list[str], mode: str) -> list[FoldStep]:
-    """The fold order within ``group`` that removes the most BNs (memoised DFS,
-    bounded by ``SEARCH_BUDGET`` fold attempts)."""
-    memo: dict[frozenset, list[FoldStep]] = {}
-    budget = [SEARCH_BUDGET]
-
-    def dfs(g: Graph, removed: frozenset) -> list[FoldStep]:
-        if removed in memo:
-            return memo[removed]
-        best: list[FoldStep] = []
-        for b in group:
-            if b in removed or budget[0] <= 0:
-                continue
-            budget[0] -= 1
-            step = try_fold(g, b, mode).step
-            if step is None:
-                continue
-            seq = [step, *dfs(apply_step(g, step, weights=False), removed | {b})]
-            if len(seq) > len(best):
-                best = seq
-                if len(best) == len(group) - len(removed):
-                    break  # cannot do better
-        memo[removed] = best
-        return best
-
-    return dfs(graph, frozenset())
-
-
-def _verdicts(graph, bn_ids, steps, failures, excluded) -> dict[str, Verdict]:
-    verdicts = {}
-    order = {s.bn: i for i, s in enumerate(steps)}
-    step_of = {s.bn: s for s in steps}
-    for bn_id in bn_ids:
-        node = graph.node(bn_id)
-        if bn_id in step_of:
-            s = step_of[bn_id]
-            verdicts[bn_id] = Verdict(
-                bn_id, node.name, Status.FOLDED, s.direction, s.roots, s.leaves,
-                reason=_folded_sentence(graph, s), order=order[bn_id],
-            )
-        elif bn_id in excluded:
-            verdicts[bn_id] = Verdict(
-                bn_id, node.name, Status.NOT_FOLDABLE, reason_code=Reason.VERIFICATION_FAILED,
-                reason="the fold did not verify numerically and was rolled back",
-            )
-        else:
-            verdicts[bn_id] = _failed_verdict(graph, bn_id, failures.get(bn_id, []))
-    return verdicts
-
-
-def _folded_sentence(graph: Graph, step: FoldStep) -> str:
-    names = ", ".join(f"`{graph.node(r).name}`" for r in step.roots) or "nothing"
-    others = [graph.node(n).name for n in step.leaves if n != step.bn]
-    tail = f"; leaves {', '.join(f'`{n}`' for n in others)} undo the map" if others else ""
-    return f"folds {step.direction} into {names}{tail}"
-
-
-def _failed_verdict(graph: Graph, bn_id: str, failures: list[Blocked]) -> Verdict:
-    node = graph.node(bn_id)
-    if not failures:
-        return Verdict(bn_id, node.name, Status.NOT_FOLDABLE, reason_code=Reason.CONFLICT,
-                       reason="not folded")
-    main = min(failures, key=lambda b: b.code.priority)  # the most specific reason
-    if len(failures) == 2:
-        sentence = f"backward: {failures[0].sentence}; forward: {failures[1].sentence}"
-    else:
-        sentence = failures[0].sentence
-    return Verdict(
-        bn_id, node.name, Status.NOT_FOLDABLE, reason_code=main.code, reason=sentence,
-        blocking_node=main.node, details={"blocked": [(b.code.value, b.sentence, b.node) for b in failures]},
-    )
+def compare_modes(graph: Graph, modes: tuple[str, ...] = (Mode.ADJACENT, Mode.OPTIMAL)
+                  ) -> dict[str, Analysis]:
+    """The analyses of one graph in ``modes`` (by default ``adjacent`` and ``optimal``;
+    add ``"reparam"`` for branch merging), keyed by the mode names as given."""
+    return {mode: analyze(graph, mode) for mode in modes}

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import inspect
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from ..errors import UnsupportedModelError, VerificationError
+from ..errors import InspectorError, OutputError, UnsupportedModelError, VerificationError
 from ..model import LoadedModel
+from ..safe_io import atomic_write
 from ..verification.compare import FAILED, UNVERIFIED, Verification, verify
 from .apply import apply_step
 from .driver import analyze
@@ -32,6 +34,23 @@ class FoldResult:
     @property
     def mode(self) -> str:
         return self.analysis.mode
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Save the folded model as ``path``, whose suffix picks the format (one of the
+        model's ``frontend.save_formats``: ``.onnx`` for every model, ``.pt2`` for
+        PyTorch ones). Written atomically: a failed save leaves no partial file.
+
+        Raises:
+            OutputError: a suffix this model cannot be saved as, or an unwritable path.
+        """
+        out = Path(path)
+        formats = self.loaded.frontend.save_formats
+        if out.suffix.lower() not in formats:
+            raise OutputError(
+                f"cannot save a {self.loaded.frontend.display} model as {out.name}. To fix this, "
+                f"use a path ending in {' or '.join(formats)}.")
+        atomic_write(out, lambda tmp: self.loaded.frontend.save(self.model, str(tmp), self.loaded))
+        return out
 
 
 def fold(
@@ -59,7 +78,17 @@ def fold(
     In mode ``reparam`` the merged regions are written back too (the frontend's
     ``write_back`` must take ``merges``); a merged model that does not verify
     raises :class:`VerificationError` (merges are not rolled back one by one).
+
+    A refusal suggests a simpler mode (``optimal`` for ``reparam``, ``adjacent``
+    for ``optimal``) only when folding the model in that mode verified.
     """
+    return _fold(loaded, mode, analysis, progress, max_rollbacks, allow_unverified, advise=True)
+
+
+def _fold(loaded: LoadedModel, mode: str, analysis: Analysis | None, progress: Progress | None,
+          max_rollbacks: int, allow_unverified: bool, advise: bool) -> FoldResult:
+    """:func:`fold`; ``advise``: a refusal suggests a simpler mode only after folding
+    the model in that mode verified (never when ``mode`` is the simplest)."""
     say = progress or (lambda msg, frac: None)
     say("analysing", 0.0)
     if analysis is None or analysis.mode != mode:
@@ -88,15 +117,14 @@ def fold(
             raise VerificationError(
                 f"the merged model differs from the original (max relative error "
                 f"{check.worst_tensor_rel_error:.2e} at tensor '{check.worst_tensor}'). To fix "
-                "this, report the model; use --mode optimal meanwhile.")
+                f"this, report the model{_meanwhile(loaded, mode, advise)}.")
         culprit = _first_failing_step(loaded, analysis)
         if culprit is None or len(rolled_back) >= max_rollbacks:
             raise VerificationError(
                 f"the folded model differs from the original (max relative error "
                 f"{check.worst_tensor_rel_error:.2e} at tensor '{check.worst_tensor}') and the "
-                "faulty fold could not be isolated. "
-                "To fix this, report the model; use --mode adjacent meanwhile."
-            )
+                f"faulty fold could not be isolated. "
+                f"To fix this, report the model{_meanwhile(loaded, mode, advise)}.")
         rolled_back.append(culprit)
         analysis = analyze(loaded.graph, mode, exclude=rolled_back)
         t_analyze += analysis.seconds
@@ -108,15 +136,36 @@ def fold(
     return FoldResult(loaded, analysis, model, check, timings, rolled_back)
 
 
+#: The next simpler mode to suggest when a fold is refused.
+_SIMPLER = {"reparam": "optimal", "optimal": "adjacent"}
+
+
+def _meanwhile(loaded: LoadedModel, mode: str, advise: bool) -> str:
+    """``; use --mode X meanwhile ...`` for the first simpler mode whose fold of
+    ``loaded`` folds some BN and verifies (tried here, so the advice is true), else ``""``."""
+    simpler = _SIMPLER.get(mode) if advise else None
+    while simpler is not None:
+        try:
+            result = _fold(loaded, simpler, None, None, 8, False, advise=False)
+        except InspectorError:
+            result = None
+        if result is None or not result.analysis.folded_count:
+            simpler = _SIMPLER.get(simpler)
+            continue
+        return (f"; use --mode {simpler} meanwhile (it folds {result.analysis.folded_count} of "
+                f"{result.analysis.bn_total} BN and verifies)")
+    return ""
+
+
 def write_back(loaded: LoadedModel, analysis: Analysis) -> Any:
     """The frontend's write-back of ``analysis`` (its merges too, when it has any).
 
     Raises UnsupportedModelError when the frontend cannot write merged regions yet."""
     if not analysis.merges:
         return loaded.frontend.write_back(loaded, analysis.folded, analysis.removed, analysis.changed)
-    if "merges" not in inspect.signature(loaded.frontend.write_back).parameters:
+    if not loaded.frontend.supports_merges:
         raise UnsupportedModelError(
-            f"the {loaded.framework} frontend cannot write merged branches back yet. To fix this, "
+            f"the {loaded.frontend.display} frontend cannot write merged branches back yet. To fix this, "
             "use --mode optimal, or export the model to ONNX and fold that with --mode reparam.")
     return loaded.frontend.write_back(loaded, analysis.folded, analysis.removed, analysis.changed,
                                       merges=analysis.merges)

@@ -36,14 +36,16 @@ class Analysis:
     seconds: float = 0.0
     merges: list[MergeStep] = field(default_factory=list)
     merge_log: list[MergeStep] = field(default_factory=list, repr=False)
-    _folded: Graph | None = field(default=None, repr=False)
+    #: The folded IR when the planner already built it with every weight edited
+    #: (mode ``reparam``); otherwise :attr:`folded` replays the steps on first use.
+    known_folded: Graph | None = field(default=None, repr=False)
 
     @property
     def folded(self) -> Graph:
         """The folded IR with every weight edited (computed on first use)."""
-        if self._folded is None:
-            self._folded = replay(self.graph, self.steps, self.merge_log)
-        return self._folded
+        if self.known_folded is None:
+            self.known_folded = replay(self.graph, self.steps, self.merge_log)
+        return self.known_folded
 
     @property
     def removed(self) -> list[str]:

@@ -12,12 +12,14 @@ refused region that holds it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from ..analysis.regions import Refusal, find_regions
-from ..analysis.verdict import Verdict
+from ..analysis.sentences import NOT_FOLDED, fold_reason, merge_reason, merge_refused_reason
+from ..analysis.verdict import Mode, Status, Verdict
 from ..ir import Graph, is_bn
 from .apply import replay
+from .fixpoint import analyze_folds
 from .merge import MergeStep, merge_region
 from .plan import Analysis
 
@@ -25,17 +27,15 @@ from .plan import Analysis
 MAX_ROUNDS = 16
 
 
-def analyze_reparam(graph: Graph, exclude: Iterable[str],
-                    analyze_optimal: Callable[..., Analysis]) -> Analysis:
-    """The ``reparam`` analysis of ``graph`` (never mutated); ``analyze_optimal`` is
-    ``driver.analyze`` (passed in to keep the import graph acyclic)."""
+def analyze_reparam(graph: Graph, exclude: Iterable[str] = ()) -> Analysis:
+    """The ``reparam`` analysis of ``graph`` (never mutated); ``exclude``: BN ids never to fold."""
     start = time.perf_counter()
     excluded = list(exclude)
     current, steps, log = graph, [], []
     last: Analysis | None = None
     refusals: list[Refusal] = []
     for _ in range(MAX_ROUNDS):
-        last = analyze_optimal(current, "optimal", exclude=[b for b in excluded if current.has_node(b)])
+        last = analyze_folds(current, Mode.OPTIMAL, exclude=[b for b in excluded if current.has_node(b)])
         if last.steps:
             current = replay(current, last.steps)
             steps.extend(last.steps)
@@ -48,10 +48,8 @@ def analyze_reparam(graph: Graph, exclude: Iterable[str],
     origin = _origins(log)
     merges = _effective(graph, current, log, origin, {s.bn for s in steps})
     verdicts = _verdicts(graph, current, steps, merges, last, refusals, origin, set(excluded))
-    result = Analysis("reparam", graph, current, verdicts, steps, time.perf_counter() - start,
-                      merges=merges, merge_log=log)
-    result._folded = current
-    return result
+    return Analysis(Mode.REPARAM, graph, current, verdicts, steps, time.perf_counter() - start,
+                    merges=merges, merge_log=log, known_folded=current)
 
 
 def _origins(log: list[MergeStep]) -> dict[str, tuple[str, ...]]:
@@ -97,13 +95,12 @@ def _verdicts(graph: Graph, current: Graph, steps, merges: list[MergeStep], last
         b = bn.id
         if b in step_of:
             s = step_of[b]
-            roots = ", ".join(f"`{name(r)}`" for r in s.roots) or "nothing"
-            verdicts[b] = Verdict(b, bn.name, "folded", s.direction, expand(s.roots), expand(s.leaves),
-                                  reason=f"folds {s.direction} into {roots}", order=order[b])
+            verdicts[b] = Verdict(b, bn.name, Status.FOLDED, s.direction, expand(s.roots),
+                                  expand(s.leaves), reason=fold_reason(s.direction, [name(r) for r in s.roots]),
+                                  order=order[b])
         elif b in merged_into:
             m = merged_into[b]
-            verdicts[b] = Verdict(b, bn.name, "merged", roots=m.nodes,
-                                  reason=f"merged with the parallel branches into `{m.conv.name}`",
+            verdicts[b] = Verdict(b, bn.name, Status.MERGED, roots=m.nodes, reason=merge_reason(m.conv.name),
                                   details={"merged_into": m.conv_id})
         else:
             verdicts[b] = _kept(graph, b, last, refusal_of.get(b), expand, b in excluded)
@@ -115,11 +112,11 @@ def _kept(graph: Graph, b: str, last: Analysis | None, refusal: Refusal | None, 
     bn = graph.node(b)
     base = last.verdicts.get(b) if last is not None else None
     if base is None:
-        base = Verdict(b, bn.name, "not_foldable", reason="not folded")
+        base = Verdict(b, bn.name, Status.NOT_FOLDABLE, reason=NOT_FOLDED)
     blocking = base.blocking_node
     if blocking is not None and not graph.has_node(blocking):
         blocking = (expand([blocking]) or (None,))[-1]
-    verdict = Verdict(b, bn.name, "not_foldable", reason_code=base.reason_code, reason=base.reason,
+    verdict = Verdict(b, bn.name, Status.NOT_FOLDABLE, reason_code=base.reason_code, reason=base.reason,
                       blocking_node=blocking, details=dict(base.details))
     if refusal is None or excluded:
         return verdict
@@ -129,6 +126,6 @@ def _kept(graph: Graph, b: str, last: Analysis | None, refusal: Refusal | None, 
         node = (expand([node]) or (None,))[-1]
     details = {**verdict.details, "merge_refused": (code.value, refusal.blocked.sentence, node),
                "region": expand(refusal.nodes)}
-    return Verdict(b, bn.name, "not_foldable", reason_code=code,
-                   reason=f"cannot merge its branches: {refusal.blocked.sentence}; {base.reason}",
+    return Verdict(b, bn.name, Status.NOT_FOLDABLE, reason_code=code,
+                   reason=merge_refused_reason(refusal.blocked.sentence, base.reason),
                    blocking_node=node or blocking, details=details)

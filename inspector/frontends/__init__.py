@@ -1,8 +1,10 @@
-"""Frontends: one adapter package per input format, and ``load`` which picks one.
+"""Frontends: one adapter package per input format, a registry, and ``load`` which picks one.
 
-``pytorch/`` (``nn.Module``, ``.pt2``) and ``onnx/`` (``.onnx``) each expose
-``capture`` (load -> IR), ``ops`` (the op table), ``writeback`` and ``runtime``
-modules, and an ``ADAPTER`` that every LoadedModel they create holds.
+Each package (``pytorch/``: ``nn.Module``, ``.pt2``; ``onnx/``: ``.onnx``)
+defines one ``ADAPTER`` (:class:`inspector.model.Adapter`): how it loads files,
+bytes and in-memory models, writes a fold back, runs, saves and times models.
+Every LoadedModel it creates holds that adapter. :data:`FRONTENDS` registers
+the packages; adding a format is one package plus one line there.
 
 ``load`` accepts an ``.onnx`` / ``.pt2`` path, file bytes plus a file name
 (uploads), an ``nn.Module``, an ``onnx.ModelProto``, or a model source name
@@ -13,18 +15,55 @@ see ``inspector.sources``).
 
 from __future__ import annotations
 
+import importlib
 import os
-import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidGraphError, UnsafeFileError, UnsupportedModelError
-from ..model import LoadedModel
+from ..model import Adapter, LoadedModel
 
-#: File suffixes each adapter reads.
-SUFFIXES = (".onnx", ".pt2")
+
+@dataclass(frozen=True)
+class Frontend:
+    """One registered input format: the package holding its ``ADAPTER`` (a sub-package of
+    ``inspector.frontends``, or a dotted module path), and the file suffixes it reads
+    and writes (known without importing the framework; they equal the adapter's
+    ``extensions`` and ``save_formats``)."""
+
+    package: str
+    reads: tuple[str, ...]
+    writes: tuple[str, ...]
+
+
+#: Every input format, in the order in-memory models are offered to them.
+FRONTENDS: tuple[Frontend, ...] = (
+    Frontend("onnx", reads=(".onnx",), writes=(".onnx",)),
+    Frontend("pytorch", reads=(".pt2",), writes=(".pt2", ".onnx")),
+)
+#: File suffixes some frontend reads.
+SUFFIXES = tuple(s for f in FRONTENDS for s in f.reads)
 #: Checkpoints: refused with the way in, or unpickled with ``trust_pickle``.
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin", ".pkl", ".tar", ".safetensors")
+#: File suffixes some frontend writes.
+OUTPUT_SUFFIXES = tuple(dict.fromkeys(s for f in FRONTENDS for s in f.writes))
+
+
+def adapter(frontend: Frontend) -> Adapter:
+    """The ``ADAPTER`` of a registered frontend (its package is imported on first use)."""
+    package = frontend.package if "." in frontend.package else f"{__name__}.{frontend.package}"
+    return importlib.import_module(package).ADAPTER
+
+
+def adapter_for(suffix: str) -> Adapter | None:
+    """The adapter reading files with ``suffix`` (``.onnx``), or None."""
+    found = next((f for f in FRONTENDS if suffix.lower() in f.reads), None)
+    return adapter(found) if found is not None else None
+
+
+def _accepted() -> str:
+    return " and ".join(SUFFIXES)
 
 
 def load(source: Any, *, input_shape: tuple[int, ...] | None = None, name: str | None = None,
@@ -52,21 +91,14 @@ def load(source: Any, *, input_shape: tuple[int, ...] | None = None, name: str |
     if isinstance(source, (str, os.PathLike)):
         return _load_text(str(source), input_shape=input_shape, name=name, seed=seed,
                           max_tensor_mb=max_tensor_mb, trust_pickle=trust_pickle)
-    if type(source).__name__ == "ModelProto":
-        from .onnx import load_onnx
-
-        return load_onnx(source, name=name, input_shape=input_shape, max_tensor_mb=max_tensor_mb)
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a dependency
-        torch = None
-    if torch is not None and isinstance(source, torch.nn.Module):
-        from .pytorch import load_module
-
-        return load_module(source, input_shape=input_shape, name=name, max_tensor_mb=max_tensor_mb)
+    for frontend in FRONTENDS:
+        found = adapter(frontend)
+        if found.load_object is not None and found.accepts(source):
+            return found.load_object(source, name=name, input_shape=input_shape,
+                                     max_tensor_mb=max_tensor_mb)
     raise UnsupportedModelError(
         f"cannot load an object of type {type(source).__name__}. To fix this, pass a path "
-        "(.onnx/.pt2), 'sample:NAME', 'timm:NAME', 'torchvision:NAME' or an nn.Module."
+        f"({'/'.join(SUFFIXES)}), 'sample:NAME', 'timm:NAME', 'torchvision:NAME' or an nn.Module."
     )
 
 
@@ -79,27 +111,16 @@ def load_bytes(data: bytes, filename: str, *, input_shape: tuple[int, ...] | Non
     checked and never unpickled, and ONNX models that keep weights in external
     files are refused (there is no folder they may come from).
     """
-    suffix = Path(filename).suffix.lower()
-    if suffix == ".onnx":
-        from .onnx import load_onnx
-
-        return load_onnx(data, name=filename, input_shape=input_shape,
-                         max_tensor_mb=max_tensor_mb)
-    if suffix == ".pt2":
-        from .pytorch import load_pt2
-
-        # The archive is read with zipfile from this private copy; torch never opens it.
-        with tempfile.TemporaryDirectory(prefix="bnfold-upload-") as tmp:
-            path = Path(tmp) / "model.pt2"
-            path.write_bytes(data)
-            return load_pt2(path, max_tensor_mb=max_tensor_mb, name=filename)
-    pickled = " A pickled checkpoint runs code when it is loaded, so it is never opened." \
-        if suffix in CHECKPOINT_SUFFIXES else ""
-    raise UnsafeFileError(
-        f"{filename}: only .onnx and .pt2 (torch.export) files are accepted.{pickled} To fix "
-        "this, export the model with torch.export.save or torch.onnx.export, or give the "
-        "command line a package.module:callable that builds it."
-    )
+    found = adapter_for(Path(filename).suffix)
+    if found is None or found.load_bytes is None:
+        pickled = (" A pickled checkpoint runs code when it is loaded, so it is never opened."
+                   if Path(filename).suffix.lower() in CHECKPOINT_SUFFIXES else "")
+        raise UnsafeFileError(
+            f"{filename}: only {_accepted()} (torch.export) files are accepted.{pickled} To fix "
+            "this, export the model with torch.export.save or torch.onnx.export, or give the "
+            "command line a package.module:callable that builds it."
+        )
+    return found.load_bytes(data, filename, input_shape=input_shape, max_tensor_mb=max_tensor_mb)
 
 
 def _load_text(text: str, *, input_shape, name, seed, max_tensor_mb,
@@ -116,15 +137,10 @@ def _load_text(text: str, *, input_shape, name, seed, max_tensor_mb,
     if suffix in SUFFIXES or os.path.exists(text):
         if not os.path.exists(text):
             raise InvalidGraphError(f"file not found: {text}. To fix this, check the path.")
-        if suffix == ".onnx":
-            from .onnx import load_onnx
-
-            return load_onnx(text, name=name or Path(text).name, input_shape=input_shape,
-                             max_tensor_mb=max_tensor_mb)
-        if suffix == ".pt2":
-            from .pytorch import load_pt2
-
-            return load_pt2(text, max_tensor_mb=max_tensor_mb, name=name)
+        found = adapter_for(suffix)
+        if found is not None and found.load_file is not None:
+            return found.load_file(text, name=name, input_shape=input_shape,
+                                   max_tensor_mb=max_tensor_mb)
         raise InvalidGraphError(
             f"{text}: unsupported file type {suffix or '(none)'}. To fix this, give an .onnx file "
             "or a .pt2 file saved by torch.export.save."

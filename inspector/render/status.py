@@ -1,29 +1,28 @@
-"""Display status of every BN (from the two modes' analyses) and the colour palette.
+"""The colour palette and legend of the BN statuses (:mod:`inspector.statuses`).
 
-A BN is shown as one of:
-
-* ``both``          folded by ``adjacent`` and by ``optimal``;
-* ``optimal_only``  folded by ``optimal`` only (the product's headline gap);
-* ``not_foldable``  folded by neither; coloured by reason group;
-* ``adjacent_only`` folded by ``adjacent`` but not ``optimal`` (should not happen;
-  shown rather than hidden);
-* ``folded``        folded by ``optimal`` when no ``adjacent`` analysis was given;
-* ``merged``        removed in ``reparam`` mode by merging parallel branches into one conv;
-* ``unanalysed``    a BN without a verdict.
-
-Colours come from the Okabe-Ito colour-blind-safe palette, with explicit fill,
+The status records themselves (``BNStatus``, ``compute_statuses``) and their
+sentences live in :mod:`inspector.statuses` and :mod:`inspector.analysis.sentences`;
+they are re-exported here for the renderer's callers. Colours come from the Okabe-Ito colour-blind-safe palette, with explicit fill,
 font and border colours (``st.graphviz_chart`` ignores the dark theme).
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..analysis.verdict import Reason, Status, Verdict
-from ..folding.plan import Analysis
-from ..ir import Graph, is_bn
+from ..analysis.sentences import fold_sentence, merge_sentence, not_foldable_sentence
+from ..analysis.verdict import GROUPS, Status, group_legend
+from ..statuses import BNStatus, bn_ids, compute_statuses, reason_color_key, status_counts
+
+__all__ = [
+    "BOTH", "OPTIMAL_ONLY", "NOT_FOLDABLE", "ADJACENT_ONLY", "FOLDED", "MERGED", "UNANALYSED",
+    "Colors", "STATUS_COLORS", "NODE_COLORS", "SEVERITY", "LegendItem", "legend_items",
+    "worst_color_key", "short_status",
+    # the status records and sentences, re-exported from inspector.statuses / analysis.sentences
+    "BNStatus", "bn_ids", "compute_statuses", "reason_color_key", "status_counts",
+    "fold_sentence", "merge_sentence", "not_foldable_sentence",
+]
 
 BOTH = Status.BOTH
 OPTIMAL_ONLY = Status.OPTIMAL_ONLY
@@ -66,13 +65,12 @@ NODE_COLORS: dict[str, Colors] = {
     "stub": Colors("#FFFFFF", "#777777", "#AAAAAA"),
 }
 
+#: Legend labels; a reason group's label comes from its reasons' rows (``group_legend``).
 _LABELS: dict[str, str] = {
     BOTH: "folded by adjacent and optimal",
     OPTIMAL_ONLY: "folded by optimal only",
-    NOT_FOLDABLE: "not foldable: non-linearity, boundary, unknown op",
-    "not_foldable_padding": "not foldable: zero padding",
-    "not_foldable_scale": "not foldable: negative or zero scale",
-    "not_foldable_other": "not foldable: batch stats, shared params, other",
+    NOT_FOLDABLE: group_legend("blocking"),
+    **{f"not_foldable_{g}": group_legend(g) for g in GROUPS if g != "blocking"},
     ADJACENT_ONLY: "folded by adjacent only",
     FOLDED: "folded",
     MERGED: "merged with parallel branches",
@@ -101,33 +99,6 @@ class LegendItem:
     colors: Colors
 
 
-@dataclass(frozen=True)
-class BNStatus:
-    """How one BN is displayed: status, colour key, reason and tooltip sentence."""
-
-    bn: str
-    status: Status
-    color_key: str
-    reason_code: Reason | None
-    sentence: str
-    verdict: Verdict | None
-
-    @property
-    def css_class(self) -> str:
-        """``bn status-<status>`` plus ``reason-<code>`` when not foldable."""
-        cls = f"bn status-{self.status}"
-        if self.reason_code is not None and self.status in (NOT_FOLDABLE, ADJACENT_ONLY):
-            cls += f" reason-{self.reason_code.value}"
-        return cls
-
-
-def reason_color_key(code: Reason | None) -> str:
-    """Colour key of the reason group of ``code`` (``Reason.group``)."""
-    if code is None:
-        return "not_foldable_other"
-    return NOT_FOLDABLE if code.group == "blocking" else f"not_foldable_{code.group}"
-
-
 def legend_items(present: Iterable[str] = (), *, with_adjacent: bool = True) -> list[LegendItem]:
     """Legend rows: the main statuses always, other colour keys only if present.
 
@@ -137,86 +108,6 @@ def legend_items(present: Iterable[str] = (), *, with_adjacent: bool = True) -> 
     main = (BOTH, OPTIMAL_ONLY, NOT_FOLDABLE) if with_adjacent else (FOLDED, NOT_FOLDABLE)
     wanted = set(main) | set(present)
     return [LegendItem(k, _LABELS[k], STATUS_COLORS[k]) for k in _LEGEND_ORDER if k in wanted]
-
-
-def bn_ids(graph: Graph, optimal: Analysis) -> list[str]:
-    """Ids of the graph's BNs, plus nodes that carry a verdict (e.g. folded BNs)."""
-    return [n.id for n in graph.nodes if is_bn(n) or n.id in optimal.verdicts]
-
-
-def compute_statuses(
-    graph: Graph, optimal: Analysis, adjacent: Analysis | None = None
-) -> dict[str, BNStatus]:
-    """Display status of every BN of ``graph`` (keyed by node id, graph order)."""
-    out: dict[str, BNStatus] = {}
-    for bn in bn_ids(graph, optimal):
-        opt = optimal.verdicts.get(bn)
-        adj = adjacent.verdicts.get(bn) if adjacent is not None else None
-        out[bn] = _status(graph, bn, opt, adj, adjacent is not None)
-    return out
-
-
-def _status(
-    graph: Graph, bn: str, opt: Verdict | None, adj: Verdict | None, has_adj: bool
-) -> BNStatus:
-    if opt is None:
-        return BNStatus(bn, UNANALYSED, UNANALYSED, None, "not analysed", None)
-    adj_folded = adj is not None and adj.folded
-    if opt.merged:
-        return BNStatus(bn, MERGED, MERGED, None, merge_sentence(opt), opt)
-    if opt.folded:
-        if not has_adj:
-            return BNStatus(bn, FOLDED, FOLDED, None, fold_sentence(graph, opt), opt)
-        if adj_folded:
-            text = f"{fold_sentence(graph, opt)} — by adjacent and optimal"
-            return BNStatus(bn, BOTH, BOTH, None, text, opt)
-        other = not_foldable_sentence(adj) if adj is not None else "not analysed"
-        text = f"{fold_sentence(graph, opt)} — by optimal only; adjacent: {other}"
-        return BNStatus(bn, OPTIMAL_ONLY, OPTIMAL_ONLY, None, text, opt)
-    if adj_folded:
-        text = (f"{fold_sentence(graph, adj)} — by adjacent only; "
-                f"optimal: {not_foldable_sentence(opt)}")
-        return BNStatus(bn, ADJACENT_ONLY, ADJACENT_ONLY, opt.reason_code, text, opt)
-    key = reason_color_key(opt.reason_code)
-    return BNStatus(bn, NOT_FOLDABLE, key, opt.reason_code, not_foldable_sentence(opt), opt)
-
-
-def _names(graph: Graph, ids: Iterable[str], limit: int = 4) -> str:
-    names = [graph.node(i).name if graph.has_node(i) else i for i in ids]
-    if len(names) > limit:
-        return ", ".join(names[:limit]) + f" and {len(names) - limit} more"
-    return ", ".join(names)
-
-
-def fold_sentence(graph: Graph, v: Verdict) -> str:
-    """E.g. ``folded (backward) into layer1.0.conv1``."""
-    roots = v.roots
-    text = f"folded ({v.direction or 'unknown direction'})"
-    if roots:
-        text += f" into {_names(graph, roots)}"
-    leaves = [x for x in v.leaves if x != v.bn]
-    if leaves:
-        text += f"; leaves {_names(graph, leaves)} undo it"
-    return text
-
-
-def merge_sentence(v: Verdict) -> str:
-    """E.g. ``merged with the parallel branches into `merged:add_1```."""
-    conv = v.details.get("merged_into") if isinstance(v.details, dict) else None
-    return f"merged with the parallel branches into `{conv}`" if conv else "merged"
-
-
-def not_foldable_sentence(v: Verdict) -> str:
-    """E.g. ``not foldable: backward: reaches non-linearity ...``."""
-    if v.folded:
-        return f"folded ({v.direction})"
-    reason = v.reason or (v.reason_code.title if v.reason_code else "")
-    return f"not foldable: {reason}" if reason else "not foldable"
-
-
-def status_counts(statuses: dict[str, BNStatus]) -> Counter[str]:
-    """Counts per status (``both``, ``optimal_only``...)."""
-    return Counter(s.status for s in statuses.values())
 
 
 def worst_color_key(keys: Iterable[str]) -> str | None:

@@ -18,7 +18,7 @@ STATUS_ICONS = {Status.BOTH: ":green[:material/check_circle:]",
                 Status.OPTIMAL_ONLY: ":blue[:material/add_circle:]",
                 Status.NOT_FOLDABLE: ":orange[:material/block:]",
                 Status.FOLDED: ":green[:material/check_circle:]",
-                Status.MERGED: ":violet[:material/merge:]"}
+                Status.MERGED: ":yellow[:material/merge:]"}  # the graph draws merged BNs yellow
 
 
 def status_badge(status) -> str:

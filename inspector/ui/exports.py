@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Any
 
 import streamlit as st
 
@@ -17,7 +16,9 @@ from ..render.svg import DOT_MISSING
 from ..report import build_report, to_json
 from .state import ModelContext
 
-MIME = {".onnx": "application/octet-stream", ".pt2": "application/octet-stream",
+#: The MIME type of a model file in any format without one of its own below.
+BINARY = "application/octet-stream"
+MIME = {".onnx": BINARY, ".pt2": BINARY,
         ".svg": "image/svg+xml", ".json": "application/json", ".dot": "text/vnd.graphviz"}
 
 
@@ -32,32 +33,21 @@ def svg_bytes(dot: str) -> bytes:
 
 
 def report_json(ctx: ModelContext, result: FoldResult | None = None) -> bytes:
-    """The JSON report (with the fold's verification when ``result`` is given)."""
-    analyses = dict(ctx.analyses)
-    mode = "optimal"
-    kwargs: dict[str, Any] = {}
-    if result is not None:
-        mode = result.mode
-        analyses[mode] = result.analysis
-        kwargs = {"verification": result.verification, "timings": result.timings}
-    report = build_report(ctx.name, analyses, mode=mode, framework=ctx.loaded.framework, **kwargs)
-    if result is not None:
-        report["rolled_back"] = list(result.rolled_back)
+    """The JSON report of the fold ``result``, else of the model's analyses."""
+    report = build_report(result if result is not None else ctx.loaded, ctx.analyses)
     return to_json(report).encode("utf-8")
 
 
-def model_bytes(ctx: ModelContext, model: Any, suffix: str) -> bytes:
-    """A (folded) framework model saved by its frontend as ``suffix`` bytes."""
+def model_bytes(result: FoldResult, suffix: str) -> bytes:
+    """The folded model as the bytes of a ``suffix`` file (``FoldResult.save``, as the CLI)."""
     with tempfile.TemporaryDirectory(prefix="bnfold-export-") as tmp:
-        path = os.path.join(tmp, f"model{suffix}")
-        ctx.loaded.frontend.save(model, path, ctx.loaded)
-        with open(path, "rb") as f:
-            return f.read()
+        return result.save(os.path.join(tmp, f"model{suffix}")).read_bytes()
 
 
 def model_formats(ctx: ModelContext) -> list[str]:
-    """Download formats: ``.onnx`` for ONNX inputs, ``.pt2`` and ``.onnx`` for PyTorch."""
-    return [".pt2", ".onnx"] if ctx.loaded.framework == "torch" else [".onnx"]
+    """Download formats: what the model's format saves (``.onnx`` for ONNX inputs,
+    ``.pt2`` and ``.onnx`` for PyTorch)."""
+    return list(ctx.loaded.frontend.save_formats)
 
 
 def svg_download(ctx: ModelContext, dot: str, *, key: str, label: str = "Download annotated SVG",

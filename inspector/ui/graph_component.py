@@ -21,6 +21,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from ..render.highlight import ROLES
+
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 VENDOR = ASSETS / "vendor" / "svg-pan-zoom"
 #: Graphs with more nodes than this get a minimap.
@@ -86,7 +88,7 @@ def clickable_svg(svg: str, *, key: str, selected: str | None = None,
         key=key,
         data={"svg": svg, "hash": digest, "selected": selected or "",
               "height": f"{height}px" if isinstance(height, int) else height, "hint": hint,
-              "roles": roles or {}, "legend": legend or [],
+              "roles": roles or {}, "role_names": list(ROLES), "legend": legend or [],
               "focus": focus or selected or "", "minimap": bool(minimap)},
         on_clicked_change=on_click or (lambda: None),
     )

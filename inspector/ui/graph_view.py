@@ -216,11 +216,6 @@ def show_graph(dot: str, *, key: str, selected: str | None = None,
     return seconds
 
 
-def set_view(prefix_key: str, view: str) -> None:
-    """Callback: switch the view (e.g. to "Focus")."""
-    st.session_state[f"{prefix_key}:view"] = view
-
-
 def expand_group(prefix_key: str, node_id: str) -> bool:
     """If ``node_id`` is a collapsed box (``group:<prefix>``), open it. Callback-safe."""
     group = group_of(node_id)

@@ -13,26 +13,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..analysis.result import FoldStep
-from ..analysis.verdict import Reason, Verdict
+from ..analysis.sentences import names
+from ..analysis.verdict import REASONS, WHY_OPTIONS, Reason, Verdict
 from ..folding.plan import Analysis
 from ..ir import Graph
 
 #: The learner's three predictions.
 CHOICES = ("folded backward", "folded forward", "not foldable")
 
-#: "Why not" options and the reason codes each one stands for.
+#: "Why not" options and the reason codes each one stands for (from the reason rows).
 WHY: dict[str, frozenset[Reason]] = {
-    "a non-linearity in the way": frozenset({Reason.NONLINEARITY, Reason.DATA_DEPENDENT_MUL,
-                                             Reason.NORMALIZATION, Reason.UNKNOWN_OP}),
-    "zero padding with a non-zero shift": frozenset({Reason.ZERO_PADDING}),
-    "negative scale at a max-pool": frozenset({Reason.NEGATIVE_SCALE}),
-    "zero scale that a leaf cannot undo": frozenset({Reason.ZERO_SCALE}),
-    "the graph boundary (input or output)": frozenset({Reason.BOUNDARY}),
-    "parameters shared with another layer": frozenset({Reason.SHARED_PARAMS}),
-    "batch statistics (training mode)": frozenset({Reason.BATCH_STATS}),
-    "something else (channel mapping, conflicts…)": frozenset({
-        Reason.CHANNEL_MAPPING, Reason.CONFLICT, Reason.OVERLAP, Reason.NOT_ADJACENT,
-        Reason.VERIFICATION_FAILED}),
+    option: frozenset(r for r, info in REASONS.items() if info.quiz == option) for option in WHY_OPTIONS
 }
 
 
@@ -83,7 +74,7 @@ def judge(verdict: Verdict, choice: str, why: str | None = None) -> Feedback:
 
 # -- prose ---------------------------------------------------------------------
 def _names(graph: Graph, ids) -> str:
-    return ", ".join(f"`{graph.node(i).name}`" for i in ids) or "—"
+    return names(graph, ids, limit=None, quote=True)
 
 
 def _vec(v: np.ndarray, n: int = 3) -> str:

@@ -116,7 +116,7 @@ def _relu_bn_relu() -> tuple[Any, tuple[int, ...]]:
     import torch
     from torch import nn
 
-    from ..sources import randomize_bn
+    from ..bn_stats import randomize_bn
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(7)
@@ -131,7 +131,7 @@ def _repvgg_block() -> tuple[Any, tuple[int, ...]]:
 
     from sample_models.arch_classic import RepVGGBlock
 
-    from ..sources import randomize_bn
+    from ..bn_stats import randomize_bn
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(7)

@@ -1,15 +1,15 @@
 """Quiz questions for the Learn page: random small graphs from the property-test generator.
 
 No Streamlit here. A question is one BN of a random DAG
-(:func:`inspector.analysis.random_graphs.random_dag`) with both modes' analyses.
+(:func:`inspector.builders.random_dags.random_dag`) with both modes' analyses.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..analysis.random_graphs import RngDraw, random_dag
 from ..analysis.verdict import Reason
+from ..builders.random_dags import RngDraw, random_dag
 from ..folding.plan import Analysis
 from ..ir import EXPRESSIVE_OPS, Graph
 

@@ -13,9 +13,11 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
+from ..analysis.verdict import Mode
 from ..errors import InspectorError
 from ..folding.pipeline import FoldResult
 from ..folding.plan import Analysis
+from ..frontends import SUFFIXES
 from ..ir import Graph
 from ..model import LoadedModel
 
@@ -26,11 +28,11 @@ CTX = "bnfold_ctx"
 FOLDS = "bnfold_folds"
 #: Largest accepted upload, in MB (also passed to ``st.file_uploader``).
 MAX_UPLOAD_MB = 300
-UPLOAD_TYPES = ("onnx", "pt2")
+UPLOAD_TYPES = tuple(s.lstrip(".") for s in SUFFIXES)  # every registered frontend's files
 #: Model names the app may load: never ``package.module:callable`` (that runs code).
 APP_SPEC_PREFIXES = ("sample:", "timm:", "torchvision:")
 #: Folding modes analysed for every model (``reparam`` also merges parallel branches).
-MODES = ("adjacent", "optimal", "reparam")
+MODES = tuple(m.value for m in Mode)
 
 
 @dataclass(frozen=True)
@@ -135,11 +137,6 @@ def current() -> ModelContext | None:
 def selection_key(ctx: ModelContext) -> str:
     """Widget key of the selected-BN selectbox (one per model)."""
     return f"sel_bn::{ctx.key}"
-
-
-def selected_bn(ctx: ModelContext) -> str | None:
-    value = st.session_state.get(selection_key(ctx))
-    return value if value in ctx.statuses else None
 
 
 def select_bn(ctx: ModelContext, bn_id: str | None) -> None:

@@ -4,276 +4,266 @@ What is checked (and how it cannot be fooled):
 
 * **Every shared tensor**, not only the outputs: when the frontend can return
   intermediate tensors (``run_tensors``), each tensor that exists in both
-  models and that no fold is meant to change is compared with its own
-  relative error (on the first input set; the outputs on every set). A wrong fold behind a damped branch (layer-scale 1e-4)
-  shows up there even when the final output hardly moves.
+  models and that no fold is meant to change (:func:`~.scope.changed_tensors`)
+  is compared with its own relative error (on the first input set; the
+  outputs on every set). A wrong fold behind a damped branch (layer-scale
+  1e-4) shows up there even when the final output hardly moves. Tensors are
+  matched by provenance: the frontend names each value after the IR tensor
+  whose node produced it, never after a name a rewrite may reuse; a value
+  whose shape is not its tensor's is an internal matching error, reported and
+  not compared (never an infinite model error).
+* **Float32 noise**: a tensor whose error exceeds the tolerance of its own
+  magnitude is judged against its noise floor, measured on the original model
+  itself (:mod:`~.metrics`): a sigmoid of very negative logits holds absolute
+  noise, not relative precision. A wrong fold moves tensors far beyond it.
+* **Discrete choices**: outputs of TopK, ArgMax, NonMaxSuppression, comparisons
+  ... (:func:`~.scope.discrete_tensors`) are compared exactly; when one flipped
+  (float32 noise decided differently) the tensors computed from it are not
+  compared and the report says so (``Verification.not_compared``): the
+  continuous tensors up to the choice are.
 * **Non-finite values**: NaN / +Inf / -Inf must sit at exactly the same
   places; the error is measured over the finite entries. When the reference
-  outputs are non-finite for N(0, 1) inputs, inputs in a valid range are
-  tried (U(0.5, 1.5), then U(0.01, 0.1)); if they all give non-finite outputs
-  the result is ``unverified`` ("could not verify"), never ``passed``.
-* **Dynamic sizes**: each dynamic input axis (``LoadedModel.dynamic_axes``) is
-  also checked at a second size; a PyTorch module that is not a traced graph
-  is also run with every non-channel axis + 1 (else the batch + 1) when it
-  accepts it. What was really run is
-  listed in ``input_shapes`` and ``notes``.
+  outputs are non-finite for N(0, 1) inputs, other ranges are tried
+  (:data:`~.inputs.INPUT_RANGES`); if they all give non-finite outputs the
+  result is ``unverified`` ("could not verify"), never ``passed``.
+* **Dynamic sizes**: each dynamic input axis is also checked at a second size;
+  without dynamic axes, at the other sizes the format's adapter offers
+  (:func:`~.inputs.shape_sets`). What was really run is listed in
+  ``input_shapes`` and ``notes``.
 * **Precision**: the tolerance follows the lowest precision among the I/O
-  and the weights (:func:`tolerance_for`).
+  and the weights (:func:`~.metrics.tolerance_for`).
 """
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
 
-from ..ir import Graph
+from ..errors import first_line
 from ..model import LoadedModel
-
-#: Largest accepted error relative to each tensor's range, per dtype.
-TOLERANCE = {"float64": 1e-9, "float32": 1e-4, "float16": 1e-2, "bfloat16": 5e-2}
-#: Reference magnitude below which a tensor's error is measured absolutely.
-_SCALE_FLOOR = {"float64": 1e-12, "float32": 1e-6, "float16": 1e-3, "bfloat16": 1e-2}
-#: Input distributions tried in turn while the reference outputs are non-finite.
-INPUT_RANGES: tuple[tuple[str, Callable[[np.random.Generator, tuple], np.ndarray]], ...] = (
-    ("N(0, 1)", lambda rng, shape: rng.standard_normal(shape)),
-    ("U(0.5, 1.5)", lambda rng, shape: rng.uniform(0.5, 1.5, shape)),
-    ("U(0.01, 0.1)", lambda rng, shape: rng.uniform(0.01, 0.1, shape)),
+from .inputs import INPUT_RANGES, draw_inputs, shape_sets
+from .metrics import (
+    TOLERANCE,
+    TensorError,
+    judge,
+    model_dtypes,
+    noise_floor,
+    nudge,
+    output_errors,
+    scale_floor_for,
+    tensor_error,
+    tolerance_for,
 )
+from .result import FAILED, PASSED, UNVERIFIED, NotCompared, Verification
+from .scope import behind, changed_tensors, discrete_tensors
 
-PASSED, FAILED, UNVERIFIED = "passed", "failed", "unverified"
+__all__ = ["FAILED", "INPUT_RANGES", "PASSED", "TOLERANCE", "UNVERIFIED", "NotCompared",
+           "TensorError", "Verification", "changed_tensors", "model_dtypes", "output_errors",
+           "tensor_error", "tolerance_for", "verify"]
 
-
-@dataclass(frozen=True)
-class Verification:
-    """Errors of the folded model against the original.
-
-    ``max_abs_error`` / ``max_rel_error`` are over the outputs (relative to
-    each output's largest finite magnitude); ``worst_tensor`` is the shared
-    tensor (outputs included) with the largest relative error. ``status`` is
-    ``passed``, ``failed`` or ``unverified`` (the reference itself is
-    non-finite for every input range tried, so nothing could be compared).
-    """
-
-    max_abs_error: float
-    max_rel_error: float
-    tolerance: float
-    trials: int
-    status: str = ""
-    worst_tensor: str | None = None
-    worst_tensor_rel_error: float = 0.0
-    tensors_compared: int = 0
-    #: Display name of the node producing ``worst_tensor`` (None for outputs / unknown).
-    worst_node: str | None = None
-    input_range: str = "N(0, 1)"
-    input_shapes: tuple[tuple[tuple[int, ...], ...], ...] = ()
-    notes: tuple[str, ...] = ()
-
-    @property
-    def state(self) -> str:
-        """``passed`` | ``failed`` | ``unverified``."""
-        if self.status:
-            return self.status
-        ok = np.isfinite(self.max_rel_error) and self.max_rel_error <= self.tolerance
-        return PASSED if ok else FAILED
-
-    @property
-    def passed(self) -> bool:
-        return self.state == PASSED
-
-    @property
-    def verified(self) -> bool:
-        """False when the comparison could not be made (``unverified``)."""
-        return self.state != UNVERIFIED
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "max_abs_error": self.max_abs_error,
-            "max_rel_error": self.max_rel_error,
-            "tolerance": self.tolerance,
-            "passed": self.passed,
-            "status": self.state,
-            "trials": self.trials,
-            "worst_tensor": self.worst_tensor,
-            "worst_tensor_rel_error": self.worst_tensor_rel_error,
-            "tensors_compared": self.tensors_compared,
-            "worst_node": self.worst_node,
-            "input_range": self.input_range,
-            "input_shapes": [[list(s) for s in shapes] for shapes in self.input_shapes],
-            "notes": list(self.notes),
-        }
+Run = tuple[list[np.ndarray], dict[str, np.ndarray]]
 
 
-@dataclass(frozen=True)
-class TensorError:
-    """The error of one tensor: ``inf`` when shapes or non-finite patterns differ."""
-
-    abs_error: float
-    rel_error: float
-    nonfinite: bool  # the reference holds NaN/Inf
-
-
-def tensor_error(reference: Any, candidate: Any, floor: float = 1e-12) -> TensorError:
-    """max |y - z| over the finite entries, and that error relative to max |y|.
-
-    NaN, +Inf and -Inf must occur at the same positions in both (else the
-    error is infinite); an all-zero reference is measured against ``floor``.
-    """
-    y, z = np.asarray(reference, np.float64), np.asarray(candidate, np.float64)
-    if y.shape != z.shape:
-        return TensorError(float("inf"), float("inf"), False)
-    finite = np.isfinite(y)
-    nonfinite = not bool(finite.all())
-    if nonfinite and not (np.array_equal(np.isnan(y), np.isnan(z))
-                          and np.array_equal(np.isposinf(y), np.isposinf(z))
-                          and np.array_equal(np.isneginf(y), np.isneginf(z))):
-        return TensorError(float("inf"), float("inf"), True)
-    if not nonfinite and not np.isfinite(z).all():
-        return TensorError(float("inf"), float("inf"), False)
-    if y.size == 0 or not finite.any():
-        return TensorError(0.0, 0.0, nonfinite)
-    yf, zf = (y[finite], z[finite]) if nonfinite else (y, z)
-    err = float(np.max(np.abs(yf - zf)))
-    scale = max(float(np.max(np.abs(yf))), floor)
-    return TensorError(err, err / scale, nonfinite)
-
-
-def output_errors(reference: list[np.ndarray], candidate: list[np.ndarray]) -> tuple[float, float]:
-    """(max abs error, max relative error) across paired outputs (non-finite aware)."""
-    if len(reference) != len(candidate):
-        return float("inf"), float("inf")
-    abs_err, rel_err = 0.0, 0.0
-    for y, z in zip(reference, candidate):
-        e = tensor_error(y, z)
-        abs_err, rel_err = max(abs_err, e.abs_error), max(rel_err, e.rel_error)
-    return abs_err, rel_err
-
-
-def tolerance_for(dtypes: Iterable[str]) -> float:
-    """The tolerance of the least precise of ``dtypes`` (I/O and weight dtypes)."""
-    tols = [TOLERANCE[d] for d in dtypes if d in TOLERANCE]
-    return max(tols) if tols else TOLERANCE["float32"]
-
-
-def model_dtypes(loaded: LoadedModel) -> set[str]:
-    """Float dtypes of the model's inputs, outputs, tensors and parameters."""
-    graph = loaded.graph
-    found = {graph.dtype, *(s.dtype for s in loaded.inputs)}
-    found |= {t.dtype for t in graph.tensors.values() if t.dtype}
-    for node in graph.nodes:
-        found |= {np.asarray(v).dtype.name for v in node.params.values()}
-    return {d for d in found if d in TOLERANCE}
-
-
-def changed_tensors(graph: Graph, steps: Sequence[Any], merges: Sequence[Any] = ()) -> set[str]:
-    """Tensors that the folds are *meant* to change (never compared).
-
-    For every step: the outputs of its emitters and of its BN, and every tensor
-    downstream of them up to (not including) the outputs of the absorbers,
-    which undo the transform. Removed BN outputs are in the set too. For every
-    merge (``MergeStep``): the tensors inside the region (its output is kept;
-    a merged conv that a later fold edits stands for the region output).
-    """
-    out: set[str] = set()
-    merged_output = {m.conv_id: m.output for m in merges}
-    for m in merges:
-        inside = [t for nid in m.nodes if graph.has_node(nid) for t in graph.node(nid).outputs]
-        inside += [merged_output[nid] for nid in m.nodes if nid in merged_output]  # nested
-        out.update(t for t in inside if t != m.output)
-    for step in steps:
-        if not graph.has_node(step.bn):
-            continue
-        bn_outputs = graph.node(step.bn).outputs
-        # Backward: the BN undoes nothing but is bypassed, so its output takes the
-        # emitters' (already mapped) value: downstream of it nothing changes.
-        stop = (set(step.absorbers) - set(step.emitters)) | (
-            {step.bn} if step.direction == "backward" else set())
-        out.update(bn_outputs)
-        seeds = [t for nid in step.emitters if graph.has_node(nid) for t in graph.node(nid).outputs]
-        seeds += [merged_output[nid] for nid in step.emitters if nid in merged_output]
-        if step.direction != "backward":
-            seeds += list(bn_outputs)
-        queue, seen = deque(seeds), set()
-        while queue:
-            t = queue.popleft()
-            if t in seen:
-                continue
-            seen.add(t)
-            out.add(t)
-            for consumer in graph.consumers(t):
-                if consumer.id not in stop and consumer.op != "output":
-                    queue.extend(consumer.outputs)
-    return out
-
-
-def _inputs(loaded: LoadedModel, shapes: Sequence[tuple[int, ...]], draw: Callable,
-            seed: int) -> list[np.ndarray]:
-    rng = np.random.default_rng(seed)
-    out = []
-    for spec, shape in zip(loaded.inputs, shapes):
-        dt = _np_dtype(spec.dtype)
-        if dt.kind == "f":
-            out.append(draw(rng, tuple(shape)).astype(dt))
-        else:
-            out.append(rng.standard_normal(tuple(shape)).astype(dt))
-    return out
-
-
-def _np_dtype(name: str) -> np.dtype:
-    """The numpy dtype of an input; bfloat16 (unknown to numpy, or an ml_dtypes type
-    that torch cannot read) and other exotic floats are fed as float32."""
-    if name == "bfloat16":
-        return np.dtype("float32")
-    try:
-        return np.dtype(name)
-    except TypeError:
-        return np.dtype("float32")
-
-
-def _shape_sets(loaded: LoadedModel, folded_model: Any) -> list[list[tuple[int, ...]]]:
-    """The loaded input shapes, then candidates with every dynamic axis at another
-    size (d + 1, else 2d: the first the original runs at is used)."""
-    base = [tuple(s.shape) for s in loaded.inputs]
-    dynamic: dict[int, list[int]] = loaded.dynamic_axes
-    if not dynamic and loaded.framework == "torch" and _accepts_other_batch(loaded, folded_model):
-        # An eager module: every axis but the channels one larger (catches constants
-        # frozen from H, W or the batch), else the batch alone.
-        grown = [tuple(d + 1 if ax != 1 else d for ax, d in enumerate(s)) for s in base]
-        batch = [tuple(d + 1 if ax == 0 else d for ax, d in enumerate(s)) for s in base]
-        return [base, *([grown, batch] if grown != batch else [batch])]
-    if not dynamic:
-        return [base]
-    candidates = []
-    for grow in (lambda d: d + 1, lambda d: 2 * d):
-        alt = [tuple(grow(d) if ax in dynamic.get(i, ()) else d for ax, d in enumerate(s))
-               for i, s in enumerate(base)]
-        if alt != base and alt not in candidates:
-            candidates.append(alt)
-    return [base, *candidates]
-
-
-def _accepts_other_batch(loaded: LoadedModel, folded_model: Any) -> bool:
-    """A PyTorch module run eagerly (not a traced/exported graph) may take any batch.
-
-    Duck-typed (this package never imports torch): modules have
-    ``named_modules``; traced ``GraphModule``s also have ``recompile``."""
-    return all(hasattr(m, "named_modules") and not hasattr(m, "recompile")
-               for m in (loaded.model, folded_model))
-
-
-def _run_all(loaded: LoadedModel, model: Any, inputs: list[np.ndarray],
-             per_tensor: bool) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
-    run_tensors = getattr(loaded.frontend, "run_tensors", None) if per_tensor else None
+def _run_all(loaded: LoadedModel, model: Any, inputs: list[np.ndarray], per_tensor: bool,
+             problems: list[str] | None = None) -> Run:
+    """Outputs and, when asked and the frontend can, every IR tensor it computes. A
+    failure to capture the tensors falls back to the outputs and is told in ``problems``."""
+    run_tensors = loaded.frontend.run_tensors if per_tensor else None
     if run_tensors is not None:
         try:
             outs, tensors = run_tensors(model, inputs, loaded)
             return list(outs), dict(tensors)
-        except Exception:  # noqa: BLE001 - e.g. a non-tensor value exposed: outputs only
-            pass
+        except Exception as e:  # noqa: BLE001 - e.g. a non-tensor value exposed: outputs only
+            if problems is not None:
+                problems.append(f"intermediate tensors could not be captured "
+                                f"({first_line(e, 160, with_type=True)}): only the outputs "
+                                "were compared on that input set.")
     return list(loaded.frontend.run(model, inputs)), {}
+
+
+class _Tally:
+    """Errors, worst tensor and what was left out, over every run compared."""
+
+    def __init__(self, loaded: LoadedModel, tol: float, scale_floor: float,
+                 skip: set[str]) -> None:
+        self.loaded, self.graph, self.tol, self.scale_floor = loaded, loaded.graph, tol, scale_floor
+        self.skip = skip
+        outs = [n for n in self.graph.nodes if n.op == "output"]
+        self.out_tensors = [n.inputs[0] for n in outs]
+        self.out_names = [n.name for n in outs]
+        self.discrete = {t: n for t, n in discrete_tensors(self.graph).items() if t not in skip}
+        self.abs_err = self.rel_err = self.worst_rel = 0.0
+        self.worst: str | None = None
+        self.compared: set[str] = set()
+        self.outputs_compared: set[str] = set()
+        self.unverified = False
+        self.left_out: dict[str, NotCompared] = {}
+        self.flipped_inside: set[str] = set()
+        self.floored: dict[str, tuple[float, float, float]] = {}
+        self.notes: list[str] = []
+
+    # -- discrete choices ---------------------------------------------------
+    def flips(self, ref: dict[str, np.ndarray], other: dict[str, np.ndarray]
+              ) -> tuple[dict[str, str], dict[str, str]]:
+        """(tensors behind a choice that flipped, tensors behind one not observed)."""
+        flipped, unseen = [], []
+        for t in self.discrete:
+            if t not in ref or t not in other:
+                unseen.append(t)
+            elif ref[t].shape != other[t].shape or not np.array_equal(ref[t], other[t]):
+                flipped.append(t)
+        return behind(self.graph, flipped), behind(self.graph, unseen)
+
+    def _with_outputs(self, run: Run) -> dict[str, np.ndarray]:
+        """A run's tensors, its outputs included (a frontend may not repeat them)."""
+        outs, tensors = run
+        if len(outs) != len(self.out_tensors):
+            return tensors
+        return {**dict(zip(self.out_tensors, (np.asarray(o) for o in outs))), **tensors}
+
+    def _leave_out(self, tensor: str, source: str, observed: bool, output: bool) -> None:
+        node = self.discrete[source]
+        why = ("its choice flipped between the original and the folded model"
+               if observed else "its choice may have flipped (not observable)")
+        if not output:
+            self.flipped_inside.add(tensor)
+            return
+        self.left_out.setdefault(tensor, NotCompared(
+            tensor, f"computed from {_label(node)}, a discontinuous op: {why} under float32 "
+                    "noise", node.name, output=True))
+
+    # -- one run ------------------------------------------------------------
+    def compare(self, ref: Run, got: Run, nudged: Any) -> None:
+        """Compare one run; ``nudged()`` runs the original on nudged inputs (lazily)."""
+        ref_out, ref_t = ref
+        out, tensors = got
+        if len(out) != len(ref_out):
+            self._fail("outputs (their number differs)")
+            return
+        flipped, unseen = self.flips(self._with_outputs(ref), self._with_outputs(got))
+        floors = _Floors(self, ref, nudged)
+        for j, (y, z) in enumerate(zip(ref_out, out)):
+            name = self.out_names[j] if len(self.out_names) == len(out) else f"output {j}"
+            t = self.out_tensors[j] if len(self.out_tensors) == len(out) else None
+            if t in flipped:
+                self._leave_out(name, flipped[t], True, output=True)
+                continue
+            if np.shape(y) != np.shape(z):
+                self.notes.append(f"output '{name}' has shape {list(np.shape(z))} in the folded "
+                                  f"model, {list(np.shape(y))} in the original.")
+                self._fail(f"{name} (shape {list(np.shape(z))}, not {list(np.shape(y))})")
+                continue
+            e = tensor_error(y, z, self.scale_floor)
+            rel = self._judged(name, e, partial(floors.output, j, t))
+            if rel > self.tol and t in unseen:
+                self._leave_out(name, unseen[t], False, output=True)
+                continue
+            self.outputs_compared.add(name)
+            self.unverified |= e.nonfinite
+            self.abs_err, self.rel_err = max(self.abs_err, e.abs_error), max(self.rel_err, rel)
+            if self.worst is None or rel > self.worst_rel:
+                self.worst_rel, self.worst = rel, name
+        for t, y in ref_t.items():
+            if t in self.skip or t not in tensors:
+                continue
+            if t in flipped:
+                self._leave_out(t, flipped[t], True, output=False)
+                continue
+            if y.shape != tensors[t].shape:
+                self._mismatch(t, y.shape, tensors[t].shape)
+                continue
+            e = tensor_error(y, tensors[t], self.scale_floor)
+            rel = self._judged(t, e, partial(floors.tensor, t))
+            if rel > self.tol and t in unseen:
+                self._leave_out(t, unseen[t], False, output=False)
+                continue
+            self.compared.add(t)
+            if rel > self.worst_rel:
+                self.worst_rel, self.worst = rel, t
+
+    def _judged(self, name: str, e: TensorError, floor: Any) -> float:
+        if e.rel_error <= self.tol or not np.isfinite(e.rel_error):
+            return e.rel_error
+        f = floor()
+        rel = judge(e, f, self.tol)
+        if rel < e.rel_error:
+            self.floored[name] = (e.abs_error, f, e.scale)
+        return rel
+
+    def _mismatch(self, t: str, ref_shape: tuple, got_shape: tuple) -> None:
+        producer = self.graph.producer(t)
+        recorded = self.graph.shape(t)
+        self.left_out.setdefault(t, NotCompared(
+            t, f"internal matching error: the values captured for it have shape "
+               f"{list(ref_shape)} in the original and {list(got_shape)} in the folded model "
+               f"(the graph records {list(recorded) if recorded else 'no shape'}); please report "
+               "this", producer.name if producer is not None else None))
+
+    def _fail(self, what: str) -> None:
+        self.abs_err = self.rel_err = self.worst_rel = float("inf")
+        self.worst = what
+
+    # -- summary ------------------------------------------------------------
+    def summary_notes(self) -> list[str]:
+        notes = list(dict.fromkeys(self.notes))
+        if self.floored:
+            names = sorted(self.floored, key=lambda n: -self.floored[n][0] / self.floored[n][2])
+            shown = ", ".join(f"'{n}' (error {a:.1e}, noise floor {f:.1e}, largest value {s:.1e})"
+                              for n in names[:3] for a, f, s in [self.floored[n]])
+            more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+            notes.append(f"{len(names)} tensor(s) judged against the float32 noise floor measured "
+                         f"on the original (inputs nudged by a few epsilons), their values being small "
+                         f"next to the rounding noise they carry: {shown}{more}.")
+        if self.flipped_inside:
+            notes.append(f"{len(self.flipped_inside)} intermediate tensor(s) not compared: they are "
+                         "computed from a discrete choice (TopK, ArgMax, a comparison ...) that "
+                         "flipped under float32 noise; the continuous tensors before it were.")
+        for item in self.left_out.values():
+            what = "output" if item.output else "tensor"
+            notes.append(f"{what} '{item.tensor}' not compared: {item.reason}.")
+        return notes
+
+
+class _Floors:
+    """Noise floors of one run's tensors, from one lazy run of the original on nudged
+    inputs. A tensor computed from a discrete choice that flipped (or may have) in
+    that run gets no floor: its change there is not rounding noise."""
+
+    def __init__(self, tally: _Tally, ref: Run, nudged: Any) -> None:
+        self.tally, self.ref, self.nudged = tally, ref, nudged
+        self.run: Run | None = None
+        self.invalid: set[str] = set()
+
+    def _get(self) -> Run:
+        if self.run is None:
+            try:
+                self.run = self.nudged()
+            except Exception:  # noqa: BLE001 - no floor then: every tensor judged on its own
+                self.run = ([], {})
+            flipped, unseen = self.tally.flips(self.tally._with_outputs(self.ref),
+                                               self.tally._with_outputs(self.run))
+            self.invalid = set(flipped) | set(unseen)
+        return self.run
+
+    def output(self, j: int, tensor: str | None) -> float:
+        outs, _ = self._get()
+        if tensor in self.invalid or j >= len(outs):
+            return 0.0
+        return noise_floor(self.ref[0][j], outs[j])
+
+    def tensor(self, t: str) -> float:
+        _, tensors = self._get()
+        if t in self.invalid or t not in tensors:
+            return 0.0
+        return noise_floor(self.ref[1][t], tensors[t])
+
+
+def _label(node: Any) -> str:
+    kind = node.attrs.get("op_type") or node.op
+    return f"`{node.name}` ({kind})"
 
 
 def verify(loaded: LoadedModel, folded_model: Any, trials: int = 2, seed: int = 0, *,
@@ -297,81 +287,76 @@ def verify(loaded: LoadedModel, folded_model: Any, trials: int = 2, seed: int = 
     per_tensor = per_tensor and steps is not None
     skip = changed_tensors(loaded.graph, steps, merges) if per_tensor else set()
     dtypes = model_dtypes(loaded)
-    tol = tolerance_for(dtypes)
-    floor = max((_SCALE_FLOOR[d] for d in dtypes), default=_SCALE_FLOOR["float32"])
-    shape_sets, notes = _shape_sets(loaded, folded_model), []
-
-    out_names = [n.name for n in loaded.graph.nodes if n.op == "output"]
-    abs_err = rel_err = worst_rel = 0.0
-    worst: str | None = None
-    compared: set[str] = set()
+    tally = _Tally(loaded, tolerance_for(dtypes), scale_floor_for(dtypes), skip)
+    sets = shape_sets(loaded, folded_model)
     used_shapes: list[tuple[tuple[int, ...], ...]] = []
     range_name = INPUT_RANGES[0][0]
-    unverified = False
-    for k, shapes in enumerate(shape_sets):
+    for k, shapes in enumerate(sets):
         if k > 0 and len(used_shapes) >= 2:
             break  # one extra size per dynamic axis is enough
-        found = _reference(loaded, shapes, seed, per_tensor, trials if k == 0 else 1, strict=k == 0)
+        found = _reference(loaded, shapes, seed, per_tensor, trials if k == 0 else 1,
+                           strict=k == 0, problems=tally.notes)
         if found is None:  # an extra size the original does not run at
             continue
         name, runs = found
         if k == 0:
             range_name = name
-        for inputs, (ref_out, ref_t) in runs:
+        for i, (inputs, ref) in enumerate(runs):
             try:
-                out, tensors = _run_all(loaded, folded_model, inputs, bool(ref_t))
+                got = _run_all(loaded, folded_model, inputs, bool(ref[1]), tally.notes)
             except Exception as e:  # noqa: BLE001
                 if k == 0:
                     raise
                 # The original runs at this size and the folded model does not.
-                abs_err = rel_err = worst_rel = float("inf")
-                worst = f"the folded model fails at input shapes {[list(s) for s in shapes]}"
-                first = (str(e).strip().splitlines() or [""])[0][:120]
-                notes.append(f"{worst}: {type(e).__name__}: {first}")
+                what = f"the folded model fails at input shapes {[list(s) for s in shapes]}"
+                tally._fail(what)
+                tally.notes.append(f"{what}: {first_line(e, 120, with_type=True)}")
                 continue
-            if len(out) != len(ref_out):
-                abs_err = rel_err = worst_rel = float("inf")
-                worst = "outputs (their number differs)"
-                continue
-            for j, (y, z) in enumerate(zip(ref_out, out)):
-                e = tensor_error(y, z, floor)
-                unverified |= e.nonfinite
-                abs_err, rel_err = max(abs_err, e.abs_error), max(rel_err, e.rel_error)
-                if worst is None or e.rel_error > worst_rel:
-                    worst_rel = e.rel_error
-                    worst = out_names[j] if len(out_names) == len(out) else f"output {j}"
-            for t, y in ref_t.items():
-                if t in skip or t not in tensors:
-                    continue
-                compared.add(t)
-                e = tensor_error(y, tensors[t], floor)
-                if e.rel_error > worst_rel:
-                    worst_rel, worst = e.rel_error, t
+
+            def nudged(inputs=inputs, ref=ref, i=i) -> Run:
+                dtypes = [s.dtype for s in loaded.inputs]
+                return _run_all(loaded, loaded.model, nudge(inputs, seed + i, dtypes),
+                                bool(ref[1]))
+
+            tally.compare(ref, got, nudged)
         used_shapes.append(tuple(tuple(s) for s in shapes))
-    if len(shape_sets) > 1 and len(used_shapes) < 2:
+    return _verdict(loaded, tally, sets, used_shapes, trials, range_name)
+
+
+def _verdict(loaded: LoadedModel, tally: _Tally, sets: list, used_shapes: list, trials: int,
+             range_name: str) -> Verification:
+    notes = tally.summary_notes()
+    if len(sets) > 1 and len(used_shapes) < 2:
         notes.append("the original model does not run at a second input size: checked at "
                      f"{[list(s) for s in used_shapes[0]] if used_shapes else 'the loaded size'} "
                      "only.")
-    elif len(shape_sets) == 1 and loaded.framework == "torch":
-        notes.append("checked at the example input size only (the folded model is a traced graph, "
-                     "valid at that size).")
+    elif len(sets) == 1 and loaded.frontend.single_size_note:
+        notes.append(loaded.frontend.single_size_note)
     if not used_shapes:
         notes.append("the original model could not be run on any input tried.")
-    worst_all = max(rel_err, worst_rel)
-    failed = not np.isfinite(worst_all) or worst_all > tol
-    status = FAILED if failed else (UNVERIFIED if unverified or not used_shapes else PASSED)
-    if status == UNVERIFIED and used_shapes:
+    worst_all = max(tally.rel_err, tally.worst_rel)
+    nothing = used_shapes and not tally.outputs_compared and not tally.compared
+    failed = not np.isfinite(worst_all) or worst_all > tally.tol
+    status = FAILED if failed else (
+        UNVERIFIED if tally.unverified or not used_shapes or nothing else PASSED)
+    if status == UNVERIFIED and nothing:
+        notes.append("nothing could be compared: every output is computed from a discrete "
+                     "choice that flipped under float32 noise.")
+    elif status == UNVERIFIED and used_shapes:
         notes.append("the original model's outputs hold NaN/Inf for every input range tried "
                      f"({', '.join(n for n, _ in INPUT_RANGES)}): could not verify.")
-    producer = loaded.graph.producer(worst) if worst in loaded.graph.tensors else None
-    return Verification(abs_err, rel_err, tol, trials + len(used_shapes) - 1 if used_shapes else 0,
-                        status, worst, worst_rel if worst else 0.0, len(compared),
-                        producer.name if producer is not None else None, range_name,
-                        tuple(used_shapes), tuple(notes))
+    graph = loaded.graph
+    producer = graph.producer(tally.worst) if tally.worst in graph.tensors else None
+    return Verification(
+        tally.abs_err, tally.rel_err, tally.tol,
+        trials + len(used_shapes) - 1 if used_shapes else 0, status, tally.worst,
+        tally.worst_rel if tally.worst else 0.0, len(tally.compared),
+        producer.name if producer is not None else None, range_name, tuple(used_shapes),
+        tuple(notes), tuple(tally.left_out.values()), len(tally.outputs_compared))
 
 
 def _reference(loaded: LoadedModel, shapes: Sequence[tuple[int, ...]], seed: int,
-               per_tensor: bool, trials: int, strict: bool):
+               per_tensor: bool, trials: int, strict: bool, problems: list[str]):
     """(range name, [(inputs, (outputs, tensors))] per trial) from the first input range
     whose reference outputs are all finite (else the last range tried); None if an
     extra size does not run."""
@@ -379,12 +364,12 @@ def _reference(loaded: LoadedModel, shapes: Sequence[tuple[int, ...]], seed: int
     for name, draw in INPUT_RANGES:
         runs = []
         for i in range(trials):
-            inputs = _inputs(loaded, shapes, draw, seed + i)
+            inputs = draw_inputs(loaded, shapes, draw, seed + i)
             try:
                 # Intermediate tensors on the first input set of the loaded size only:
                 # a wrong fold is systematic, and exposing every tensor costs ~3x a run.
                 tensors = per_tensor and strict and i == 0
-                runs.append((inputs, _run_all(loaded, loaded.model, inputs, tensors)))
+                runs.append((inputs, _run_all(loaded, loaded.model, inputs, tensors, problems)))
             except Exception:  # noqa: BLE001 - an extra size the model rejects is skipped
                 if strict:
                     raise

@@ -14,46 +14,12 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ..ir import as_pairs, as_tuple
+
 _PAD_MODES = {"zeros": "constant", "constant": "constant", "reflect": "reflect",
               "replicate": "edge", "edge": "edge", "circular": "wrap", "wrap": "wrap"}
 _LETTERS_OUT = "uvw"
 _LETTERS_K = "ijk"
-
-
-# -- attribute normalisation ---------------------------------------------------
-def as_tuple(value: Any, n: int, default: int) -> tuple[int, ...]:
-    """An int or a sequence of ints as an ``n``-tuple."""
-    if value is None:
-        return (default,) * n
-    if isinstance(value, (int, np.integer)):
-        return (int(value),) * n
-    vals = tuple(int(v) for v in value)
-    if len(vals) == 1 and n > 1:
-        return vals * n
-    if len(vals) != n:
-        raise ValueError(f"expected {n} values, got {value!r}")
-    return vals
-
-
-def as_pairs(value: Any, n: int) -> tuple[tuple[int, int], ...]:
-    """Padding as ``n`` (begin, end) pairs; accepts an int, n ints or n pairs."""
-    if value is None:
-        return ((0, 0),) * n
-    if isinstance(value, (int, np.integer)):
-        return ((int(value), int(value)),) * n
-    vals = list(value)
-    if vals and all(isinstance(v, (int, np.integer)) for v in vals):
-        if len(vals) == n:
-            return tuple((int(v), int(v)) for v in vals)
-        if len(vals) == 1:
-            return ((int(vals[0]), int(vals[0])),) * n
-        if len(vals) == 2 * n:  # ONNX style: all begins then all ends
-            return tuple((int(vals[i]), int(vals[i + n])) for i in range(n))
-        raise ValueError(f"cannot read padding {value!r} for {n} spatial dims")
-    pairs = tuple((int(b), int(e)) for b, e in vals)
-    if len(pairs) != n:
-        raise ValueError(f"expected {n} padding pairs, got {value!r}")
-    return pairs
 
 
 def pad_array(x: np.ndarray, pairs: Sequence[tuple[int, int]], mode: str,

@@ -137,6 +137,14 @@ def cases() -> list[Case]:
              "UnsafeFileError", "external data at an absolute path"),
         *(Case(f"{k}.pt2", v, "UnsafeFileError" if k != "old_format_pickle"
                else "InvalidGraphError", f"hostile .pt2: {k}") for k, v in evil.items()),
+        Case("inflating.pt2", hostile.inflating_pt2(pt2), "ResourceLimitError",
+             "2.8 MB .pt2 whose three deflated payloads inflate to 900 MB each"),
+        Case("json_bomb.pt2", hostile.json_bomb_pt2(pt2), "ResourceLimitError",
+             "320 KB .pt2 whose model JSON inflates to 300 MB"),
+        Case("deep_json.pt2", hostile.deep_json_pt2(pt2), "InvalidGraphError",
+             ".pt2 whose model JSON nests 100,000 levels"),
+        Case("many_entries.pt2", hostile.many_entries_pt2(pt2), "InvalidGraphError",
+             "22 MB .pt2 with 200,000 tiny entries"),
     ]
 
 

@@ -222,3 +222,98 @@ def weight_bytes() -> bytes:
     """The 432 bytes that ``conv_bn_external``'s weight should hold."""
     rng = np.random.default_rng(0)
     return rng.standard_normal((4, 3, 3, 3)).astype(np.float32).tobytes()
+
+
+# -- archives that inflate (issue 18 items 4-6) --------------------------------
+def _deflate(parts: list[tuple[bytes, int]]) -> tuple[bytes, int, int]:
+    """A raw deflate stream of ``chunk * repeat`` for each (chunk, repeat), built without
+    ever holding the inflated data: each chunk is compressed once as a self-contained
+    block (full flush) and the block is repeated. Returns (stream, crc32, inflated size)."""
+    import zlib
+
+    stream, crc, size = [], 0, 0
+    for chunk, repeat in parts:
+        c = zlib.compressobj(9, zlib.DEFLATED, -15)
+        block = c.compress(chunk) + c.flush(zlib.Z_FULL_FLUSH)
+        stream.append(block * repeat)
+        for _ in range(repeat):
+            crc = zlib.crc32(chunk, crc)
+        size += len(chunk) * repeat
+    stream.append(b"\x03\x00")  # final empty block
+    return b"".join(stream), crc, size
+
+
+def _raw_zip(entries: list[tuple[str, bytes, int, int, int]], declared: int | None = None) -> bytes:
+    """A zip written by hand from (name, stored bytes, method, crc32, inflated size) so that
+    compressed data can be given as is; ``declared`` overrides the entry count in the
+    end record (a lie that ``zipfile`` ignores)."""
+    import struct
+
+    out, directory = bytearray(), bytearray()
+    for name, data, method, crc, size in entries:
+        raw = name.encode()
+        offset = len(out)
+        out += struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, method, 0, 0, crc, len(data),
+                           size, len(raw), 0) + raw + data
+        directory += struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, method, 0, 0, crc,
+                                 len(data), size, len(raw), 0, 0, 0, 0, 0, offset) + raw
+    count = min(len(entries) if declared is None else declared, 0xFFFF)
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, count, count, len(directory), len(out), 0)
+    return bytes(out + directory + end)
+
+
+def _stored(entries: Entries) -> list[tuple[str, bytes, int, int, int]]:
+    import zlib
+
+    return [(n, d, 0, zlib.crc32(d), len(d)) for n, d in entries]
+
+
+def inflating_pt2(base: bytes, entries: int = 3, mb_each: int = 900) -> bytes:
+    """``base`` plus ``entries`` deflated weight payloads of ``mb_each`` MB of zeros each
+    (listed in the weights config: torch.export.load would read them): about 1 MB of
+    file per GB inflated."""
+    e = _entries(base)
+    root = _root(e)
+
+    def edit(doc: dict) -> None:
+        first = _first_weight(doc)
+        for k in range(entries):
+            meta = json.loads(json.dumps(first))
+            meta["path_name"] = f"weight_{900 + k}"
+            meta["tensor_meta"]["sizes"] = [{"as_int": mb_each * 2**18}]
+            meta["tensor_meta"]["strides"] = [{"as_int": 1}]
+            doc["config"][f"huge_{k}"] = meta
+
+    stream, crc, size = _deflate([(bytes(2**20), mb_each)])
+    payloads = [(f"{root}data/weights/weight_{900 + k}", stream, 8, crc, size)
+                for k in range(entries)]
+    return _raw_zip([*_stored(_edit_json(e, "data/weights/model_weights_config.json", edit)),
+                     *payloads])
+
+
+def json_bomb_pt2(base: bytes, mb_inflated: int = 300) -> bytes:
+    """``base`` whose ``models/model.json`` is ``mb_inflated`` MB of valid JSON (a list of
+    zeros) deflated into about a thousandth of that."""
+    e = _entries(base)
+    root = _root(e)
+    unit = b"0," * 2**19  # 1 MB
+    stream, crc, size = _deflate([(b"[", 1), (unit, mb_inflated), (b"0]", 1)])
+    kept = _stored([(n, d) for n, d in e if n != root + "models/model.json"])
+    return _raw_zip([*kept, (root + "models/model.json", stream, 8, crc, size)])
+
+
+def deep_json_pt2(base: bytes, depth: int = 100_000) -> bytes:
+    """``base`` whose model JSON nests ``depth`` lists (200 KB, stored)."""
+    e = _entries(base)
+    root = _root(e)
+    deep = b"[" * depth + b"]" * depth
+    return _zip([(n, deep if n == root + "models/model.json" else d) for n, d in e])
+
+
+def many_entries_pt2(base: bytes, extra: int = 200_000, declared: int | None = None) -> bytes:
+    """``base`` plus ``extra`` tiny ``extra/`` entries (free text torch.export.save may
+    write, never read by us); ``declared`` lies about the count in the end record."""
+    e = _entries(base)
+    root = _root(e)
+    tiny = [(f"{root}extra/n{k}", b"x") for k in range(extra)]
+    return _raw_zip(_stored([*e, *tiny]), declared=declared)

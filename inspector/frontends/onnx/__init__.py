@@ -1,37 +1,39 @@
 """ONNX adapter: ``.onnx`` files -> IR, and folded IR -> a new ModelProto.
 
 Every LoadedModel it creates holds :data:`ADAPTER` (write_back, run, save).
-``capture`` reads, checks and translates a model (naming rules there); the op
-table is ``ops`` (+ ``optypes``, ``ops_layout``); ``shapes`` gives every tensor
-a concrete shape and evaluates constant sub-graphs; ``writeback`` writes a plan
-back; ``runtime`` runs models with onnxruntime and saves them.
+Loading is a pipeline of one-job modules: ``reader`` reads and checks the file
+(external data only from the model's folder); ``inputs`` gives the inputs
+concrete shapes; ``inference`` gives every tensor a shape within the size cap
+(``sizes`` estimates sizes before anything is allocated); ``constants`` evaluates
+constant sub-graphs; ``dynamic`` marks what depends on dynamic dims; ``capture``
+builds the IR (naming rules there) with the op table ``ops`` (+ ``optypes``,
+``ops_layout``). ``writeback`` writes a plan back; ``runtime`` runs models with
+onnxruntime and saves them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from ...limits import cap_bytes
 from ...model import Adapter, LoadedModel
-from .capture import OnnxCapture, build_graph, check_model, default_opset, read_model, read_source
+from .capture import OnnxCapture, build_graph
+from .constants import fold_constants
+from .dynamic import dynamic_axes, shape_derived, symbolic_shapes
+from .inference import infer_shapes
+from .inputs import concrete_inputs
+from .reader import check_model, default_opset, read_model, read_source, skeleton
 from .runtime import run, run_tensors, save
-from .shapes import (
-    concrete_inputs,
-    dynamic_axes,
-    fold_constants,
-    infer_shapes,
-    shape_derived,
-    skeleton,
-    symbolic_shapes,
-)
 from .writeback import write_back
 
-__all__ = ["name", "extensions", "load_onnx", "load", "read_model", "write_back", "run", "save",
-           "ADAPTER"]
+__all__ = ["name", "extensions", "save_formats", "load_onnx", "load", "read_model", "write_back",
+           "run", "save", "ADAPTER"]
 
 name = "onnx"
 extensions = (".onnx",)
+save_formats = (".onnx",)
 
 
 def load_onnx(source: Any, *, name: str | None = None,
@@ -75,5 +77,25 @@ def load_onnx(source: Any, *, name: str | None = None,
 load = load_onnx
 
 
+def _load_file(path: str, *, name: str | None = None, input_shape: Any = None,
+               max_tensor_mb: float | None = None) -> LoadedModel:
+    return load_onnx(path, name=name or Path(path).name, input_shape=input_shape,
+                     max_tensor_mb=max_tensor_mb)
+
+
+def _load_bytes(data: bytes, filename: str, *, input_shape: Any = None,
+                max_tensor_mb: float | None = None) -> LoadedModel:
+    return load_onnx(data, name=filename, input_shape=input_shape, max_tensor_mb=max_tensor_mb)
+
+
+def _accepts(obj: Any) -> bool:
+    return type(obj).__name__ == "ModelProto"
+
+
 #: This format's entry points, held by every LoadedModel it creates.
-ADAPTER = Adapter(name, extensions, write_back, run, save, run_tensors)
+ADAPTER = Adapter(
+    name=name, label="ONNX", extensions=extensions, save_formats=save_formats,
+    write_back=write_back, run=run, save=save, run_tensors=run_tensors,
+    load_file=_load_file, load_bytes=_load_bytes, load_object=load_onnx, accepts=_accepts,
+    supports_merges=True,
+)

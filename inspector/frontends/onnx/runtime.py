@@ -76,13 +76,16 @@ def run_tensors(model: onnx.ModelProto, inputs: Sequence[np.ndarray],
         copy.graph.output.extend(onnx.ValueInfoProto(name=t) for t in wanted)
         return copy
 
-    values = _run(model, probe, (id(model), "tensors"), inputs)
-    return values[:len(own)], dict(zip(wanted, values[len(own):]))
+    values = _run(model, probe, (id(model), "tensors"), inputs, keep_sequences=True)
+    # A sequence (SplitToSequence ...) is no tensor to compare: left out.
+    return values[:len(own)], {t: v for t, v in zip(wanted, values[len(own):])
+                               if isinstance(v, np.ndarray)}
 
 
-def _run(owner: onnx.ModelProto, build: Any, key: Any,
-         inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """Run ``build()`` with a session cached under ``key`` while ``owner`` lives."""
+def _run(owner: onnx.ModelProto, build: Any, key: Any, inputs: Sequence[np.ndarray],
+         keep_sequences: bool = False) -> list[np.ndarray]:
+    """Run ``build()`` with a session cached under ``key`` while ``owner`` lives;
+    ``keep_sequences``: sequence values stay lists (else every value is an array)."""
     if key not in _SESSIONS or _SESSIONS[key][0] is not owner:
         try:
             _SESSIONS[key] = (owner, make_session(build()))
@@ -104,7 +107,7 @@ def _run(owner: onnx.ModelProto, build: Any, key: Any,
         raise InspectorError(f"onnxruntime failed to run the model: {str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}. "
                              "To fix this, check the model and the input shapes "
                              "(onnx.checker.check_model, --input-shape).") from e
-    return [np.asarray(v) for v in outputs]
+    return [v if keep_sequences and isinstance(v, list) else np.asarray(v) for v in outputs]
 
 
 def save(model: onnx.ModelProto, path: str, loaded: LoadedModel) -> None:

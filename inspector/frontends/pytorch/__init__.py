@@ -15,6 +15,7 @@ runs and saves; ``archive`` checks ``.pt2`` files before torch reads them.
 from __future__ import annotations
 
 import copy
+import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -23,7 +24,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from ...errors import InspectorError, InvalidGraphError, UnsupportedModelError, first_line
+from ...errors import (
+    InspectorError,
+    InvalidGraphError,
+    ResourceLimitError,
+    UnsupportedModelError,
+    first_line,
+)
 from ...ir import Graph
 from ...limits import cap_bytes, check_tensor
 from ...model import Adapter, LoadedModel
@@ -31,10 +38,13 @@ from .archive import load_program
 from .capture import graph_from_program
 from .capture_errors import capture_failure
 from .runtime import run, run_tensors, save
+from .timing import SINGLE_SIZE_NOTE, other_sizes, time_runners
 from .writeback import write_back as _write_back
 
 name = "torch"
 extensions = (".pt2",)
+#: What ``save`` writes: torch.export archives, and ONNX through torch.onnx.export.
+save_formats = (".pt2", ".onnx")
 
 
 def _model_dtype(module: nn.Module) -> torch.dtype:
@@ -141,6 +151,10 @@ def load_pt2(path: str | Path, *, max_tensor_mb: float | None = None,
             check_tensor(f"input '{s.name}' {tuple(s.shape)}", s.shape, s.dtype, cap)
     except InspectorError:
         raise
+    except MemoryError as e:
+        raise ResourceLimitError(f"{name or p}: out of memory while loading it. To fix this, "
+                                 "free memory, or lower --max-tensor-mb (library: "
+                                 "max_tensor_mb=...) so that such files are refused.") from e
     except Exception as e:  # noqa: BLE001
         raise InvalidGraphError(
             f"{name or p} could not be loaded ({first_line(e, with_type=True)}). To fix this, re-save it with "
@@ -155,5 +169,32 @@ def write_back(loaded: LoadedModel, folded: Graph, removed: Sequence[str],
     return _write_back(loaded, folded, removed, changed, merges)
 
 
+def load_bytes(data: bytes, filename: str, *, input_shape: Any = None,
+               max_tensor_mb: float | None = None) -> LoadedModel:
+    """An uploaded ``.pt2`` archive, read with zipfile from a private copy (never unpickled);
+    ``filename`` names the model. ``input_shape`` is unused: the archive holds its inputs."""
+    with tempfile.TemporaryDirectory(prefix="bnfold-upload-") as tmp:
+        path = Path(tmp) / "model.pt2"
+        path.write_bytes(data)
+        return load_pt2(path, max_tensor_mb=max_tensor_mb, name=filename)
+
+
+def _load_file(path: str, *, name: str | None = None, input_shape: Any = None,
+               max_tensor_mb: float | None = None) -> LoadedModel:
+    return load_pt2(path, max_tensor_mb=max_tensor_mb, name=name)
+
+
+def _load_object(module: nn.Module, *, name: str | None = None, input_shape: Any = None,
+                 max_tensor_mb: float | None = None) -> LoadedModel:
+    return load_module(module, input_shape=input_shape, name=name, max_tensor_mb=max_tensor_mb)
+
+
 #: This format's entry points, held by every LoadedModel it creates.
-ADAPTER = Adapter(name, extensions, write_back, run, save, run_tensors)
+ADAPTER = Adapter(
+    name=name, label="PyTorch", extensions=extensions, save_formats=save_formats,
+    write_back=write_back, run=run, save=save, run_tensors=run_tensors,
+    load_file=_load_file, load_bytes=load_bytes, load_object=_load_object,
+    accepts=lambda obj: isinstance(obj, nn.Module), supports_merges=True,
+    other_sizes=other_sizes, single_size_note=SINGLE_SIZE_NOTE,
+    timing_backends=("torch", "onnxruntime"), time_runners=time_runners,
+)

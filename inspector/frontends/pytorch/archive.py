@@ -30,14 +30,17 @@ from __future__ import annotations
 import io
 import json
 import re
+import traceback
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from ...errors import InvalidGraphError, ResourceLimitError, UnsafeFileError, first_line
-from ...limits import mb
+from ...limits import cap_bytes, mb
+from . import zipbounds
 from .archive_json import BadTreeSpec, is_plain_expression, plain_module_call_specs
 
 _FIX = "To fix this, save the program with torch.export.save(ep, 'model.pt2')."
@@ -54,16 +57,6 @@ _SCALAR_FUNCTIONS = frozenset(
                                  "or_", "not_")]
     + [f"math.{n}" for n in ("ceil", "floor", "trunc", "sqrt")]
     + [f"torch.sym_{n}" for n in ("float", "int", "max", "min", "not", "ite", "sqrt", "sum")])
-def check_pt2(path: str | Path, *, max_tensor_bytes: int | None = None,
-              display: str | None = None) -> None:
-    """Refuse ``path`` unless it is a plain ``torch.export`` archive (see the module doc).
-
-    Raises:
-        InvalidGraphError: not a zip / not a torch.export archive.
-        UnsafeFileError: an entry or field that could run code when loaded.
-        ResourceLimitError: an entry larger than ``max_tensor_bytes``.
-    """
-    _read_archive(Path(path), max_tensor_bytes, display)
 
 
 def load_program(path: str | Path, *, max_tensor_bytes: int | None = None,
@@ -74,11 +67,37 @@ def load_program(path: str | Path, *, max_tensor_bytes: int | None = None,
 
     ``display`` names the file in error messages (default: its file name). Inputs and
     outputs held in a library's container (a Hugging Face ``ModelOutput``) are read as
-    tuples of the same tensors; ``notes`` says so."""
+    tuples of the same tensors; ``notes`` says so. On failure,
+    what the load allocated (entries, parsed JSON) is released before the error leaves:
+    the error's traceback keeps no local variables."""
+    try:
+        return _load(Path(path), max_tensor_bytes, display, notes)
+    except MemoryError as e:
+        _release(e)
+        raise ResourceLimitError(f"{display or Path(path).name}: out of memory while reading "
+                                 "the archive. To fix this, free memory, or lower "
+                                 "--max-tensor-mb (library: max_tensor_mb=...) so that such "
+                                 "files are refused before they are read.") from e
+    except BaseException as e:
+        _release(e)
+        raise
+
+
+def _release(error: BaseException | None) -> None:
+    """Clear the finished frames of ``error``'s traceback and of its causes (their local
+    variables can hold gigabytes: the archive's entries, a parsed JSON)."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        traceback.clear_frames(error.__traceback__)
+        error = error.__cause__ or error.__context__
+
+
+def _load(p: Path, max_tensor_bytes: int | None, display: str | None,
+          notes: list[str] | None) -> torch.export.ExportedProgram:
     from torch._export.serde import schema
     from torch._export.serde.serialize import ExportedProgramDeserializer, _dict_to_dataclass
 
-    p = Path(path)
     files, model_json = _read_archive(p, max_tensor_bytes, display)
     try:
         replaced = plain_module_call_specs(model_json)
@@ -97,7 +116,7 @@ def load_program(path: str | Path, *, max_tensor_bytes: int | None = None,
         serialized = _dict_to_dataclass(schema.ExportedProgram, model_json)
         return ExportedProgramDeserializer(None).deserialize(serialized, state_dict, constants,
                                                              None)
-    except (UnsafeFileError, ResourceLimitError, InvalidGraphError):
+    except (UnsafeFileError, ResourceLimitError, InvalidGraphError, MemoryError):
         raise
     except Exception as e:  # noqa: BLE001 - any malformed field -> one line
         raise InvalidGraphError(f"{display or p.name} could not be loaded ({first_line(e, with_type=True)}). To fix this, "
@@ -110,35 +129,30 @@ def _read_archive(path: Path, cap: int | None, display: str | None
                   ) -> tuple[dict[str, bytes], dict]:
     """The archive's entries (relative to its root folder) and its parsed model JSON."""
     label = display or path.name
+    cap = cap if cap is not None else cap_bytes(None)
     try:
-        with zipfile.ZipFile(path) as z:
+        with zipbounds.open_zip(path, label) as z:
             infos = z.infolist()
             names = [i.filename for i in infos]
-            dupes = sorted({n for n in names if names.count(n) > 1})
-            if dupes:
-                raise UnsafeFileError(f"{label} has duplicate zip entries ({dupes[0]}); torch and "
-                                      f"Python would read different data. {_FIX}")
             roots = {n.split("/", 1)[0] for n in names}
             if len(roots) != 1 or not any(n.endswith("/archive_format") for n in names):
                 raise InvalidGraphError(f"{label} is a zip file but not a torch.export archive. "
                                         f"{_FIX}")
             root = roots.pop() + "/"
-            files: dict[str, bytes] = {}
+            wanted = []
             for info in infos:
                 rel = info.filename[len(root):]
                 if info.is_dir():
                     continue
                 _check_name(label, rel)
-                if rel.startswith("extra/"):
-                    continue  # free text, never read
-                if cap is not None and info.file_size > cap:
-                    raise ResourceLimitError(
-                        f"{label}: entry {rel} is {mb(info.file_size)} MB, above the "
-                        f"{mb(cap)} MB limit. To fix this, raise --max-tensor-mb "
-                        "(library: max_tensor_mb=...).")
-                files[rel] = z.read(info)
+                if not rel.startswith("extra/"):  # extra/: free text, never read
+                    wanted.append((rel, info, _kind(rel)))
+            zipbounds.check_declared(wanted, label, cap)
+            files: dict[str, bytes] = {
+                rel: zipbounds.read_entry(z, info, rel, label, kind, cap)
+                for rel, info, kind in wanted}
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError,
-            NotImplementedError, RuntimeError) as e:
+            NotImplementedError, RuntimeError, zlib.error) as e:
         raise InvalidGraphError(f"{label} is not a valid .pt2 file ({first_line(e, with_type=True)}). "
                                 f"{_FIX}") from e
     if files.get("archive_format", b"").strip() != b"pt2":
@@ -161,6 +175,13 @@ def _read_archive(path: Path, cap: int | None, display: str | None
     model_json = _json(label, files, "models/model.json")
     _check_program(label, model_json)
     return files, model_json
+
+
+def _kind(rel: str) -> str:
+    """Which of ``zipbounds.KINDS`` limits an entry's size."""
+    if rel.endswith(".json"):
+        return "metadata"
+    return "payload" if _PAYLOAD.fullmatch(rel) or rel.endswith(".pt") else "text"
 
 
 def _check_name(label: str, rel: str) -> None:
@@ -188,6 +209,7 @@ def _check_sample_inputs(label: str, data: bytes | None) -> None:
 
 
 def _json(label: str, files: dict[str, bytes], rel: str) -> Any:
+    zipbounds.check_json_depth(files[rel], rel, label)
     try:
         return json.loads(files[rel])
     except (ValueError, UnicodeDecodeError) as e:
@@ -271,7 +293,8 @@ def _tensors(files: dict[str, bytes], folder: str, rel: str, cap: int | None, *,
             if len(data) % item:
                 raise InvalidGraphError(f"tensor {fqn!r}: payload size {len(data)} is not a "
                                         f"multiple of {item} bytes ({dtype}).")
-            storages[name] = (torch.frombuffer(bytearray(data), dtype=dtype) if data
+            buffer = data if isinstance(data, bytearray) else bytearray(data)  # no copy
+            storages[name] = (torch.frombuffer(buffer, dtype=dtype) if data
                               else torch.zeros(span, dtype=dtype))
         flat = storages[name]
         if flat.numel() < span:

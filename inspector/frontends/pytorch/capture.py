@@ -21,7 +21,14 @@ from ...ir import Graph, Node, Tensor
 from ...model import InputSpec
 from .ops import MULTI_FIRST, Call, Const, Data, Spec, map_op
 from .optypes import StorageTransform
-from .records import NO_MODULE, ModuleCall, ModuleRecord, TorchCapture, chain_nodes
+from .records import (
+    NO_MODULE,
+    ModuleCall,
+    ModuleRecord,
+    TorchCapture,
+    chain_nodes,
+    module_returns,
+)
 
 #: Ops through which a constant still *is* its storage (up to a reshape).
 _VIEWS = frozenset("view reshape _unsafe_view flatten unflatten squeeze unsqueeze alias detach "
@@ -64,6 +71,18 @@ def module_info(node: torch.fx.Node) -> ModuleRecord:
         return NO_MODULE
     key, (fqn, cls) = list(stack.items())[-1]
     return ModuleRecord(key, fqn, class_path(cls))
+
+
+def module_stacks(fx_graph: torch.fx.Graph, graph: Graph) -> dict[str, list[tuple[str, str]]]:
+    """Every IR node's module stack ``[(call key, fqn), ...]``, outermost first, read from
+    the ``nn_module_stack`` of the FX node it comes from (``conv:0`` comes from ``conv``)."""
+    fx = {n.name: n for n in fx_graph.nodes}
+    out = {}
+    for node in graph.nodes:
+        src = fx.get(node.id.split(":", 1)[0])
+        stack = (src.meta.get("nn_module_stack") or {}) if src is not None else {}
+        out[node.id] = [(key, fqn) for key, (fqn, _) in stack.items()]
+    return out
 
 
 def class_path(cls: Any) -> str:
@@ -351,5 +370,6 @@ def graph_from_program(ep: ExportedProgram, name: str, notes: list[str] | None =
         if d is not None and d.dtype:
             graph.tensors[t] = Tensor(t, tensor.shape, d.dtype)
     record = TorchCapture("export", program=ep, modules=owned, transforms=cap.transforms,
-                          calls=count_calls(cap.meta))
+                          calls=count_calls(cap.meta),
+                          returns=module_returns(graph, module_stacks(ep.graph, graph)))
     return graph, record, cap.inputs

@@ -24,12 +24,13 @@ from .capture import (
     count_calls,
     dtype_name,
     is_bn_module,
+    module_stacks,
     name_nodes,
     op_name,
     to_numpy,
 )
 from .ops import Call, Const, Data, Spec, map_op
-from .records import ModuleRecord, TorchCapture, chain_nodes
+from .records import ModuleRecord, TorchCapture, chain_nodes, module_returns
 
 _ACTIVATIONS = {"ReLU": "relu", "ReLU6": "relu6", "SiLU": "silu", "GELU": "gelu",
                 "Sigmoid": "sigmoid", "Tanh": "tanh", "Hardswish": "hardswish",
@@ -226,5 +227,6 @@ def graph_from_fx(module: nn.Module, inputs: tuple, name: str, notes: list[str] 
                  "float32")
     graph = Graph.from_nodes(nodes, shapes, name=name, framework="torch", dtype=dtype)
     record = TorchCapture("fx", fx_module=gm, modules=owned, transforms=transforms,
-                          calls=count_calls(meta))
+                          calls=count_calls(meta),
+                          returns=module_returns(graph, module_stacks(gm.graph, graph)))
     return graph, record, specs_in

@@ -9,6 +9,11 @@ from typing import Any, NamedTuple
 
 from .optypes import Spec, StorageTransform
 
+#: FX node meta key naming the IR tensor a node of a folded GraphModule computes
+#: (set by write-back's graph surgery, read by per-tensor verification: a rewrite
+#: may give a new node a name the original used for another tensor).
+PROVENANCE = "bnfold_tensor"
+
 
 class ModuleRecord(NamedTuple):
     """The innermost module around an FX node (``nn_module_stack``'s last entry)."""
@@ -47,6 +52,9 @@ class TorchCapture:
         transforms: IR node id -> param name -> how the param relates to its storage.
         calls: module FQN -> how many times the forward calls it.
         example_inputs: the tensors used for capture.
+        returns: ``(module FQN, call number)`` -> the IR tensor that call returns,
+            for the calls where that is provable (see :func:`module_returns`);
+            per-tensor verification reads eager modules' outputs through it.
     """
 
     method: str
@@ -56,10 +64,44 @@ class TorchCapture:
     transforms: dict[str, dict[str, StorageTransform]] = field(default_factory=dict)
     calls: dict[str, int] = field(default_factory=dict)
     example_inputs: tuple = ()
+    returns: dict[tuple[str, int], str] = field(default_factory=dict)
 
     def graph_module(self) -> Any:
         """A fresh GraphModule of the captured graph (for graph surgery)."""
         return self.program.module() if self.method == "export" else self.fx_module
+
+
+def call_number(key: str) -> int:
+    """1 for a module's first call (``key`` without ``@``), k + 1 for ``fqn@k``."""
+    return int(key.rsplit("@", 1)[1]) + 1 if "@" in key else 1
+
+
+def module_returns(graph: Any, stacks: dict[str, list[tuple[str, str]]]
+                   ) -> dict[tuple[str, int], str]:
+    """``(fqn, call)`` -> the IR tensor a module call returns, by provenance.
+
+    ``stacks`` gives every IR node's module stack (``(call key, fqn)`` pairs,
+    outermost first, from ``nn_module_stack``). A call's scope is every node
+    whose stack holds its key; the tensor it returns is the one tensor produced
+    inside the scope and read outside it (or by a graph output). A call whose
+    scope lets no tensor or several escape (a tuple, an input passed through) is
+    left out: its forward hook's value is no IR tensor that can be named.
+    """
+    scope: dict[str, set[str]] = {}
+    fqns: dict[str, str] = {}
+    for nid, stack in stacks.items():
+        for key, fqn in stack:
+            scope.setdefault(key, set()).add(nid)
+            fqns[key] = fqn
+    out: dict[tuple[str, int], str] = {}
+    for key, nids in scope.items():
+        if not fqns[key]:
+            continue  # the root module: its outputs are the model's
+        escaping = {t for nid in nids for t in graph.node(nid).outputs
+                    if any(c.id not in nids for c in graph.consumers(t))}
+        if len(escaping) == 1:
+            out[(fqns[key], call_number(key))] = escaping.pop()
+    return out
 
 
 def chain_nodes(base: str, specs: list[Spec], outputs: tuple[str, ...]

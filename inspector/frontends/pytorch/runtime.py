@@ -16,7 +16,7 @@ from torch.export import ExportedProgram
 
 from ...errors import InspectorError, first_line
 from ...model import LoadedModel
-from .records import TorchCapture
+from .records import PROVENANCE, TorchCapture
 
 
 @contextlib.contextmanager
@@ -135,24 +135,35 @@ def run_tensors(model: Any, inputs: Sequence[np.ndarray],
                 loaded: LoadedModel) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
     """Run ``model`` and also return the IR tensors of ``loaded.graph`` it computes.
 
-    An eager ``nn.Module`` (the user's model, or its folded copy) is observed
-    with forward hooks on the modules that own exactly one IR node (their
-    output *is* that node's output, matched by module path and call number);
-    a traced ``GraphModule`` / ``ExportedProgram`` runs under an FX
-    interpreter that records every node by name. Hooks and the interpreter
-    are removed afterwards; the model is not modified."""
+    Values are named by provenance, never by a name a rewrite may reuse. An
+    eager ``nn.Module`` (the user's model, or its folded copy) is observed with
+    forward hooks on the module calls whose returned tensor the capture
+    identified (``TorchCapture.returns``, matched by module path and call
+    number; a module registered under several paths is skipped); a traced
+    ``GraphModule`` / ``ExportedProgram`` runs under an FX interpreter that
+    records every node under the IR tensor it computes (its
+    :data:`PROVENANCE` meta in a folded graph, else its name). At the loaded
+    input shapes a value whose shape is not its tensor's is dropped. Hooks and
+    the interpreter are removed afterwards; the model is not modified."""
     wanted = set(loaded.graph.tensors)
     if isinstance(model, ExportedProgram) or isinstance(model, torch.fx.GraphModule):
-        return _interpret(model.module() if isinstance(model, ExportedProgram) else model,
-                          inputs, wanted)
-    module = _as_module(model)
-    owners: dict[tuple[str, int], str] = {}
-    modules = loaded.capture.modules if isinstance(loaded.capture, TorchCapture) else {}
-    for nid, rec in modules.items():
-        if rec.size == 1 and loaded.graph.has_node(nid):
-            outs = loaded.graph.node(nid).outputs
-            if len(outs) == 1:
-                owners[(rec.fqn, rec.call)] = outs[0]
+        outs, found = _interpret(model.module() if isinstance(model, ExportedProgram) else model,
+                                 inputs, wanted)
+    else:
+        outs, found = _hooked(_as_module(model), inputs, loaded)
+    if all(tuple(np.shape(x)) == tuple(s.shape) for x, s in zip(inputs, loaded.inputs)):
+        graph = loaded.graph
+        found = {t: v for t, v in found.items()
+                 if graph.shape(t) is None or tuple(graph.shape(t)) == v.shape}
+    return outs, found
+
+
+def _hooked(module: nn.Module, inputs: Sequence[np.ndarray],
+            loaded: LoadedModel) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
+    owners = dict(loaded.capture.returns) if isinstance(loaded.capture, TorchCapture) else {}
+    paths: dict[int, list[str]] = {}
+    for fqn, m in module.named_modules(remove_duplicate=False):
+        paths.setdefault(id(m), []).append(fqn)
     found: dict[str, np.ndarray] = {}
     calls: dict[str, int] = {}
 
@@ -160,13 +171,16 @@ def run_tensors(model: Any, inputs: Sequence[np.ndarray],
         def record(mod: nn.Module, args: Any, out: Any) -> None:
             calls[fqn] = calls.get(fqn, 0) + 1
             name = owners.get((fqn, calls[fqn]))
-            if name is not None and isinstance(out, torch.Tensor):
+            if name is not None and isinstance(out, torch.Tensor) and \
+                    not any(out is a for a in args):
                 found[name] = _to_numpy(out)
         return record
 
     fqns = {fqn for fqn, _ in owners}
-    handles = [m.register_forward_hook(hook(fqn)) for fqn, m in module.named_modules()
-               if fqn in fqns]
+    handles = []
+    for names in paths.values():
+        if len(names) == 1 and names[0] in fqns:  # one path: its calls are counted right
+            handles.append(module.get_submodule(names[0]).register_forward_hook(hook(names[0])))
     try:
         outs = run(module, inputs)
     finally:
@@ -178,12 +192,14 @@ def run_tensors(model: Any, inputs: Sequence[np.ndarray],
 def _interpret(gm: torch.fx.GraphModule, inputs: Sequence[np.ndarray],
                wanted: set[str]) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
     found: dict[str, np.ndarray] = {}
+    tagged = any(PROVENANCE in n.meta for n in gm.graph.nodes)
 
     class Recorder(torch.fx.Interpreter):
         def run_node(self, n: torch.fx.Node) -> Any:
             out = super().run_node(n)
-            if n.name in wanted and n.op != "placeholder" and isinstance(out, torch.Tensor):
-                found[n.name] = _to_numpy(out)
+            name = n.meta.get(PROVENANCE) if tagged else n.name
+            if name in wanted and n.op != "placeholder" and isinstance(out, torch.Tensor):
+                found[name] = _to_numpy(out)
             return out
 
     dtype = _float_dtype(gm)

@@ -44,7 +44,7 @@ from ...model import LoadedModel
 from .capture import is_bn_module, op_name
 from .ops import BATCH_NORMS
 from .optypes import StorageTransform
-from .records import TorchCapture
+from .records import PROVENANCE, TorchCapture
 
 #: A ``folding.merge.MergeStep`` (typed loosely: frontends do not import the folding layer).
 MergeStep = Any
@@ -225,6 +225,8 @@ class _GraphEditor:
         self.loaded = loaded
         self.dtype = getattr(torch, loaded.graph.dtype, torch.float32)
         self.fx = {n.name: n for n in self.gm.graph.nodes}
+        for n in self.gm.graph.nodes:  # provenance for verification: new nodes get their own
+            n.meta[PROVENANCE] = n.name
         # ``ExportedProgram.module()`` may rename placeholders: match inputs by position.
         placeholders = [n for n in self.gm.graph.nodes if n.op == "placeholder"]
         graph_inputs = [n.id for n in loaded.graph.nodes if n.op == "input"]
@@ -279,6 +281,7 @@ class _GraphEditor:
                     new = self.gm.graph.call_function(aten.add.Tensor, (mul, shift))
             else:
                 raise self.error(nid)
+        new.meta[PROVENANCE] = fxn.meta.pop(PROVENANCE, fxn.name)
         fxn.replace_all_uses_with(new, delete_user_cb=lambda u: u is not new)
 
     def bypass(self, nid: str) -> None:
@@ -319,6 +322,8 @@ class _GraphEditor:
             new = graph.call_function(aten.convolution.default, (
                 x, weight, bias_node, stride, padding, dilation, False, [0] * nd,
                 int(attrs.get("groups", 1))))
+        new.meta[PROVENANCE] = step.output  # the region's output, computed by one conv
+        y.meta.pop(PROVENANCE, None)
         y.replace_all_uses_with(new)
         self.drop(step)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from inspector.analysis.verdict import Mode
 from inspector.folding.pipeline import FoldResult
 from inspector.report import mode_summary
 from inspector.ui import exports, state
@@ -11,16 +12,16 @@ from inspector.ui.errors import safe_call
 from inspector.ui.fold_views import before_after, weight_changes
 from inspector.ui.quant_view import quantization_impact
 
-MODES = {"optimal": "optimal — necessary and sufficient condition",
-         "adjacent": "adjacent — what fx fuse / onnxruntime do",
-         "reparam": "reparam — optimal folding + merging parallel branches (beyond the paper)"}
+#: The modes offered, in menu order.
+MODES = tuple(m.value for m in (Mode.OPTIMAL, Mode.ADJACENT, Mode.REPARAM))
 
 
 def apply_controls(ctx: state.ModelContext) -> str:
     """Mode choice and the Apply button; returns the chosen mode."""
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-    mode = c1.segmented_control("Mode", list(MODES), format_func=lambda m: MODES[m],
-                                default="optimal", key="fold_mode", required=True) or "optimal"
+    mode = c1.segmented_control("Mode", list(MODES), format_func=lambda m: Mode(m).words,
+                                default=Mode.OPTIMAL.value, key="fold_mode",
+                                required=True) or Mode.OPTIMAL.value
     if c2.button("Apply folding", type="primary", key="fold_apply", width="stretch"):
         bar = st.progress(0.0, text="starting…")
 
@@ -90,8 +91,8 @@ def downloads(ctx: state.ModelContext, result: FoldResult) -> None:
         with col:
             st.download_button(
                 f"Folded model ({suffix})",
-                data=lambda suffix=suffix: exports.model_bytes(ctx, result.model, suffix),
-                file_name=f"{ctx.slug}-folded-{result.mode}{suffix}", mime=exports.MIME[suffix],
+                data=lambda suffix=suffix: exports.model_bytes(result, suffix),
+                file_name=f"{ctx.slug}-folded-{result.mode}{suffix}", mime=exports.MIME.get(suffix, exports.BINARY),
                 key=f"dl_model{suffix}", icon=":material/download:", on_click="ignore",
             )
     with cols[2]:
@@ -102,8 +103,10 @@ def downloads(ctx: state.ModelContext, result: FoldResult) -> None:
         dot = safe_call("Building the SVG", exports.export_dot, ctx)
         if dot is not None:
             exports.svg_download(ctx, dot, key="dl_svg", label="Annotated SVG")
-    if ctx.loaded.framework == "onnx":
-        st.caption("ONNX input: the folded model is written as ONNX.")
+    formats = exports.model_formats(ctx)
+    if len(formats) == 1:
+        st.caption(f"{ctx.loaded.frontend.display} input: the folded model is written as "
+                   f"{formats[0]}.")
 
 
 def render() -> None:

@@ -41,8 +41,8 @@ any folding can be. A folded model measured faster than the floor is noise, not 
 
 def settings(ctx: state.ModelContext) -> dict | None:
     """The run settings form; returns the settings when Run is pressed."""
-    is_torch = ctx.loaded.framework == "torch"
-    backends = ["torch", "onnxruntime"] if is_torch else ["onnxruntime"]
+    backends = list(ctx.loaded.frontend.timing_backends)
+    own_only = len(backends) == 1
     spec = ctx.loaded.inputs[0] if ctx.loaded.inputs else None
     with st.form("timing_form", border=True):
         c1, c2, c3 = st.columns(3)
@@ -74,9 +74,9 @@ def settings(ctx: state.ModelContext) -> dict | None:
             "onnxruntime graph optimisation", ORT_LEVELS, key="timing_ort_level",
             help="'disabled' shows what the folded file itself gains: from 'basic' on, "
             "onnxruntime fuses Conv+BN itself (the adjacent rule).")
-        if not is_torch:
-            st.caption("ONNX model: only onnxruntime can run it (the PyTorch eager backend needs a "
-                       "PyTorch model).")
+        if own_only:
+            st.caption(f"{ctx.loaded.frontend.display} model: only {backends[0]} can run it (the "
+                       "PyTorch eager backend needs a PyTorch model).")
         else:
             st.caption("onnxruntime timing first exports every variant to ONNX (a few seconds "
                        "each, cached for the session).")

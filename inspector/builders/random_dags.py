@@ -16,7 +16,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..ir import is_bn
-from .graph_builder import GraphBuilder, ScriptedGraph
+from .graph import GraphBuilder
+from .script import ScriptedGraph
 
 
 class Draw(Protocol):

@@ -1,6 +1,6 @@
 """Small IR builders for tests, the Learn page's quiz and the random-DAG generator.
 
-    from inspector.analysis.graph_builder import GraphBuilder
+    from inspector.builders import GraphBuilder
 
     b = GraphBuilder(seed=0)
     x = b.input((1, 3, 8, 8))
@@ -21,76 +21,16 @@ failing examples with ``note``. Numpy only.
 
 from __future__ import annotations
 
-import functools
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from ..ir import Graph, Node
+from ..ir import Graph, Node, as_pairs, as_tuple
+from .script import ScriptedGraph, recorded, window_out
 
 Pairs = Sequence[tuple[int, int]]
-
-
-def _pairs(pad: int | Pairs, n: int) -> list[tuple[int, int]]:
-    if isinstance(pad, (int, np.integer)):
-        return [(int(pad), int(pad))] * n
-    if all(isinstance(p, (int, np.integer)) for p in pad):  # one symmetric amount per dim
-        pairs = [(int(p), int(p)) for p in pad]
-    else:
-        pairs = [(int(b), int(e)) for b, e in pad]
-    assert len(pairs) == n, f"need {n} (begin, end) pairs, got {pad!r}"
-    return pairs
-
-
-def _tuple(v: int | Sequence[int], n: int) -> tuple[int, ...]:
-    return (int(v),) * n if isinstance(v, (int, np.integer)) else tuple(int(i) for i in v)
-
-
-def _window_out(size: int, k: int, s: int, d: int, b: int, e: int, ceil: bool = False) -> int:
-    span = d * (k - 1) + 1
-    if not ceil:
-        return (size + b + e - span) // s + 1
-    out = -(-(size + b + e - span) // s) + 1
-    return out - 1 if (out - 1) * s >= size + b else out
-
-
-def _recorded(method: Callable) -> Callable:
-    """Log the call as a line of Python so that ``script()`` can replay it."""
-
-    @functools.wraps(method)
-    def wrapper(self: GraphBuilder, *args: Any, **kwargs: Any) -> Any:
-        depth = self._depth
-        self._depth += 1
-        try:
-            result = method(self, *args, **kwargs)
-        finally:
-            self._depth -= 1
-        if depth == 0:
-            parts = [self._fmt(a) for a in args] + [f"{k}={self._fmt(v)}" for k, v in kwargs.items()]
-            call = f"b.{method.__name__}({', '.join(parts)})"
-            if isinstance(result, str):
-                call = f"{result} = {call}"
-            elif isinstance(result, list):
-                call = f"{', '.join(result)}, = {call}" if len(result) == 1 else \
-                    f"{', '.join(result)} = {call}"
-            self._log.append(call)
-        return result
-
-    return wrapper
-
-
-class ScriptedGraph(Graph):
-    """A Graph that prints as the builder script that made it (short failure reports)."""
-
-    script: str = ""
-
-    def __repr__(self) -> str:
-        return f"<graph {self.name!r} ({len(self.nodes)} nodes) built by:\n{self.script}\n>"
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:  # hypothesis' pretty printer
-        p.text(repr(self))
 
 
 class GraphBuilder:
@@ -164,11 +104,11 @@ class GraphBuilder:
         return self.rng.normal(0.0, 0.5, n)
 
     # -- graph boundary --------------------------------------------------------
-    @_recorded
+    @recorded
     def input(self, shape: Sequence[int], name: str | None = None) -> str:
         return self._one("input", "input", [], [tuple(shape)], name=name)
 
-    @_recorded
+    @recorded
     def output(self, x: str, name: str | None = None) -> None:
         self._add("output", "output", [x], [], name=name)
 
@@ -188,17 +128,17 @@ class GraphBuilder:
         return [t for n in self.nodes for t in n.outputs if t not in used]
 
     # -- linear layers -----------------------------------------------------------
-    @_recorded
+    @recorded
     def conv(self, x: str, c_out: int, k: int | Sequence[int] = 1, pad: int | Pairs = 0,
              groups: int = 1, bias: bool = True, stride: int | Sequence[int] = 1,
              dilation: int | Sequence[int] = 1, padding_mode: str = "zeros",
              share_with: str | None = None, name: str | None = None) -> str:
         n, c_in, *spatial = self.shape(x)
         nsp = len(spatial)
-        k, s, d = _tuple(k, nsp), _tuple(stride, nsp), _tuple(dilation, nsp)
-        pads = _pairs(pad, nsp)
+        k, s, d = as_tuple(k, nsp, 1), as_tuple(stride, nsp, 1), as_tuple(dilation, nsp, 1)
+        pads = as_pairs(pad, nsp)
         assert c_in % groups == 0 and c_out % groups == 0
-        out = [_window_out(L, kk, ss, dd, b, e)
+        out = [window_out(L, kk, ss, dd, b, e)
                for L, kk, ss, dd, (b, e) in zip(spatial, k, s, d, pads)]
         params = {"weight": self._weight((c_out, c_in // groups, *k),
                                          c_in // groups * int(np.prod(k)))}
@@ -209,7 +149,7 @@ class GraphBuilder:
         return self._one("conv", "conv", [x], [(n, c_out, *out)], attrs, params,
                          share_with, name)
 
-    @_recorded
+    @recorded
     def conv_transpose(self, x: str, c_out: int, k: int | Sequence[int] = 1,
                        stride: int | Sequence[int] = 1, pad: int | Pairs = 0,
                        output_padding: int | Sequence[int] = 0, groups: int = 1,
@@ -217,8 +157,8 @@ class GraphBuilder:
                        share_with: str | None = None, name: str | None = None) -> str:
         n, c_in, *spatial = self.shape(x)
         nsp = len(spatial)
-        k, s, d = _tuple(k, nsp), _tuple(stride, nsp), _tuple(dilation, nsp)
-        op, pads = _tuple(output_padding, nsp), _pairs(pad, nsp)
+        k, s, d = as_tuple(k, nsp, 1), as_tuple(stride, nsp, 1), as_tuple(dilation, nsp, 1)
+        op, pads = as_tuple(output_padding, nsp, 1), as_pairs(pad, nsp)
         assert c_in % groups == 0 and c_out % groups == 0
         out = [(L - 1) * ss - b - e + dd * (kk - 1) + oo + 1
                for L, kk, ss, dd, oo, (b, e) in zip(spatial, k, s, d, op, pads)]
@@ -230,7 +170,7 @@ class GraphBuilder:
         return self._one("conv_transpose", "convT", [x], [(n, c_out, *out)], attrs, params,
                          share_with, name)
 
-    @_recorded
+    @recorded
     def linear(self, x: str, out: int, bias: bool = True, share_with: str | None = None,
                name: str | None = None) -> str:
         *lead, f_in = self.shape(x)
@@ -239,7 +179,7 @@ class GraphBuilder:
             params["bias"] = self._bias(out)
         return self._one("linear", "fc", [x], [(*lead, out)], {}, params, share_with, name)
 
-    @_recorded
+    @recorded
     def bn(self, x: str, negative: bool = False, batch_stats: bool = False, axis: int = 1,
            eps: float = 1e-5, share_with: str | None = None, name: str | None = None) -> str:
         c = self.shape(x)[axis]
@@ -254,7 +194,7 @@ class GraphBuilder:
         return self._one("batch_norm", "bn", [x], [self.shape(x)], attrs, params,
                          share_with, name)
 
-    @_recorded
+    @recorded
     def affine(self, x: str, axis: int = 1, bn_like: bool = False, negative: bool = False,
                name: str | None = None) -> str:
         c = self.shape(x)[axis]
@@ -264,22 +204,22 @@ class GraphBuilder:
         return self._one("affine", "affine", [x], [self.shape(x)], attrs, params, None, name)
 
     # -- structure -----------------------------------------------------------------
-    @_recorded
+    @recorded
     def add(self, x: str, y: str, name: str | None = None) -> str:
         assert self.shape(x) == self.shape(y), (self.shape(x), self.shape(y))
         return self._one("add", "add", [x, y], [self.shape(x)], name=name)
 
-    @_recorded
+    @recorded
     def sub(self, x: str, y: str, name: str | None = None) -> str:
         assert self.shape(x) == self.shape(y), (self.shape(x), self.shape(y))
         return self._one("sub", "sub", [x, y], [self.shape(x)], name=name)
 
-    @_recorded
+    @recorded
     def mul(self, x: str, y: str, name: str | None = None) -> str:
         assert self.shape(x) == self.shape(y)
         return self._one("mul", "mul", [x, y], [self.shape(x)], name=name)
 
-    @_recorded
+    @recorded
     def concat(self, xs: Sequence[str], axis: int = 1, name: str | None = None) -> str:
         shapes = [list(self.shape(x)) for x in xs]
         out = list(shapes[0])
@@ -289,7 +229,7 @@ class GraphBuilder:
             assert s == out, f"concat shapes differ off axis {axis}: {shapes}"
         return self._one("concat", "concat", list(xs), [tuple(out)], {"axis": axis}, name=name)
 
-    @_recorded
+    @recorded
     def split(self, x: str, sizes: Sequence[int], axis: int = 1,
               name: str | None = None) -> list[str]:
         shape = list(self.shape(x))
@@ -298,7 +238,7 @@ class GraphBuilder:
         return self._add("split", "split", [x], outs, {"axis": axis, "sizes": list(sizes)},
                          name=name)
 
-    @_recorded
+    @recorded
     def slice(self, x: str, start: int, end: int | None, step: int = 1, axis: int = 1,
               name: str | None = None) -> str:
         shape = list(self.shape(x))
@@ -306,27 +246,27 @@ class GraphBuilder:
         attrs = {"axis": axis, "start": start, "end": end, "step": step}
         return self._one("slice", "slice", [x], [tuple(shape)], attrs, name=name)
 
-    @_recorded
+    @recorded
     def identity(self, x: str, name: str | None = None) -> str:
         return self._one("identity", "id", [x], [self.shape(x)], name=name)
 
-    @_recorded
+    @recorded
     def flatten(self, x: str, name: str | None = None) -> str:
         n, *rest = self.shape(x)
         return self._one("reshape", "flatten", [x], [(n, int(np.prod(rest)))], name=name)
 
-    @_recorded
+    @recorded
     def reshape(self, x: str, shape: Sequence[int], name: str | None = None) -> str:
         assert int(np.prod(shape)) == int(np.prod(self.shape(x)))
         return self._one("reshape", "reshape", [x], [tuple(shape)], name=name)
 
-    @_recorded
+    @recorded
     def transpose(self, x: str, perm: Sequence[int], name: str | None = None) -> str:
         shape = tuple(self.shape(x)[p] for p in perm)
         return self._one("transpose", "transpose", [x], [shape], {"perm": tuple(perm)},
                          name=name)
 
-    @_recorded
+    @recorded
     def pad(self, x: str, pads: Pairs, mode: str = "constant", value: float = 0.0,
             name: str | None = None) -> str:
         shape = self.shape(x)
@@ -335,11 +275,11 @@ class GraphBuilder:
         attrs = {"mode": mode, "pads": full, "value": value}
         return self._one("pad", "pad", [x], [out], attrs, name=name)
 
-    @_recorded
+    @recorded
     def resize(self, x: str, scale: int | Sequence[int] = 2, mode: str = "nearest",
                name: str | None = None) -> str:
         n, c, *spatial = self.shape(x)
-        sc = _tuple(scale, len(spatial))
+        sc = as_tuple(scale, len(spatial), 1)
         out = (n, c, *(s * f for s, f in zip(spatial, sc)))
         return self._one("resize", "resize", [x], [out], {"mode": mode}, name=name)
 
@@ -348,17 +288,17 @@ class GraphBuilder:
               attrs: dict, name: str | None) -> str:
         n, c, *spatial = self.shape(x)
         nsp = len(spatial)
-        kk, s = _tuple(k, nsp), _tuple(stride if stride is not None else k, nsp)
-        pads = _pairs(pad, nsp)
+        kk, s = as_tuple(k, nsp, 1), as_tuple(stride if stride is not None else k, nsp, 1)
+        pads = as_pairs(pad, nsp)
         ceil = bool(attrs.get("ceil_mode"))
-        d = _tuple(attrs.get("dilation", 1), nsp)
-        out = [_window_out(L, a, b_, dd, b, e, ceil)
+        d = as_tuple(attrs.get("dilation", 1), nsp, 1)
+        out = [window_out(L, a, b_, dd, b, e, ceil)
                for L, a, b_, dd, (b, e) in zip(spatial, kk, s, d, pads)]
         attrs = {"kernel": kk, "stride": s, "padding": pads, "global_pool": False, **attrs}
         return self._one(op, op.replace("pool_", "") + "pool", [x], [(n, c, *out)], attrs,
                          name=name)
 
-    @_recorded
+    @recorded
     def maxpool(self, x: str, k: int = 2, stride: int | None = None, pad: int | Pairs = 0,
                 ceil_mode: bool = False, dilation: int = 1, name: str | None = None) -> str:
         attrs = {"ceil_mode": ceil_mode}
@@ -366,14 +306,14 @@ class GraphBuilder:
             attrs["dilation"] = dilation
         return self._pool("pool_max", x, k, stride, pad, attrs, name)
 
-    @_recorded
+    @recorded
     def avgpool(self, x: str, k: int = 2, stride: int | None = None, pad: int | Pairs = 0,
                 count_include_pad: bool = True, ceil_mode: bool = False,
                 name: str | None = None) -> str:
         attrs = {"count_include_pad": count_include_pad, "ceil_mode": ceil_mode}
         return self._pool("pool_avg", x, k, stride, pad, attrs, name)
 
-    @_recorded
+    @recorded
     def global_avgpool(self, x: str, name: str | None = None) -> str:
         n, c, *spatial = self.shape(x)
         attrs = {"global_pool": True, "kernel": tuple(spatial), "count_include_pad": False}
@@ -381,34 +321,20 @@ class GraphBuilder:
                          name=name)
 
     # -- blocking ops ----------------------------------------------------------------------
-    @_recorded
+    @recorded
     def act(self, x: str, kind: str = "relu", name: str | None = None, **attrs: Any) -> str:
         return self._one("activation", kind, [x], [self.shape(x)], {"kind": kind, **attrs},
                          name=name)
 
-    @_recorded
+    @recorded
     def relu(self, x: str, name: str | None = None) -> str:
         return self.act(x, "relu", name=name)
 
-    @_recorded
+    @recorded
     def layer_norm(self, x: str, name: str | None = None) -> str:
         return self._one("norm", "ln", [x], [self.shape(x)], {"kind": "layer_norm"}, name=name)
 
-    @_recorded
+    @recorded
     def other(self, x: str, op_type: str = "Custom", name: str | None = None) -> str:
         return self._one("other", "other", [x], [self.shape(x)], {"op_type": op_type},
                          name=name)
-
-
-# -- hypothesis strategies ---------------------------------------------------------------
-
-
-def graph_summary(graph: Graph) -> str:
-    """One line per node: id, op, inputs -> outputs with shapes (for messages)."""
-    lines = []
-    for n in graph.nodes:
-        ins = ", ".join(f"{t}{list(graph.shape(t) or [])}" for t in n.inputs)
-        outs = ", ".join(f"{t}{list(graph.shape(t) or [])}" for t in n.outputs)
-        extra = {k: v for k, v in n.attrs.items() if k in ("groups", "padding", "kind", "sizes")}
-        lines.append(f"{n.id:10s} {n.op:14s} {ins} -> {outs} {extra if extra else ''}")
-    return "\n".join(lines)
