@@ -23,7 +23,9 @@ __all__ = [
 
 
 def load(source, **kwargs):
-    """Load a model: ``.onnx``/``.pt2`` path, ``sample:``/``timm:``/``torchvision:`` name, module."""
+    """Load a model: ``.onnx``/``.pt2`` path, ``sample:``/``timm:``/``torchvision:``/
+    ``ultralytics:`` name, ``package.module:callable``, module (a pickled checkpoint only
+    with ``trust_pickle=True``; see ``inspector.frontends.load``)."""
     from .frontends import load as _load
 
     return _load(source, **kwargs)
