@@ -244,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
                     "family": case.family, "spec": case.spec, "route": route,
                     "crash": f"benchmark child: {got['error']}"})
                 print("    " + json.dumps(rows[-1], default=str)[:400], flush=True)
+                with (args.out / "coverage.partial.jsonl").open("a") as partial:  # survives a crash
+                    partial.write(json.dumps(rows[-1], default=str) + "\n")
         command = "python -m benchmarks.coverage " + " ".join(sys.argv[1:] if argv is None else argv)
         data = {"command": command.strip(), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
                 "seconds": time.perf_counter() - started, "environment": _environment(),
@@ -251,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.models and path.exists():  # a partial re-run replaces its rows, keeps the rest
             data = merge(json.loads(path.read_text()), data)
         path.write_text(json.dumps(data, indent=1, default=str))
+        (args.out / "coverage.partial.jsonl").unlink(missing_ok=True)
     data = json.loads(path.read_text())
     table = markdown(data)
     (args.out / "coverage.md").write_text(table)
