@@ -4,6 +4,10 @@ downloaded) through the ONNX and the PyTorch frontends, and print one table row 
 case and mode.
 
     python scripts/verify_yolo.py [--size 640] [--cases v8n-onnx,v9t-torch,...]
+                                  [--modes optimal,reparam] [--verify-only]
+
+``--verify-only``: one write-back and one ``verify`` per mode, no roll-back search
+(a refused fold otherwise re-verifies every step to find the culprit: slow).
 
 Cases: ``v8n-onnx``, ``v9t-onnx`` (torch.onnx.export, dynamo, BN kept), ``v9t-torch``,
 ``v10n-torch`` (``package.module:callable`` route), ``v10n-e2e-onnx``,
@@ -21,6 +25,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -85,10 +90,22 @@ CASES = {
 }
 
 
-def row(case: str, mode: str, loaded) -> str:
+def verify_once(loaded, mode: str) -> SimpleNamespace:
+    """A fold's result without roll-backs: one write-back, one verification."""
+    from inspector.folding.driver import analyze
+    from inspector.folding.pipeline import write_back
+    from inspector.verification.compare import verify
+
+    analysis = analyze(loaded.graph, mode)
+    model = write_back(loaded, analysis)
+    check = verify(loaded, model, steps=analysis.steps, merges=analysis.merge_log)
+    return SimpleNamespace(analysis=analysis, verification=check, rolled_back=[])
+
+
+def row(case: str, mode: str, loaded, once: bool) -> str:
     t0 = time.perf_counter()
     try:
-        result = fold(loaded, mode)
+        result = verify_once(loaded, mode) if once else fold(loaded, mode)
     except InspectorError as e:
         return (f"| {case} | {mode} | refused | {time.perf_counter() - t0:.0f} s | "
                 f"{str(e)[:160]} |")
@@ -109,13 +126,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=640)
     parser.add_argument("--cases", default=",".join(CASES))
+    parser.add_argument("--modes", default="", help="default: every mode the frontend folds")
+    parser.add_argument("--verify-only", action="store_true")
     args = parser.parse_args()
-    print("| case | mode | verification | fold time | details |\n|---|---|---|---|---|")
+    print("| case | mode | verification | fold time | details |\n|---|---|---|---|---|", flush=True)
     for case in args.cases.split(","):
         build, frontend, size = CASES[case]
         loaded = load(build(), frontend, size or args.size, case)
-        for mode in MODES[frontend]:
-            print(row(case, mode, loaded), flush=True)
+        for mode in args.modes.split(",") if args.modes else MODES[frontend]:
+            print(row(case, mode, loaded, args.verify_only), flush=True)
 
 
 if __name__ == "__main__":

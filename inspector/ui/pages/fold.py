@@ -75,6 +75,8 @@ def summary(ctx: state.ModelContext, result: FoldResult) -> None:
     else:
         st.error(f"**Verification FAILED** — max relative error {v.max_rel_error:.2e} > "
                  f"{v.tolerance:.0e}.", icon=":material/error:")
+    for note in v.notes:  # noise-floor judgements, what was not compared and why (plain text)
+        st.text(note)
     if result.rolled_back:
         names = ", ".join(ctx.graph.node(b).name for b in result.rolled_back)
         st.warning(f"Rolled back {len(result.rolled_back)} fold(s) that did not verify: {names}")
