@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,7 +14,10 @@ import onnx
 from ...errors import InspectorError, MissingDependencyError, first_line
 from ...model import LoadedModel
 
+#: Recently used sessions, shared by every thread (an app serves several users at
+#: once): only touched under ``_LOCK``; a session itself may run in several threads.
 _SESSIONS: OrderedDict[Any, tuple[onnx.ModelProto, Any]] = OrderedDict()
+_LOCK = threading.Lock()
 _ORT_TYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64,
               "tensor(float16)": np.float16, "tensor(int64)": np.int64, "tensor(int32)": np.int32}
 
@@ -86,16 +90,18 @@ def _run(owner: onnx.ModelProto, build: Any, key: Any, inputs: Sequence[np.ndarr
          keep_sequences: bool = False) -> list[np.ndarray]:
     """Run ``build()`` with a session cached under ``key`` while ``owner`` lives;
     ``keep_sequences``: sequence values stay lists (else every value is an array)."""
-    if key not in _SESSIONS or _SESSIONS[key][0] is not owner:
+    session = _cached(owner, key)
+    if session is None:  # built outside the lock: a large model takes seconds
         try:
-            _SESSIONS[key] = (owner, make_session(build()))
+            session = make_session(build())
         except Exception as e:
             raise InspectorError(f"onnxruntime cannot load the model: {first_line(e)}. "
                                  "To fix this, check it with onnx.checker.check_model.") from e
-        while len(_SESSIONS) > 6:  # original + folded, plain and per-tensor
-            _SESSIONS.popitem(last=False)
-    _SESSIONS.move_to_end(key)
-    session = _SESSIONS[key][1]
+        with _LOCK:
+            _SESSIONS[key] = (owner, session)
+            _SESSIONS.move_to_end(key)
+            while len(_SESSIONS) > 6:  # original + folded, plain and per-tensor
+                _SESSIONS.popitem(last=False)
     metas = session.get_inputs()
     if len(metas) != len(inputs):
         raise InspectorError(f"the model takes {len(metas)} inputs but {len(inputs)} were given. "
@@ -108,6 +114,16 @@ def _run(owner: onnx.ModelProto, build: Any, key: Any, inputs: Sequence[np.ndarr
                              "To fix this, check the model and the input shapes "
                              "(onnx.checker.check_model, --input-shape).") from e
     return [v if keep_sequences and isinstance(v, list) else np.asarray(v) for v in outputs]
+
+
+def _cached(owner: onnx.ModelProto, key: Any) -> Any:
+    """The cached session for ``key`` if it was built for ``owner`` (else None)."""
+    with _LOCK:
+        entry = _SESSIONS.get(key)
+        if entry is None or entry[0] is not owner:
+            return None
+        _SESSIONS.move_to_end(key)
+        return entry[1]
 
 
 def save(model: onnx.ModelProto, path: str, loaded: LoadedModel) -> None:
