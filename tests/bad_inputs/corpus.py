@@ -19,7 +19,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from . import hostile
+from . import hostile, onnx_cases
 
 F = TensorProto.FLOAT
 #: Where the hostile payloads would create a folder if anything unpickled them.
@@ -145,6 +145,7 @@ def cases() -> list[Case]:
              ".pt2 whose model JSON nests 100,000 levels"),
         Case("many_entries.pt2", hostile.many_entries_pt2(pt2), "InvalidGraphError",
              "22 MB .pt2 with 200,000 tiny entries"),
+        *(Case(*row) for row in onnx_cases.cases()),
     ]
 
 

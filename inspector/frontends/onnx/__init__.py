@@ -2,7 +2,8 @@
 
 Every LoadedModel it creates holds :data:`ADAPTER` (write_back, run, save).
 Loading is a pipeline of one-job modules: ``reader`` reads and checks the file
-(external data only from the model's folder); ``inputs`` gives the inputs
+(external data only from the model's folder); ``functions`` inlines local
+functions; ``inputs`` gives the inputs
 concrete shapes; ``inference`` gives every tensor a shape within the size cap
 (``sizes`` estimates sizes before anything is allocated); ``constants`` evaluates
 constant sub-graphs; ``dynamic`` marks what depends on dynamic dims; ``capture``
@@ -22,6 +23,7 @@ from ...model import Adapter, LoadedModel
 from .capture import OnnxCapture, build_graph
 from .constants import fold_constants
 from .dynamic import dynamic_axes, shape_derived, symbolic_shapes
+from .functions import inline_functions
 from .inference import infer_shapes
 from .inputs import concrete_inputs
 from .reader import check_model, default_opset, read_model, read_source, skeleton
@@ -59,12 +61,16 @@ def load_onnx(source: Any, *, name: str | None = None,
     model, label = read_source(source, name, cap)
     work, weights = skeleton(model)
     check_model(work, label)
-    opset = default_opset(model)
     notes: list[str] = []
+    if model.functions:
+        model = inline_functions(model, label, notes)
+        work, weights = skeleton(model)
+    opset = default_opset(model)
     dynamic = dynamic_axes(work, weights)
     symbolic = symbolic_shapes(work) if dynamic else {}
     specs = concrete_inputs(work, weights, input_shape, notes, cap=cap)
-    shapes, dtypes = infer_shapes(work, model, specs, notes, cap=cap, given_shape=input_shape)
+    shapes, dtypes = infer_shapes(work, model, specs, notes, cap=cap, given_shape=input_shape,
+                                  label=label)
     consts = fold_constants(work, model, shapes, dtypes, opset, notes, cap=cap)
     derived = shape_derived(work, consts, symbolic) if dynamic else frozenset()
     graph, node_map = build_graph(work, specs, consts, shapes, dtypes, opset, label, notes,

@@ -18,22 +18,24 @@ import onnx
 from onnx import helper
 
 from ...errors import InvalidGraphError, first_line
-from ...limits import check_tensor
+from ...limits import cap_bytes, check_tensor
 from ...model import InputSpec
 from .inputs import dtype_of, random_feed, shape_of
-from .runtime import make_session
+from .probe import budget_for, probe_run
 from .sizes import check_constant_sizes
 
 Shape = tuple[int, ...]
 
 
 def infer_shapes(work: onnx.ModelProto, model: onnx.ModelProto, specs: list[InputSpec],
-                 notes: list[str], *, cap: int | None = None, given_shape: Any = None
-                 ) -> tuple[dict[str, Shape | None], dict[str, str]]:
+                 notes: list[str], *, cap: int | None = None, given_shape: Any = None,
+                 label: str = "model") -> tuple[dict[str, Shape | None], dict[str, str]]:
     """Shapes/dtypes of every tensor: ONNX inference on the skeleton ``work``, then one
-    onnxruntime run of the full ``model`` if some are still missing. Raises
-    ResourceLimitError when a tensor would exceed ``cap`` bytes (checked before
-    onnxruntime runs anything), InvalidGraphError when ``given_shape`` (the user's
+    onnxruntime run of the full ``model`` if some are still missing or it has
+    If/Loop/Scan bodies, in a child process whose memory is bounded by ``cap``
+    (``probe``). Raises ResourceLimitError when a tensor would exceed ``cap`` bytes
+    (checked before onnxruntime runs anything where sizes can be estimated) or the
+    bounded run runs out of memory, InvalidGraphError when ``given_shape`` (the user's
     input_shape) makes strict shape inference report a dimension mismatch."""
     if given_shape is not None:
         try:
@@ -62,13 +64,18 @@ def infer_shapes(work: onnx.ModelProto, model: onnx.ModelProto, specs: list[Inpu
     if cap is not None:
         _check_sizes(shapes, dtypes, cap)
     missing = [o for n in work.graph.node for o in n.output if o and shapes.get(o) is None]
-    if missing and cap is not None:
-        check_constant_sizes(work, model, shapes, cap)
+    cap = cap_bytes(None) if cap is None else cap
     if missing:
-        _shapes_from_runtime(model, specs, missing, shapes, dtypes, notes)
-        if cap is not None:
-            _check_sizes(shapes, dtypes, cap)
+        check_constant_sizes(work, model, shapes, cap)
+    if missing or _has_subgraphs(work):  # sizes no estimate sees: run once, bounded
+        _shapes_from_runtime(model, specs, missing, shapes, dtypes, notes, cap, label)
+        _check_sizes(shapes, dtypes, cap)
     return shapes, dtypes
+
+
+def _has_subgraphs(work: onnx.ModelProto) -> bool:
+    return any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS)
+               for n in work.graph.node for a in n.attribute)
 
 
 def _check_sizes(shapes: Mapping[str, Shape | None], dtypes: Mapping[str, str], cap: int) -> None:
@@ -81,7 +88,10 @@ _MISMATCH = re.compile(r"mismatch|incompatible|invalid dim", re.IGNORECASE)
 
 
 def _shapes_from_runtime(model: onnx.ModelProto, specs: list[InputSpec], missing: list[str],
-                         shapes: dict, dtypes: dict, notes: list[str]) -> None:
+                         shapes: dict, dtypes: dict, notes: list[str], cap: int,
+                         label: str) -> None:
+    """One onnxruntime run of ``model`` exposing ``missing``, in a child process whose
+    memory is bounded by the cap (``probe``): fills ``shapes``/``dtypes``."""
     probe = onnx.ModelProto()
     probe.CopyFrom(model)
     given = {s.name: s.shape for s in specs}
@@ -95,17 +105,17 @@ def _shapes_from_runtime(model: onnx.ModelProto, specs: list[InputSpec], missing
         vi.type.tensor_type.ClearField("shape")
     present = {o.name for o in probe.graph.output}
     probe.graph.output.extend(onnx.ValueInfoProto(name=t) for t in missing if t not in present)
-    try:
-        session = make_session(probe)
-        values = session.run(None, random_feed(specs))
-    except Exception as e:  # any runtime failure leaves the shapes unknown, never a crash
-        reason = first_line(e, 160)
-        notes.append(f"{len(missing)} tensor shapes are unknown: onnxruntime could not run the "
-                     f"model ({reason}); if an input has dynamic dims, pass a valid input_shape.")
+    data = probe.SerializeToString()
+    del probe
+    result = probe_run(data, random_feed(specs), budget_for(len(data), cap), label)
+    if result.error:  # any runtime failure leaves the shapes unknown, never a crash
+        if missing:
+            notes.append(f"{len(missing)} tensor shapes are unknown: onnxruntime could not run "
+                         f"the model ({result.error[:160]}); if an input has dynamic dims, pass "
+                         "a valid input_shape.")
         return
-    for out, value in zip(session.get_outputs(), values):
-        if isinstance(value, np.ndarray):
-            shapes[out.name] = tuple(value.shape)
-            dtypes.setdefault(out.name, value.dtype.name)
-
-
+    for name, shape in result.shapes.items():
+        if shape is not None:
+            shapes[name] = shape
+            if name in result.dtypes:
+                dtypes.setdefault(name, result.dtypes[name])

@@ -20,6 +20,7 @@ from onnx import helper
 
 from ...errors import InvalidGraphError, ResourceLimitError, UnsafeFileError, first_line
 from ...limits import mb
+from .wire import PROTOBUF_MAX_DEPTH, nesting_depth
 
 _BIG = 1024  # bytes; larger initializers are left out of the skeleton
 
@@ -162,6 +163,14 @@ def _parse(data: bytes, label: str) -> onnx.ModelProto:
     try:
         model = onnx.load_model_from_string(data)
     except Exception as e:  # protobuf raises DecodeError or RuntimeWarning-like errors
+        depth, graphs = nesting_depth(data)
+        if depth > PROTOBUF_MAX_DEPTH:
+            what = (f"If/Loop/Scan subgraphs {graphs - 1}+ levels deep" if graphs > 2
+                    else "type declarations (sequences of sequences ...) too deep")
+            raise InvalidGraphError(
+                f"'{label}' nests {what}: beyond protobuf's limit of {PROTOBUF_MAX_DEPTH} nested "
+                "messages (about 31 levels of subgraphs), it cannot be read. To fix this, "
+                "flatten the nesting (e.g. fewer If inside If) and export it again.") from e
         if data[:1] == b"\x08" and len(data) > 8:
             raise InvalidGraphError(f"'{label}' starts like an ONNX model but is truncated or "
                                     "corrupt (it cannot be parsed). To fix this, export it again "

@@ -50,7 +50,7 @@ def make_session(model: onnx.ModelProto | bytes, level: str = "disabled", *,
     opts.graph_optimization_level = {"disabled": levels.ORT_DISABLE_ALL, "basic": levels.ORT_ENABLE_BASIC,
                                      "extended": levels.ORT_ENABLE_EXTENDED,
                                      "all": levels.ORT_ENABLE_ALL}[level]
-    opts.log_severity_level = 3
+    opts.log_severity_level = 4  # errors come back as exceptions: no coloured log
     if threads:
         opts.intra_op_num_threads = int(threads)
     if optimized_path:
