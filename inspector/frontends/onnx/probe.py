@@ -33,7 +33,11 @@ TIMEOUT_S = 600.0
 OVERHEAD = 512 * 2**20
 
 _CHILD = r"""
-import io, json, resource, struct, sys
+import io, json, struct, sys
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None
 data = sys.stdin.buffer.read()
 n = struct.unpack("<Q", data[:8])[0]
 model, feed_bytes = data[8:8 + n], data[8 + n:]
@@ -41,10 +45,13 @@ del data
 import numpy as np
 import onnxruntime as ort
 feed = dict(np.load(io.BytesIO(feed_bytes), allow_pickle=False))
-vm = next(int(x.split()[1]) * 1024 for x in open("/proc/self/status") if x.startswith("VmSize:"))
-soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-limit = vm + int(sys.argv[1])
-resource.setrlimit(resource.RLIMIT_AS, (limit if hard < 0 else min(limit, hard), hard))
+try:  # Linux: the address space in use now, plus the budget
+    vm = next(int(x.split()[1]) * 1024 for x in open("/proc/self/status") if x.startswith("VmSize:"))
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = vm + int(sys.argv[1])
+    resource.setrlimit(resource.RLIMIT_AS, (limit if hard < 0 else min(limit, hard), hard))
+except (OSError, ValueError, StopIteration, AttributeError):
+    pass  # no /proc (macOS): RLIMIT_AS is not enforced there anyway
 def memory(text):
     return any(k in text.lower() for k in ("alloc", "memory", "bad_array_new_length"))
 try:
@@ -101,11 +108,10 @@ def probe_run(model: bytes, feed: Mapping[str, np.ndarray], budget: int, label: 
             f"'{label}': running the model once to find its tensor shapes took more than "
             f"{TIMEOUT_S:.0f} s; it is refused. To fix this, check its Loop/Scan nodes.") from e
     too_big = ResourceLimitError(
-        f"'{label}': running the model once to find the shapes ONNX inference cannot give "
-        f"needed more than {mb(budget)} MB; a tensor whose size cannot be estimated before "
-        "it is built (a size from TopK, Cast or Resize, a com.microsoft op, an If/Loop body) "
-        "is too large. To fix this, check the model or raise --max-tensor-mb "
-        "(library: max_tensor_mb=...).")
+        f"'{label}': running the model once to find its tensor shapes needed more than "
+        f"{mb(budget)} MB: a tensor whose size cannot be estimated before it is built (from "
+        "TopK, Cast, Resize, a com.microsoft op or an If/Loop body) is too large. To fix "
+        "this, check the model or raise --max-tensor-mb (library: max_tensor_mb=...).")
     try:
         out = json.loads(r.stdout.decode("utf-8", "replace") or "null")
     except ValueError:
