@@ -156,6 +156,34 @@ def test_probe_gives_shapes_and_dtypes():
     assert r.error == "" and r.shapes["big"] == (2, 3) and r.dtypes["big"] == "float32"
 
 
+def test_constant_of_unknown_size_is_not_evaluated_when_onnxruntime_cannot_run_the_model():
+    """Shapes stay unknown, so the constant folder would build the 14 GB Resize: it is
+    kept in the IR with a note instead (this process gets 1 GB more)."""
+    with memory_cap(1.0):
+        loaded = load(O.constant_resize_bomb())
+    assert any("could not run the model" in n for n in loaded.notes)
+    assert "constant node 'resize' was not evaluated: its output size is unknown." in loaded.notes
+    assert loaded.graph.has_node("resize")
+
+
+def test_constants_bounded_by_their_inputs_are_still_evaluated_and_checked():
+    """Ops of unknown output size bounded by their inputs are evaluated within the cap:
+    a broadcast (20000, 1) x (1, 20000) Mul is bounded at 4e8 elements; a NonZero (its
+    shape depends on the values) folds away."""
+    from inspector.frontends.onnx.sizes import output_bound
+
+    mul = onnx.helper.make_node("Mul", ["a", "b"], ["c"])
+    consts = {"a": np.zeros((20000, 1)), "b": np.zeros((1, 20000))}
+    assert output_bound(mul, consts) == 400_000_000
+    assert output_bound(onnx.helper.make_node("Resize", ["a", "", "b"], ["c"]), consts) is None
+    model = O.constant_resize_bomb()
+    resize = model.graph.node[1]
+    resize.op_type = "NonZero"  # of the 4 scales: at most 4 indices
+    del resize.input[:]
+    resize.input.append("sv")
+    loaded = load(model)
+    assert not loaded.graph.has_node("resize") and not any("not evaluated" in n for n in loaded.notes)
+
 _CHILD = """
 import contextlib, io, json, resource, sys
 resource.setrlimit(resource.RLIMIT_AS, (6 * 2**30, 6 * 2**30))

@@ -162,6 +162,19 @@ def resize_bomb() -> onnx.ModelProto:
                   [_t("sv", np.array([1, 1, 30000, 30000], np.float32)), _t("k", np.array([4], np.int64))])
 
 
+def constant_resize_bomb() -> onnx.ModelProto:
+    """A 2x2 constant image resized by scales (30000, 30000) from TopK, in a model
+    onnxruntime cannot run (a com.example op): shapes stay unknown and the constant
+    folder, not onnxruntime, would build the 14 GB tensor."""
+    return _model([helper.make_node("TopK", ["sv", "k"], ["sc", "i"]),
+                   helper.make_node("Resize", ["img", "", "sc"], ["big"], name="resize"),
+                   helper.make_node("ReduceSum", ["big"], ["s"], keepdims=0),
+                   helper.make_node("Nope", ["x"], ["x2"], domain="com.example"),
+                   helper.make_node("Add", ["x2", "s"], ["y"])], _X, _Y,
+                  [_t("img", np.zeros((1, 1, 2, 2), np.float32)),
+                   _t("sv", np.array([1, 1, 30000, 30000], np.float32)),
+                   _t("k", np.array([4], np.int64))], domains=["com.example"])
+
 def if_branch_bomb() -> onnx.ModelProto:
     """An If whose then-branch sums a (1000, 1000, 1000) ConstantOfShape: every
     top-level shape is known; the 4 GB tensor lives inside the branch."""

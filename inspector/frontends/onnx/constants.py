@@ -11,7 +11,7 @@ from onnx import helper, numpy_helper
 
 from ...errors import InvalidGraphError
 from ...limits import check_tensor
-from .sizes import constant_value, refuse_large, size_estimate
+from .sizes import SIZE_OPS, constant_value, output_bound, refuse_large, size_estimate
 
 Shape = tuple[int, ...]
 _RANDOM_OPS = frozenset({"RandomNormal", "RandomUniform", "RandomNormalLike",
@@ -60,6 +60,16 @@ def fold_constants(work: onnx.ModelProto, model: onnx.ModelProto, shapes: Mappin
             for out in node.output:
                 if out and shapes.get(out) is not None:
                     check_tensor(f"constant '{out}'", shapes[out], dtypes.get(out, "float32"), cap)
+            if any(o and shapes.get(o) is None for o in node.output) \
+                    and node.op_type not in SIZE_OPS:
+                # Its size is unknown (onnxruntime could not run the model): evaluated only
+                # when bounded by its inputs, else kept in the IR rather than risk gigabytes.
+                bound = output_bound(node, consts)
+                if bound is None:
+                    notes.append(f"constant node '{node.name or node.op_type}' was not evaluated: "
+                                 "its output size is unknown.")
+                    continue
+                refuse_large(node, bound, cap)
         try:
             values = ReferenceEvaluator(node, opsets={"": opset}).run(None, {i: consts[i] for i in ins})
         except Exception as e:  # keep the node in the IR rather than guess its value

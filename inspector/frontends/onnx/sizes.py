@@ -15,7 +15,7 @@ from ...errors import ResourceLimitError
 from ...limits import mb
 
 Shape = tuple[int, ...]
-_SIZE_OPS = frozenset({"ConstantOfShape", "Expand", "Tile", "Range"})
+SIZE_OPS = frozenset({"ConstantOfShape", "Expand", "Tile", "Range"})
 
 
 def check_constant_sizes(work: onnx.ModelProto, model: onnx.ModelProto,
@@ -37,7 +37,7 @@ def check_constant_sizes(work: onnx.ModelProto, model: onnx.ModelProto,
         elif node.op_type in _SHAPE_ARITHMETIC and node.output and node.input and all(
                 i in consts for i in node.input if i):
             _eval_small(node, consts)
-        if node.op_type not in _SIZE_OPS or not node.output:
+        if node.op_type not in SIZE_OPS or not node.output:
             continue
         refuse_large(node, size_estimate(node, consts, shapes), cap)
 
@@ -92,6 +92,40 @@ def size_estimate(node: onnx.NodeProto, consts: Mapping[str, np.ndarray],
         return None
     return None
 
+
+
+#: Ops whose output has the broadcast shape of their inputs.
+_BROADCAST = frozenset({
+    "Abs", "Neg", "Add", "Sub", "Mul", "Div", "Mod", "Pow", "Max", "Min", "Sum", "Mean",
+    "Floor", "Ceil", "Round", "Sign", "Sqrt", "Reciprocal", "Exp", "Log", "Sigmoid", "Tanh",
+    "Erf", "Relu", "LeakyRelu", "Clip", "Cast", "CastLike", "Not", "And", "Or", "Xor", "Equal",
+    "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Where", "IsNaN", "IsInf", "Softmax",
+    "Identity", "Dropout"})
+#: Ops whose output is no larger than their first input.
+_NO_LARGER = frozenset({
+    "Reshape", "Squeeze", "Unsqueeze", "Flatten", "Transpose", "Slice", "Shape", "Size",
+    "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ArgMax", "ArgMin",
+    "TopK", "Split", "CumSum"})
+
+
+def output_bound(node: onnx.NodeProto, consts: Mapping[str, np.ndarray]) -> int | None:
+    """Most elements one output of ``node`` can have, its inputs being the constants
+    ``consts`` (None: no bound known, e.g. Resize, Gather, MatMul, a com.microsoft op)."""
+    ins = [consts[i] for i in node.input if i and i in consts]
+    if node.domain not in ("", "ai.onnx") or len(ins) != len([i for i in node.input if i]):
+        return None
+    if node.op_type in _BROADCAST:
+        try:
+            return int(np.prod(np.broadcast_shapes(*(a.shape for a in ins)), dtype=object))
+        except ValueError:
+            return None
+    if node.op_type == "Concat":
+        return sum(int(a.size) for a in ins)
+    if node.op_type in _NO_LARGER and ins:
+        return int(ins[0].size)
+    if node.op_type == "NonZero" and ins:
+        return int(ins[0].size) * max(ins[0].ndim, 1)
+    return None
 
 
 _CONSTANT_DTYPES = {"value_float": np.float32, "value_floats": np.float32,
