@@ -234,13 +234,52 @@ def test_cli_fold_of_a_function_model_writes_the_inlined_folded_model(tmp_path, 
 
 
 @pytest.mark.parametrize("name", ["nested_if", "function_bomb", "topk_bomb"])
-def test_cli_one_line_for_nesting_and_function_bomb(tmp_path, capsys, name):
+def test_cli_one_line_for_nesting_and_function_bomb(tmp_path, capfd, name):
     src = tmp_path / f"{name}.onnx"
     data = O.nested_if(40) if name == "nested_if" else getattr(O, name)().SerializeToString()
     src.write_bytes(data)
     with memory_cap(1.0):
         assert main(["fold", str(src), "-o", str(tmp_path / "out.onnx")]) == 2
-    captured = capsys.readouterr()
+    captured = capfd.readouterr()  # onnxruntime logs to the file descriptor itself
     err = [x for x in captured.err.splitlines() if x.startswith("bnfold:")]
     assert len(err) == 1 and f"'{name}.onnx'" in err[0] and "\x1b" not in captured.err
     assert not (tmp_path / "out.onnx").exists()
+
+
+def test_onnxruntime_failing_in_process_prints_no_log_of_its_own(capfd):
+    """Verification runs onnxruntime in this process: its coloured error log (written
+    to fd 2, around the exception) is off; the one-line error carries the reason."""
+    from onnx import helper, numpy_helper
+
+    from inspector.frontends.onnx import runtime
+
+    model = helper.make_model(helper.make_graph(
+        [helper.make_node("Reshape", ["x", "s"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["n"])],
+        [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(np.array([5], np.int64), "s")]),
+        opset_imports=[helper.make_opsetid("", 17)])
+    with pytest.raises(errors.InspectorError, match="Reshape") as info:
+        runtime.run(model, [np.zeros(4, np.float32)])
+    err = capfd.readouterr().err
+    assert "\n" not in str(info.value) and "onnxruntime" not in err and "\x1b" not in err
+
+
+@pytest.mark.slow
+def test_app_upload_of_function_model_and_bypass():
+    """The app's upload: the function model shows its 2 BNs, a bypass one error."""
+    pytest.importorskip("streamlit")
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    at.radio(key="model_source").set_value("Upload").run()
+    at.file_uploader(key="upload").set_value(
+        ("fn.onnx", O.function_bn().SerializeToString(), "application/octet-stream")).run()
+    assert not at.exception and not at.error
+    assert {m.label: m.value for m in at.metric}["BN layers"] == "2"
+    with memory_cap(1.0):
+        at.file_uploader(key="upload").set_value(
+            ("topk.onnx", O.topk_bomb().SerializeToString(), "application/octet-stream")).run()
+    assert not at.exception
+    messages = {e.value for e in at.error}
+    assert len(messages) == 1 and "'topk.onnx': running the model once" in messages.pop()
