@@ -283,3 +283,4 @@ def test_app_upload_of_function_model_and_bypass():
     assert not at.exception
     messages = {e.value for e in at.error}
     assert len(messages) == 1 and "'topk.onnx': running the model once" in messages.pop()
+

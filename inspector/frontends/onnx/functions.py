@@ -92,7 +92,9 @@ def _light_copy(model: onnx.ModelProto) -> onnx.ModelProto:
         getattr(light, part).extend(getattr(model, part))
     src, g = model.graph, light.graph
     g.name = src.name
-    for part in ("node", "input", "output", "value_info", "sparse_initializer"):
+    g.doc_string = src.doc_string
+    for part in ("node", "input", "output", "value_info", "sparse_initializer",
+                 "quantization_annotation", "metadata_props"):
         getattr(g, part).extend(getattr(src, part))
     for t in src.initializer:
         g.initializer.add(name=t.name, data_type=t.data_type, dims=t.dims)
