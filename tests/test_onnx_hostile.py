@@ -28,7 +28,8 @@ from tests.bad_inputs import onnx_cases as O
 from tests.test_bad_inputs import memory_cap
 
 ROOT = Path(__file__).resolve().parents[1]
-BOMBS = ["topk_bomb", "cast_bomb", "microsoft_bomb", "resize_bomb", "if_branch_bomb"]
+BOMBS = ["topk_bomb", "cast_bomb", "microsoft_bomb", "resize_bomb", "if_branch_bomb",
+         "if_input_bomb"]
 
 
 def _err(capsys) -> list[str]:

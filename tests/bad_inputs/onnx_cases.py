@@ -190,6 +190,15 @@ def if_branch_bomb() -> onnx.ModelProto:
                    helper.make_node("Add", ["x", "s"], ["y"])], _X, _Y)
 
 
+def if_input_bomb() -> onnx.ModelProto:
+    """:func:`if_branch_bomb` whose condition is a boolean input: a run on zeros takes
+    the small branch, verification's random inputs (True) the 4 GB one."""
+    model = if_branch_bomb()
+    del model.graph.node[0]
+    model.graph.input.append(_vi("c", [], TensorProto.BOOL))
+    return model
+
+
 def cases() -> list[tuple[str, bytes, str, str]]:
     """(file name, bytes, expected outcome, what) for ``corpus.cases``."""
     return [
@@ -209,4 +218,6 @@ def cases() -> list[tuple[str, bytes, str, str]]:
          "Resize to 14 GB with scales from TopK"),
         ("if_branch_bomb.onnx", if_branch_bomb().SerializeToString(), "ResourceLimitError",
          "4 GB ConstantOfShape inside an If branch"),
+        ("if_input_bomb.onnx", if_input_bomb().SerializeToString(), "ResourceLimitError",
+         "4 GB ConstantOfShape inside the If branch a boolean input True selects"),
     ]

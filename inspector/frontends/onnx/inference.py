@@ -67,8 +67,10 @@ def infer_shapes(work: onnx.ModelProto, model: onnx.ModelProto, specs: list[Inpu
     cap = cap_bytes(None) if cap is None else cap
     if missing:
         check_constant_sizes(work, model, shapes, cap)
-    if missing or _has_subgraphs(work):  # sizes no estimate sees: run once, bounded
-        _shapes_from_runtime(model, specs, missing, shapes, dtypes, notes, cap, label)
+    subgraphs = _has_subgraphs(work)
+    if missing or subgraphs:  # sizes no estimate sees: run once, bounded
+        _shapes_from_runtime(model, specs, missing, shapes, dtypes, notes, cap, label,
+                             subgraphs=subgraphs)
         _check_sizes(shapes, dtypes, cap)
     return shapes, dtypes
 
@@ -89,9 +91,11 @@ _MISMATCH = re.compile(r"mismatch|incompatible|invalid dim", re.IGNORECASE)
 
 def _shapes_from_runtime(model: onnx.ModelProto, specs: list[InputSpec], missing: list[str],
                          shapes: dict, dtypes: dict, notes: list[str], cap: int,
-                         label: str) -> None:
+                         label: str, subgraphs: bool = False) -> None:
     """One onnxruntime run of ``model`` exposing ``missing``, in a child process whose
-    memory is bounded by the cap (``probe``): fills ``shapes``/``dtypes``."""
+    memory is bounded by the cap (``probe``): fills ``shapes``/``dtypes``. With
+    If/Loop/Scan bodies and integer or boolean inputs, a second bounded run feeds
+    them non-zero values as verification does (a branch taken only on ``True``)."""
     probe = onnx.ModelProto()
     probe.CopyFrom(model)
     given = {s.name: s.shape for s in specs}
@@ -107,7 +111,10 @@ def _shapes_from_runtime(model: onnx.ModelProto, specs: list[InputSpec], missing
     probe.graph.output.extend(onnx.ValueInfoProto(name=t) for t in missing if t not in present)
     data = probe.SerializeToString()
     del probe
-    result = probe_run(data, random_feed(specs), budget_for(len(data), cap), label)
+    budget = budget_for(len(data), cap)
+    result = probe_run(data, random_feed(specs), budget, label)
+    if subgraphs and any(np.dtype(s.dtype).kind != "f" for s in specs):
+        probe_run(data, _nonzero_feed(specs), budget, label)  # raises if it needs too much
     if result.error:  # any runtime failure leaves the shapes unknown, never a crash
         if missing:
             notes.append(f"{len(missing)} tensor shapes are unknown: onnxruntime could not run "
@@ -119,3 +126,10 @@ def _shapes_from_runtime(model: onnx.ModelProto, specs: list[InputSpec], missing
             shapes[name] = shape
             if name in result.dtypes:
                 dtypes.setdefault(name, result.dtypes[name])
+
+
+def _nonzero_feed(specs: list[InputSpec], seed: int = 0) -> dict[str, np.ndarray]:
+    """Inputs as verification draws them: N(0, 1), cast to each input's dtype (booleans
+    are then True, integers small and mostly non-zero)."""
+    rng = np.random.default_rng(seed)
+    return {s.name: rng.standard_normal(s.shape).astype(np.dtype(s.dtype)) for s in specs}
