@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import warnings
@@ -48,7 +49,6 @@ def build_onnx(family: str, nodes: int) -> bytes:
     """Serialised ONNX model of ``family`` with about ``nodes`` nodes (seeded weights,
     BN statistics far from the identity)."""
     import numpy as np
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(0)
@@ -106,11 +106,11 @@ def build_onnx(family: str, nodes: int) -> bytes:
     return model.SerializeToString()
 
 
-def _peak_mb() -> float:
-    """This process's peak resident memory (VmHWM), MB."""
+def _mb(field: str = "VmHWM") -> float:
+    """This process's peak (``VmHWM``) or current (``VmRSS``) resident memory, MB."""
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return float("nan")  # pragma: no cover - not Linux
 
@@ -122,7 +122,7 @@ def measure(family: str, nodes: int) -> dict[str, Any]:
     from inspector.folding.pipeline import write_back
     from inspector.verification.compare import verify
 
-    row: dict[str, Any] = {"family": family, "target": nodes}
+    row: dict[str, Any] = {"family": family, "target": nodes, "start_mb": _mb("VmRSS")}
 
     def timed(key: str, fn: Callable[[], Any]) -> Any:
         w0, c0 = time.perf_counter(), time.process_time()
@@ -139,7 +139,7 @@ def measure(family: str, nodes: int) -> dict[str, Any]:
     model = timed("write_back", lambda: write_back(loaded, opt))
     check = timed("verify", lambda: verify(loaded, model, steps=opt.steps))
     row.update(verified=check.passed, state=check.state, rel_error=check.max_rel_error,
-               tensors_compared=check.tensors_compared, peak_mb=_peak_mb())
+               tensors_compared=check.tensors_compared, peak_mb=_mb())
     return row
 
 
@@ -168,7 +168,7 @@ def _f(v: Any, fmt: str = ".2f") -> str:
 def table(rows: list[dict[str, Any]]) -> str:
     """Markdown table of the rows (CPU seconds; wall seconds in the JSON)."""
     head = ("| family | nodes | BNs | folded (optimal) | load s | analyse s (both modes) | write-back s "
-            "| verify s | fold + verify s | peak MB | verified |")
+            "| verify s | fold + verify s | peak MB (start) | verified |")
     lines = [head, "|" + "---|" * head.count(" | ") + "---|"]
     for r in rows:
         if "error" in r:
@@ -178,7 +178,7 @@ def table(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {r['family']} | {r['nodes']:,} | {r['bns']:,} | {r['folded']:,} | {_f(r['load_cpu_s'])} "
             f"| {_f(r['analyze_cpu_s'])} | {_f(r['write_back_cpu_s'])} | {_f(r['verify_cpu_s'])} "
-            f"| {_f(fold)} | {_f(r['peak_mb'], '.0f')} | {'yes' if r['verified'] else r['state']} |")
+            f"| {_f(fold)} | {_f(r['peak_mb'], '.0f')} ({_f(r.get('start_mb'), '.0f')}) | {'yes' if r['verified'] else r['state']} |")
     return "\n".join(lines)
 
 
@@ -193,7 +193,7 @@ def growth(rows: list[dict[str, Any]]) -> list[str]:
         a, b = ok[0], ok[-1]
         size = b["nodes"] / a["nodes"]
 
-        def ratio(key: Callable[[dict], float]) -> str:
+        def ratio(key: Callable[[dict], float], a: dict = a, b: dict = b) -> str:
             return f"×{key(b) / key(a):.1f}" if key(a) > 0 else "–"
 
         out.append(f"{family}: nodes ×{size:.0f} ({a['nodes']:,} → {b['nodes']:,}); analysis "
@@ -222,8 +222,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     warnings.filterwarnings("ignore")
     command = "python -m benchmarks.scale " + " ".join(sys.argv[1:] if argv is None else argv)
-    meta = {"command": command.strip(), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
-            "environment": environment(1)}
+    # The environment (torch, onnx versions ...) is read after the runs: imported
+    # before them, every forked child would start with torch in its memory.
+    meta: dict[str, Any] = {"command": command.strip(), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+                            "environment": {"cpus": os.cpu_count()}}
     t0 = time.perf_counter()
     sizes = tuple(args.sizes or (QUICK_SIZES if args.quick else SIZES))
     args.out.mkdir(parents=True, exist_ok=True)
@@ -234,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
         (args.out / "scale.md").write_text(markdown(data))
 
     rows = run(tuple(args.families), sizes, on_row=save)
+    meta["environment"] = environment(1)
+    save(rows)
     print(table(rows))
     print("\n".join(growth(rows)))
     return 0
