@@ -183,23 +183,24 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 
 def growth(rows: list[dict[str, Any]]) -> list[str]:
-    """Per family: how analysis and fold + verify time grew from the smallest to the
-    largest size measured, against how the node count grew (1.0 = linear)."""
+    """Per family: how analysis, fold + verify time and peak memory grew from each size
+    to the next, against how the node count grew (equal factors = linear)."""
+    keys = {"analysis": lambda r: r["analyze_cpu_s"],
+            "fold + verify": lambda r: r["write_back_cpu_s"] + r["verify_cpu_s"],
+            "peak memory": lambda r: r["peak_mb"]}
     out = []
     for family in dict.fromkeys(r["family"] for r in rows):
         ok = sorted((r for r in rows if r["family"] == family and "error" not in r), key=lambda r: r["nodes"])
         if len(ok) < 2:
             continue
-        a, b = ok[0], ok[-1]
-        size = b["nodes"] / a["nodes"]
+        pairs = list(zip(ok, ok[1:]))
 
-        def ratio(key: Callable[[dict], float], a: dict = a, b: dict = b) -> str:
-            return f"×{key(b) / key(a):.1f}" if key(a) > 0 else "–"
+        def steps(key: Callable[[dict], float], pairs: list = pairs) -> str:
+            return ", ".join(f"×{key(b) / key(a):.1f}" if key(a) > 0 else "–" for a, b in pairs)
 
-        out.append(f"{family}: nodes ×{size:.0f} ({a['nodes']:,} → {b['nodes']:,}); analysis "
-                   f"{ratio(lambda r: r['analyze_cpu_s'])}, fold + verify "
-                   f"{ratio(lambda r: r['write_back_cpu_s'] + r['verify_cpu_s'])}, load "
-                   f"{ratio(lambda r: r['load_cpu_s'])}, peak memory {ratio(lambda r: r['peak_mb'])}")
+        sizes = " → ".join(f"{r['nodes']:,}" for r in ok)
+        parts = [f"nodes {steps(lambda r: r['nodes'])}"] + [f"{k} {steps(f)}" for k, f in keys.items()]
+        out.append(f"{family} ({sizes}): " + "; ".join(parts))
     return out
 
 
