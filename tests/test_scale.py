@@ -104,3 +104,26 @@ def test_benchmark_table_and_growth_lines():
     (growth,) = scale.growth(rows)  # dense has a single (failed) row: no growth line
     assert growth == ("chain (1,000 → 50,000): nodes ×50.0; analysis ×50.0; fold + verify ×40.0; "
                       "peak memory ×4.0")
+
+
+def test_large_graph_verification_uses_one_session_per_model_with_the_same_result(monkeypatch):
+    from inspector.folding.pipeline import write_back
+    from inspector.frontends.onnx import runtime
+    from inspector.verification import compare
+    from sample_models import onnx_path
+
+    made = []
+    real = runtime.make_session
+    monkeypatch.setattr(runtime, "make_session", lambda *a, **k: made.append(1) or real(*a, **k))
+
+    def check(limit: int):
+        monkeypatch.setattr(compare, "ONE_SESSION_NODES", limit)
+        made.clear()
+        loaded = inspector.load(onnx_path("preact_residual"))  # fresh models: no cached session
+        a = compare_modes(loaded.graph)["optimal"]
+        v = compare.verify(loaded, write_back(loaded, a), steps=a.steps)
+        return v, len(made)
+
+    (small, small_sessions), (large, large_sessions) = check(10**9), check(0)
+    assert (small_sessions, large_sessions) == (4, 2)
+    assert large.passed and large == small  # the same figures, fields and notes
