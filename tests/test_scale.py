@@ -6,6 +6,7 @@ timing."""
 from __future__ import annotations
 
 import cProfile
+import pickle
 import pstats
 
 import pytest
@@ -53,6 +54,8 @@ def test_folded_graph_after_overlay_steps_matches_a_replay(loaded_models):
     assert [n.op for n in s.nodes] == [n.op for n in a.folded.nodes]  # the full replay
     assert len(s) == len(m.graph)
     assert len(m.graph.bn_nodes()) == 1000  # the input graph is untouched
+    again = pickle.loads(pickle.dumps(s))  # the app's caches pickle analyses
+    assert [n.op for n in again.nodes] == [n.op for n in s.nodes] and len(again) == len(s)
 
 
 def test_render_view_refuses_a_view_over_the_limit_without_running_graphviz(monkeypatch):
