@@ -1,10 +1,11 @@
 """One command for every benchmark:
 
-    .venv/bin/python -m benchmarks.run [--quick] [--models SPEC ...] [--only bn latency speed reparam]
+    .venv/bin/python -m benchmarks.run [--quick] [--models SPEC ...] [--only bn latency speed reparam scale]
 
 ``reparam`` (ours against timm's ``reparameterize_model``, see
-:mod:`benchmarks.reparam`) is slow and runs only when asked for.
-Writes ``benchmarks/results/{bn_removed,latency,tool_speed,reparam}.json`` for the
+:mod:`benchmarks.reparam`) and ``scale`` (1k to 50k-node graphs, see
+:mod:`benchmarks.scale`) are slow and run only when asked for.
+Writes ``benchmarks/results/{bn_removed,latency,tool_speed,reparam,scale}.json`` for the
 parts it runs, then ``summary.md`` (the tables) and the charts (``*.html``,
 ``*.png``) from every result file in the folder, so a part re-run alone
 (``--only speed``) keeps the other parts' results.
@@ -20,7 +21,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from . import bn_removed, latency, reparam, tool_speed
+from . import bn_removed, latency, reparam, scale, tool_speed
 from .charts import write_charts
 from .environment import environment
 from .models import LATENCY, QUICK, QUICK_LATENCY, all_models
@@ -34,7 +35,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="a few small models and sizes (smoke test, ~3 min)")
     p.add_argument("--models", nargs="+", help="model specs for the BN table (default: all)")
     p.add_argument("--latency-models", nargs="+", help="model specs for latency (default: a representative set)")
-    p.add_argument("--only", nargs="+", choices=("bn", "latency", "speed", "reparam"), default=["bn", "latency", "speed"])
+    p.add_argument("--only", nargs="+", choices=("bn", "latency", "speed", "reparam", "scale"), default=["bn", "latency", "speed"])
     p.add_argument("--threads", type=int, default=1,
                    help="torch and onnxruntime intra-op threads (default 1: robust on a shared machine)")
     p.add_argument("--repeats", type=int, default=15, help="timed repeats per variant (default 15)")
@@ -90,8 +91,14 @@ def main(argv: list[str] | None = None) -> int:
         rows = reparam.run(names, repeats=5 if args.quick else args.repeats, warmup=args.warmup,
                            threads=args.threads, log=log)
         _dump(args.out / "reparam.json", {**meta, "seconds": time.perf_counter() - t0, "rows": rows})
+    if "scale" in parts:
+        t0 = time.perf_counter()
+        rows = scale.run(sizes=scale.QUICK_SIZES if args.quick else scale.SIZES, log=log)
+        data = {**meta, "seconds": time.perf_counter() - t0, "rows": rows}
+        _dump(args.out / "scale.json", data)
+        (args.out / "scale.md").write_text(scale.markdown(data))
     results = {name: _load(args.out / f"{name}.json")
-               for name in ("bn_removed", "latency", "tool_speed", "reparam")}
+               for name in ("bn_removed", "latency", "tool_speed", "reparam", "scale")}
     bn, lat, sp = results["bn_removed"], results["latency"], results["tool_speed"]
     notes = write_charts(args.out, bn and bn["rows"], lat and lat["rows"], sp, png=not args.no_png)
     (args.out / "summary.md").write_text(summary(results, notes))
@@ -124,6 +131,10 @@ def summary(results: dict[str, dict | None], notes: list[str]) -> str:
     if rp:
         parts += ["## Re-parameterization: ours (`reparam`) against timm's `reparameterize_model`",
                   header(rp), reparam.table(rp["rows"])]
+    sc = results.get("scale")
+    if sc:
+        parts += ["## Scale: 1k to 50k nodes", header(sc), scale.table(sc["rows"]),
+                  "\n".join(f"- {g}" for g in scale.growth(sc["rows"]))]
     if notes:
         parts += ["## Chart notes", "\n".join(f"- {n}" for n in notes)]
     return "\n\n".join(parts) + "\n"

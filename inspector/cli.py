@@ -269,10 +269,15 @@ def _cmd_svg(args) -> int:
     import inspector
 
     from .render import build_view, render_view
+    from .render.layout import too_many_units
     from .safe_io import atomic_write_text, check_output
 
     check_output(args.output, _inputs(args), what="SVG")
     loaded = _load(args)
+    if not args.focus:  # the whole graph, uncollapsed: refused before analysis and layout
+        refusal = too_many_units(len(loaded.graph))
+        if refusal:
+            raise InspectorError(refusal)
     analyses = inspector.compare_modes(loaded)
     focus = None
     if args.focus:

@@ -62,6 +62,7 @@ Conventions every frontend must follow (the analysis relies on them):
 from __future__ import annotations
 
 import copy
+from collections import ChainMap
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -294,22 +295,52 @@ class Graph:
         )
 
     def with_nodes(self, replaced: dict[str, Node]) -> Graph:
-        """A new graph where nodes with the given ids are replaced (shallow)."""
-        nodes = [replaced.get(n.id, n) for n in self.nodes]
+        """A new graph where nodes with the given ids are replaced (shallow).
+
+        When the edges stay the same (the usual fold step), the new graph shares
+        this one's edge indexes and keeps the replacements as an overlay: O(changes),
+        not O(nodes), so folding thousands of BNs one by one stays linear
+        (:class:`_Derived`; its node list is built on first use).
+        """
         same_edges = all(
             n.inputs == self._by_id[i].inputs and n.outputs == self._by_id[i].outputs
             for i, n in replaced.items()
         )
         if not same_edges:
-            return Graph(nodes=nodes, tensors=dict(self.tensors), name=self.name,
-                         framework=self.framework, dtype=self.dtype)
-        # Same edges: share the (never mutated) edge indexes instead of rebuilding them.
-        g = object.__new__(Graph)
-        g.nodes, g.tensors, g.name = nodes, self.tensors, self.name
-        g.framework, g.dtype = self.framework, self.dtype
-        g._producer, g._consumers = self._producer, self._consumers
-        g._by_id = {**self._by_id, **replaced}
+            return Graph(nodes=[replaced.get(n.id, n) for n in self.nodes], tensors=dict(self.tensors),
+                         name=self.name, framework=self.framework, dtype=self.dtype)
+        g = object.__new__(_Derived)
+        if isinstance(self, _Derived) and hasattr(self, "_src"):  # not one rebuilt by dataclasses.replace
+            g._src, base, over = self._src, self._base, {**self._over, **replaced}
+        else:
+            g._src, base, over = self.nodes, self._by_id, dict(replaced)
+        if len(over) > 16 and len(over) ** 2 > len(g._src):  # amortised O(sqrt(N)) per step
+            base, over = {**base, **over}, {}
+        g._base, g._over, g._nodes = base, over, None
+        g._by_id = ChainMap(over, base) if over else base
+        g.tensors, g.name, g.framework, g.dtype = self.tensors, self.name, self.framework, self.dtype
+        g._producer, g._consumers = self._producer, self._consumers  # never mutated: shared
         return g
+
+
+class _Derived(Graph):
+    """A graph with the node order of ``_src`` (the original graph's node list) and
+    the nodes ``_base`` updated by ``_over`` (same edges); made only by
+    :meth:`Graph.with_nodes`. ``nodes`` is materialised on first use."""
+
+    @property  # type: ignore[override]
+    def nodes(self) -> list[Node]:
+        if self._nodes is None:
+            by_id = {**self._base, **self._over}
+            self._nodes = [by_id[n.id] for n in self._src]
+        return self._nodes
+
+    @nodes.setter
+    def nodes(self, value: list[Node]) -> None:
+        self._nodes = value
+
+    def __len__(self) -> int:
+        return len(self._nodes if self._nodes is not None else self._src)
 
 
 def bypass(node: Node) -> Node:

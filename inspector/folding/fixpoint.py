@@ -10,7 +10,8 @@ point between its merges.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Mapping
 
 from ..analysis.adjacent import find_adjacent
 from ..analysis.condition import find_fold, shared_key_counts
@@ -75,7 +76,7 @@ def analyze_folds(graph: Graph, mode: str = Mode.OPTIMAL, exclude: Iterable[str]
             run.attempt(b)
         for group in group_by_region({b: run.cache[b].region for b in candidates}):
             if 1 < len(group) <= SEARCH_LIMIT:
-                for step in best_sequence(run.current, group, mode):
+                for step in best_sequence(run.current, group, mode, run.counts):
                     run.commit(step)
     # Greedy passes to a fixed point over whatever is left (large groups, and
     # BNs that an earlier fold made foldable); cached decisions are reused
@@ -162,21 +163,27 @@ def group_by_region(regions: dict[str, set[str]]) -> list[list[str]]:
     return list(groups.values())
 
 
-def best_sequence(graph: Graph, group: list[str], mode: str) -> list[FoldStep]:
+def best_sequence(graph: Graph, group: list[str], mode: str,
+                  counts: Mapping[str, int] | None = None) -> list[FoldStep]:
     """The fold order within ``group`` that removes the most BNs (memoised DFS,
-    bounded by ``SEARCH_BUDGET`` fold attempts)."""
+    bounded by ``SEARCH_BUDGET`` fold attempts). ``counts``: ``shared_key_counts(graph)``
+    when the caller keeps it (each attempt then costs the BN's region, not the graph)."""
     memo: dict[frozenset, list[FoldStep]] = {}
     budget = [SEARCH_BUDGET]
+    base = counts if counts is not None else shared_key_counts(graph)
+    keys = {b: set(graph.node(b).param_keys.values()) for b in group}
 
     def dfs(g: Graph, removed: frozenset) -> list[FoldStep]:
         if removed in memo:
             return memo[removed]
+        # The bypassed BNs no longer use their keys (as shared_key_counts(g) would count).
+        now = _Less(base, Counter(k for b in removed for k in keys[b])) if removed else base
         best: list[FoldStep] = []
         for b in group:
             if b in removed or budget[0] <= 0:
                 continue
             budget[0] -= 1
-            step = try_fold(g, b, mode).step
+            step = try_fold(g, b, mode, now).step
             if step is None:
                 continue
             seq = [step, *dfs(apply_step(g, step, weights=False), removed | {b})]
@@ -188,6 +195,16 @@ def best_sequence(graph: Graph, group: list[str], mode: str) -> list[FoldStep]:
         return best
 
     return dfs(graph, frozenset())
+
+
+class _Less:
+    """``base[k] - minus[k]``: key counts with a few uses taken away, without a copy."""
+
+    def __init__(self, base: Mapping[str, int], minus: Counter) -> None:
+        self.base, self.minus = base, minus
+
+    def __getitem__(self, key: str) -> int:
+        return self.base[key] - self.minus[key]
 
 
 def _verdicts(graph, bn_ids, steps, failures, excluded) -> dict[str, Verdict]:

@@ -54,9 +54,10 @@ class Analysis:
     @property
     def changed(self) -> list[str]:
         ids: dict[str, None] = {}
+        removed = set(self.removed)  # a set: one lookup per edited node, not a scan per step
         for s in self.steps:
             for nid in (*s.emitters, *s.absorbers):
-                if nid != s.bn and nid not in self.removed and self.graph.has_node(nid):
+                if nid != s.bn and nid not in removed and self.graph.has_node(nid):
                     ids[nid] = None
         return list(ids)
 

@@ -27,6 +27,20 @@ SKELETON_EDGES = 600
 #: Skeleton edges span at most this many drawn units (in graph order), plus
 #: each unit's in-edge from its latest producer.
 SKELETON_SPAN = 16
+#: Most drawn units (nodes or collapsed boxes) a view may have. Measured on
+#: conv-BN-ReLU chains (skeleton layout, 2-core machine): 3,000 nodes ~20 s,
+#: 6,000 ~45 s, 15,000 past the 120 s Graphviz timeout. Larger views are refused
+#: before any layout work (issue 18.7).
+MAX_DRAWN_UNITS = 5000
+
+
+def too_many_units(units: int) -> str | None:
+    """The one-line refusal for a view of ``units`` drawn units, or None if it may be drawn."""
+    if units <= MAX_DRAWN_UNITS:
+        return None
+    return (f"the view has {units:,} nodes to draw, more than the renderer's limit of "
+            f"{MAX_DRAWN_UNITS:,}. To fix this, draw a focus view (--focus NODE --hops N; in "
+            "the app, a node's neighbourhood) or a collapsed view.")
 
 
 def effort_limits(units: int, edges: int) -> list[str]:

@@ -14,6 +14,7 @@ import subprocess
 import xml.etree.ElementTree as ET
 
 from ..errors import InvalidGraphError, MissingDependencyError
+from .layout import too_many_units
 
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
@@ -38,8 +39,13 @@ def render_view(view, *, timeout: float = 120.0) -> str:
 
     Views with a ``skeleton`` are placed by ``dot`` on the skeleton, then drawn
     whole by ``neato -n2`` at those positions with straight edges; others go
-    through :func:`render_svg`. Raises as :func:`render_svg`.
+    through :func:`render_svg`. Raises as :func:`render_svg`, and
+    InvalidGraphError before any layout work when the view has more than
+    ``layout.MAX_DRAWN_UNITS`` drawn units.
     """
+    refusal = too_many_units(len(set(view.units.values())))
+    if refusal:
+        raise InvalidGraphError(refusal)
     if view.skeleton is None:
         return render_svg(view.dot, timeout=timeout)
     placed = json.loads(_run(["-Tjson"], view.skeleton, timeout))

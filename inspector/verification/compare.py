@@ -65,19 +65,26 @@ __all__ = ["FAILED", "INPUT_RANGES", "PASSED", "TOLERANCE", "UNVERIFIED", "NotCo
            "tensor_error", "tolerance_for", "verify"]
 
 Run = tuple[list[np.ndarray], dict[str, np.ndarray]]
+#: Above this many IR nodes a second runtime session per model (outputs only) costs
+#: more than exposing every tensor on each run: onnxruntime needs ~9 s of CPU to
+#: create a session for a 50,000-node chain, growing faster than the graph.
+ONE_SESSION_NODES = 5000
 
 
 def _run_all(loaded: LoadedModel, model: Any, inputs: list[np.ndarray], per_tensor: bool,
              problems: list[str] | None = None) -> Run:
     """Outputs and, when asked and the frontend can, every IR tensor it computes. A
-    failure to capture the tensors falls back to the outputs and is told in ``problems``."""
-    run_tensors = loaded.frontend.run_tensors if per_tensor else None
+    failure to capture the tensors falls back to the outputs and is told in ``problems``.
+    Graphs over ``ONE_SESSION_NODES`` nodes run every input set through the capturing
+    run (the tensors then dropped when not asked for): one runtime session per model."""
+    capture = per_tensor or len(loaded.graph) > ONE_SESSION_NODES
+    run_tensors = loaded.frontend.run_tensors if capture else None
     if run_tensors is not None:
         try:
             outs, tensors = run_tensors(model, inputs, loaded)
-            return list(outs), dict(tensors)
+            return list(outs), dict(tensors) if per_tensor else {}
         except Exception as e:  # noqa: BLE001 - e.g. a non-tensor value exposed: outputs only
-            if problems is not None:
+            if problems is not None and per_tensor:
                 problems.append(f"intermediate tensors could not be captured "
                                 f"({first_line(e, 160, with_type=True)}): only the outputs "
                                 "were compared on that input set.")

@@ -1,0 +1,132 @@
+"""Issue 18.7: analysis and folding scale linearly on long chains and DenseNet-like
+blocks, huge views are refused before any layout work, and the scale benchmark's
+tables. Complexity is checked by counting Python calls (deterministic), never by
+timing."""
+
+from __future__ import annotations
+
+import cProfile
+import pickle
+import pstats
+
+import pytest
+
+import inspector
+from benchmarks import scale
+from inspector.errors import InvalidGraphError
+from inspector.folding.driver import compare_modes
+from inspector.render import layout
+from inspector.render.dot import DotView
+
+
+@pytest.fixture(scope="module")
+def loaded_models():
+    return {(f, n): inspector.load(scale.build_onnx(f, n), name=f"{f}-{n}.onnx")
+            for f in ("chain", "dense") for n in (1500, 3000)}
+
+
+def _calls(fn) -> int:
+    prof = cProfile.Profile()
+    prof.enable()
+    fn()
+    prof.disable()
+    return pstats.Stats(prof).total_calls
+
+
+@pytest.mark.parametrize("family", ["chain", "dense"])
+def test_analysis_calls_grow_linearly_with_the_graph(loaded_models, family):
+    small, large = loaded_models[family, 1500], loaded_models[family, 3000]
+    ratio = _calls(lambda: compare_modes(large.graph)) / _calls(lambda: compare_modes(small.graph))
+    size = len(large.graph) / len(small.graph)
+    # Linear: ratio ~ size (2). Per-fold graph copies or per-attempt key counts made it ~2x size.
+    assert ratio < 1.25 * size, f"{family}: {ratio:.2f}x the calls for {size:.2f}x the nodes"
+
+
+def test_folded_graph_after_overlay_steps_matches_a_replay(loaded_models):
+    m = loaded_models["chain", 3000]
+    a = compare_modes(m.graph)["optimal"]
+    assert a.folded_count == a.bn_total == 1000
+    # structure: the overlay graph after 1000 steps; its node list and lookups agree.
+    s = a.structure
+    assert [n.id for n in s.nodes] == [n.id for n in m.graph.nodes]
+    assert all(s.node(n.id) is n for n in s.nodes)
+    assert sum(bool(n.attrs.get("folded_from")) for n in s.nodes) == 1000
+    assert [n.op for n in s.nodes] == [n.op for n in a.folded.nodes]  # the full replay
+    assert len(s) == len(m.graph)
+    assert len(m.graph.bn_nodes()) == 1000  # the input graph is untouched
+    again = pickle.loads(pickle.dumps(s))  # the app's caches pickle analyses
+    assert [n.op for n in again.nodes] == [n.op for n in s.nodes] and len(again) == len(s)
+
+
+def test_render_view_refuses_a_view_over_the_limit_without_running_graphviz(monkeypatch):
+    import inspector.render.svg as svg
+
+    monkeypatch.setattr(svg, "_run", lambda *a, **k: pytest.fail("Graphviz ran"))
+    units = {f"n{i}": f"n{i}" for i in range(layout.MAX_DRAWN_UNITS + 1)}
+    with pytest.raises(InvalidGraphError, match="renderer's limit of 5,000.*focus view"):
+        svg.render_view(DotView("digraph {}", units))
+
+
+def test_cli_svg_refuses_a_whole_graph_over_the_limit_before_analysing(monkeypatch, capsys, tmp_path):
+    from inspector.cli import main
+
+    monkeypatch.setattr(layout, "MAX_DRAWN_UNITS", 3)
+    monkeypatch.setattr(inspector, "compare_modes", lambda *a, **k: pytest.fail("analysed"))
+    out = tmp_path / "g.svg"
+    code = main(["svg", "sample:resnet", "-o", str(out)])
+    err = capsys.readouterr().err
+    assert code != 0 and not out.exists()
+    assert "nodes to draw, more than the renderer's limit of 3" in err and "Traceback" not in err
+
+
+def test_benchmark_builds_graphs_of_the_asked_size():
+    import onnx
+
+    for family in scale.FAMILIES:
+        m = onnx.load_from_string(scale.build_onnx(family, 600))
+        onnx.checker.check_model(m)
+        assert 550 <= len(m.graph.node) <= 600
+    chain = onnx.load_from_string(scale.build_onnx("chain", 600))
+    assert sum(n.op_type == "BatchNormalization" for n in chain.graph.node) == 200
+
+
+def _row(family, nodes, analyse, fold, peak):
+    return {"family": family, "target": nodes, "nodes": nodes, "bns": nodes // 3, "folded": nodes // 3,
+            "load_cpu_s": 0.1 * nodes / 1000, "analyze_cpu_s": analyse, "write_back_cpu_s": fold / 2,
+            "verify_cpu_s": fold / 2, "peak_mb": peak, "start_mb": 100.0, "verified": True, "state": "passed"}
+
+
+def test_benchmark_table_and_growth_lines():
+    rows = [_row("chain", 1000, 0.1, 1.0, 200.0), _row("chain", 50000, 5.0, 40.0, 800.0),
+            {"family": "dense", "target": 50000, "error": "timed out after 900 s"}]
+    text = scale.table(rows)
+    lines = text.splitlines()
+    assert len(lines) == 2 + 3 and all(line.count("|") == lines[0].count("|") for line in lines)
+    assert "| chain | 50,000 | 16,666 | 16,666 | 5.00 | 5.00 | 20.00 | 20.00 | 40.00 | 800 (100) | yes |" in text
+    assert "✗ timed out after 900 s" in lines[-1]
+    (growth,) = scale.growth(rows)  # dense has a single (failed) row: no growth line
+    assert growth == ("chain (1,000 → 50,000): nodes ×50.0; analysis ×50.0; fold + verify ×40.0; "
+                      "peak memory ×4.0")
+
+
+def test_large_graph_verification_uses_one_session_per_model_with_the_same_result(monkeypatch):
+    from inspector.folding.pipeline import write_back
+    from inspector.frontends.onnx import runtime
+    from inspector.verification import compare
+    from sample_models import onnx_path
+
+    made = []
+    real = runtime.make_session
+    monkeypatch.setattr(runtime, "make_session", lambda *a, **k: made.append(1) or real(*a, **k))
+
+    def check(limit: int):
+        monkeypatch.setattr(compare, "ONE_SESSION_NODES", limit)
+        made.clear()
+        loaded = inspector.load(onnx_path("preact_residual"))  # fresh models: no cached session
+        a = compare_modes(loaded.graph)["optimal"]
+        v = compare.verify(loaded, write_back(loaded, a), steps=a.steps)
+        return v, len(made)
+
+    (small, small_sessions), (large, large_sessions) = check(10**9), check(0)
+    assert (small_sessions, large_sessions) == (4, 2)
+    assert large.passed and large == small  # the same figures, fields and notes
