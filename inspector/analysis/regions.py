@@ -19,13 +19,15 @@ Rules (tap grids: :mod:`.taps`):
   parallel heads summed (and a scalar after them) merge into one ``linear``.
 * the merged conv may not be larger (weight count) than the region's convs.
 
-Regions end at a sum (``add``/``sub``), or, for sequences with no sum after
-them (k×k conv → BN → 1×1 conv → BN), at a conv / linear / BN / affine whose
-region holds at least two convs (:func:`find_regions`).
+Regions end at a sum (``add``/``sub``) and the affines that alone follow it,
+or, for sequences with no sum after them (k×k conv → BN → 1×1 conv → BN, or a
+zero pad → conv), at a conv / linear / BN / affine whose region holds at least
+two convs or a conv and a pad (:func:`find_regions`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from math import gcd
 
@@ -114,6 +116,11 @@ def is_zero_pad(node: Node) -> bool:
 
 #: Ops holding weights: what a region merges (a sequence needs two of them).
 WEIGHTED = ("conv", "linear")
+
+
+def _maps(nodes: Iterable[Node]) -> int:
+    """Convs, linears and zero pads: a sequence needs two (a pad joins the conv after it)."""
+    return sum(n.op in WEIGHTED or n.op == "pad" for n in nodes)
 
 
 def weight_size(node: Node) -> int:
@@ -243,7 +250,7 @@ def find_region(graph: Graph, anchor: Node, order: dict[str, int] | None = None,
 
     Candidate inputs ``x`` are tried from the earliest tensor (``order``: node id ->
     position in the graph) to the latest; the first that merges wins. A candidate
-    needs ``min_maps`` convs / linears and no node in ``avoid``."""
+    needs a conv or linear, ``min_maps`` convs / linears / zero pads and no node in ``avoid``."""
     order = order if order is not None else {n.id: i for i, n in enumerate(graph.nodes)}
     cone: dict[str, Node] = {}
     stack = [anchor]
@@ -253,15 +260,15 @@ def find_region(graph: Graph, anchor: Node, order: dict[str, int] | None = None,
             continue
         cone[n.id] = n
         stack.extend(p for t in n.inputs if (p := graph.producer(t)) is not None)
-    if sum(n.op in WEIGHTED for n in cone.values()) < min_maps:
+    if _maps(cone.values()) < min_maps:
         return None, []
     candidates = {t for n in cone.values() for t in n.inputs}
     ranked = sorted(candidates, key=lambda t: order[graph.producer(t).id] if graph.producer(t) else -1)
     refusals: list[Refusal] = []
     for x in ranked:
         nodes = region_nodes(graph, x, anchor)
-        if nodes is None or sum(n.op in WEIGHTED for n in nodes) < max(1, min_maps) or any(
-                n.id in avoid for n in nodes):
+        if (nodes is None or not any(n.op in WEIGHTED for n in nodes) or _maps(nodes) < min_maps
+                or any(n.id in avoid for n in nodes)):
             continue
         r = check_region(graph, x, nodes)
         if isinstance(r, Region):
