@@ -252,3 +252,11 @@ def test_reparam_beyond_sums_is_exact_and_never_adds_weights(graph):
                for g in (graph, a.folded)]
     assert weights[1] <= weights[0]
     assert deployed_counts(a.folded)[0] <= deployed_counts(graph)[0]
+
+
+def test_merge_narration_calls_merged_heads_a_linear_layer():
+    from inspector.ui.lesson_text import narrate_merges
+
+    graph = _heads()
+    text = narrate_merges(graph, analyze(graph, "reparam"))
+    assert "into one linear layer `merged:affine1`" in text and " conv" not in text
