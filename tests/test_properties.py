@@ -139,6 +139,29 @@ def test_folded_graph_computes_the_same_function_extended_vocabulary(graph, mode
 
 
 @pytest.mark.slow
+@settings(SETTINGS, max_examples=examples(150))
+@given(graph=random_dags(extended=True))
+def test_reparam_is_exact_removes_at_least_optimal_and_never_adds_weights(graph):
+    """``reparam`` on the extended vocabulary, which also draws what it merges beyond
+    sums: a zero pad before an unpadded even kernel, conv → BN → 1×1 conv → BN and
+    parallel linear heads summed and halved (DESIGN §3.7)."""
+    before = snapshot(graph)
+    result = analyze(graph, mode="reparam")
+    assert_same_snapshot(before, snapshot(graph))
+    assert set(result.verdicts) == {n.id for n in graph.bn_nodes()}
+    for bn_id, v in result.verdicts.items():
+        if v.status in ("folded", "merged"):
+            assert not (result.folded.has_node(bn_id) and is_bn(result.folded.node(bn_id))), bn_id
+        else:
+            assert v.reason_code is not None and v.reason.strip(), bn_id
+    assert result.folded_count + result.merged_count >= analyze(graph, mode="optimal").folded_count
+    weights = [sum(int(np.prod(n.params["weight"].shape)) for n in g.nodes if n.op in ("conv", "linear"))
+               for g in (graph, result.folded)]
+    assert weights[1] <= weights[0]
+    assert_equivalent(graph, result.folded)
+
+
+@pytest.mark.slow
 @SETTINGS
 @given(graph=random_dags())
 def test_optimal_folds_at_least_as_many_as_adjacent(graph):

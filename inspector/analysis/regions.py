@@ -13,11 +13,21 @@ Rules (tap grids: :mod:`.taps`):
 * sequence: anything followed by a 1×1 conv (stride 1, no padding); a
   pointwise map followed by anything, if that thing has no zero padding or the
   pointwise map's bias is exactly 0.
+* a zero ``pad`` node is a 1×1 identity with that padding: the conv after it
+  absorbs it (it may only follow a pointwise map, whose bias must be 0).
+* on rank-2 tensors (N, C) a ``linear`` is a conv without spatial axes, so
+  parallel heads summed (and a scalar after them) merge into one ``linear``.
 * the merged conv may not be larger (weight count) than the region's convs.
+
+Regions end at a sum (``add``/``sub``) and the affines that alone follow it,
+or, for sequences with no sum after them (k×k conv → BN → 1×1 conv → BN, or a
+zero pad → conv), at a conv / linear / BN / affine whose region holds at least
+two convs or a conv and a pad (:func:`find_regions`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from math import gcd
 
@@ -28,10 +38,13 @@ from .taps import (
     Taps,
     affine_of,
     is_pointwise,
+    is_unit,
     kernel_text,
     merged_padding,
     node_padding,
     node_taps,
+    pad_taps,
+    shifted,
     union,
 )
 from .verdict import Blocked, Reason
@@ -69,11 +82,18 @@ class _Sym:
     bias_zero: bool
 
 
-def is_region_op(node: Node) -> bool:
-    """Ops that are affine in their data inputs and expressible as part of a conv."""
+def is_region_op(node: Node, graph: Graph | None = None) -> bool:
+    """Ops that are affine in their data inputs and expressible as part of a conv.
+
+    A ``linear`` counts only on a rank-2 (N, C) input, which needs ``graph``."""
     op = node.op
     if op == "conv":
         return node.attrs.get("padding_mode", "zeros") == "zeros" and "weight" in node.params
+    if op == "linear":
+        shape = graph.shape(node.inputs[0]) if graph is not None else None
+        return "weight" in node.params and shape is not None and len(shape) == 2
+    if op == "pad":
+        return is_zero_pad(node)
     if op == "batch_norm":
         return not node.attrs.get("uses_batch_stats") and int(node.attrs.get("axis", 1)) == 1
     if op == "affine":
@@ -85,8 +105,26 @@ def is_region_op(node: Node) -> bool:
     return op == "identity" and len(node.inputs) == 1
 
 
+def is_zero_pad(node: Node) -> bool:
+    """A constant-zero ``pad`` of the spatial axes only, no cropping."""
+    at = node.attrs
+    pads = [tuple(int(v) for v in p) for p in at.get("pads", ())]
+    return (node.op == "pad" and at.get("mode", "constant") == "constant"
+            and float(at.get("value", 0.0) or 0.0) == 0.0 and len(pads) >= 2
+            and pads[0] == pads[1] == (0, 0) and all(v >= 0 for p in pads for v in p))
+
+
+#: Ops holding weights: what a region merges (a sequence needs two of them).
+WEIGHTED = ("conv", "linear")
+
+
+def _maps(nodes: Iterable[Node]) -> int:
+    """Convs, linears and zero pads: a sequence needs two (a pad joins the conv after it)."""
+    return sum(n.op in WEIGHTED or n.op == "pad" for n in nodes)
+
+
 def weight_size(node: Node) -> int:
-    return int(np.prod(node.params["weight"].shape)) if node.op == "conv" else 0
+    return int(np.prod(node.params["weight"].shape)) if node.op in WEIGHTED else 0
 
 
 # -- the symbolic walk ------------------------------------------------------------
@@ -113,12 +151,23 @@ def _step(graph: Graph, node: Node, args: list[_Sym], spatial: int,
         taps = union(a.taps, b.taps)
         if isinstance(taps, Blocked):
             return replace(taps, node=node.id)
-        return _Sym(taps, gcd(a.groups, b.groups), a.pointwise and b.pointwise, a.bias_zero and b.bias_zero)
+        return _Sym(taps, gcd(a.groups, b.groups), is_unit(taps), a.bias_zero and b.bias_zero)
     (a,) = args
     if op == "identity":
         return a
     if op in ("batch_norm", "affine"):
         return replace(a, bias_zero=a.bias_zero and not np.any(affine_of(node)[1]))
+    if op == "linear":  # rank 2: a conv without spatial axes
+        return _Sym(a.taps, 1, a.pointwise, a.bias_zero and not np.any(node.params.get("bias", 0)))
+    if op == "pad":
+        if not a.pointwise:
+            return Blocked(Reason.SEQUENCE, f"`{node.name}` pads the output of a spatial kernel in the "
+                           "region: the padded border would not be that kernel's output", node.id)
+        if not a.bias_zero:
+            return Blocked(Reason.BIASED_POINTWISE, f"`{node.name}` zero-pads a tensor that carries a "
+                           "bias: at the borders it writes zeros where the merged conv would add the bias",
+                           node.id)
+        return replace(a, taps=shifted(pad_taps(node, spatial), a.taps))
     if op == "pool_avg":
         pads = node_padding(node, spatial)
         if node.attrs.get("ceil_mode"):
@@ -140,7 +189,8 @@ def _step(graph: Graph, node: Node, args: list[_Sym], spatial: int,
         return Blocked(Reason.BIASED_POINTWISE, f"`{node.name}` zero-pads a tensor that carries a bias "
                        "(a 1×1 conv or BN before it): at the borders it reads zeros where the merged conv "
                        "would read the bias", node.id)
-    return _Sym(own, gcd(a.groups, groups), False, a.bias_zero and not has_bias)
+    taps = shifted(own, a.taps)
+    return _Sym(taps, gcd(a.groups, groups), is_unit(taps), a.bias_zero and not has_bias)
 
 
 # -- finding regions -----------------------------------------------------------
@@ -155,8 +205,8 @@ def check_region(graph: Graph, x: str, nodes: list[Node]) -> Region | Blocked:
                 return Blocked(Reason.OUTSIDE_USE, f"`{n.name}`'s output is also read by `{outside[0].name}` "
                                "outside the parallel branches", outside[0].id)
     x_shape, y_shape = graph.shape(x), graph.shape(last.outputs[0])
-    if x_shape is None or y_shape is None or len(x_shape) < 3 or len(y_shape) != len(x_shape):
-        return Blocked(Reason.MISALIGNED, "tensor shapes unknown or without spatial axes", last.id)
+    if x_shape is None or y_shape is None or len(x_shape) < 2 or len(y_shape) != len(x_shape):
+        return Blocked(Reason.MISALIGNED, "tensor shapes unknown or of different ranks", last.id)
     sym = evaluate(graph, x, nodes)
     if isinstance(sym, Blocked):
         return sym
@@ -179,7 +229,7 @@ def region_nodes(graph: Graph, x: str, anchor: Node, limit: int = REGION_LIMIT) 
         n = stack.pop()
         if n.id in seen:
             continue
-        if not is_region_op(n) or len(seen) >= limit:
+        if not is_region_op(n, graph) or len(seen) >= limit:
             return None
         seen[n.id] = n
         for t in n.inputs:
@@ -192,28 +242,33 @@ def region_nodes(graph: Graph, x: str, anchor: Node, limit: int = REGION_LIMIT) 
     return [n for n in graph.nodes if n.id in seen]
 
 
-def find_region(graph: Graph, anchor: Node,
-                order: dict[str, int] | None = None) -> tuple[Region | None, list[Refusal]]:
+def find_region(graph: Graph, anchor: Node, order: dict[str, int] | None = None,
+                min_maps: int = 1, avoid: frozenset[str] | set[str] = frozenset()
+                ) -> tuple[Region | None, list[Refusal]]:
     """The largest mergeable region ending at ``anchor``'s output, and the refused
     larger candidates (each a linear region that cannot become one conv).
 
     Candidate inputs ``x`` are tried from the earliest tensor (``order``: node id ->
-    position in the graph) to the latest; the first that merges wins."""
+    position in the graph) to the latest; the first that merges wins. A candidate
+    needs a conv or linear, ``min_maps`` convs / linears / zero pads and no node in ``avoid``."""
     order = order if order is not None else {n.id: i for i, n in enumerate(graph.nodes)}
     cone: dict[str, Node] = {}
     stack = [anchor]
     while stack and len(cone) < REGION_LIMIT:
         n = stack.pop()
-        if n.id in cone or not is_region_op(n):
+        if n.id in cone or n.id in avoid or not is_region_op(n, graph):
             continue
         cone[n.id] = n
         stack.extend(p for t in n.inputs if (p := graph.producer(t)) is not None)
+    if _maps(cone.values()) < min_maps:
+        return None, []
     candidates = {t for n in cone.values() for t in n.inputs}
     ranked = sorted(candidates, key=lambda t: order[graph.producer(t).id] if graph.producer(t) else -1)
     refusals: list[Refusal] = []
     for x in ranked:
         nodes = region_nodes(graph, x, anchor)
-        if nodes is None or not any(n.op == "conv" for n in nodes):
+        if (nodes is None or not any(n.op in WEIGHTED for n in nodes) or _maps(nodes) < min_maps
+                or any(n.id in avoid for n in nodes)):
             continue
         r = check_region(graph, x, nodes)
         if isinstance(r, Region):
@@ -222,19 +277,40 @@ def find_region(graph: Graph, anchor: Node,
     return None, refusals
 
 
+def _through_scalars(graph: Graph, node: Node) -> Node:
+    """The last of the affines / identities that alone read ``node``'s output, one
+    after the other (``(head(x) + head_dist(x)) / 2``: the scalar joins the sum's region)."""
+    while True:
+        readers = graph.consumers(node.outputs[0])
+        if len(readers) != 1 or readers[0].op not in ("affine", "identity") or not is_region_op(readers[0], graph):
+            return node
+        node = readers[0]
+
+
+#: Ops that may end a sequence region (k×k conv → BN → 1×1 conv → BN, no sum after it).
+_SEQUENCE_ENDS = ("conv", "linear", "batch_norm", "affine")
+
+
 def find_regions(graph: Graph) -> tuple[list[Region], list[Refusal]]:
     """Disjoint mergeable regions, one per sum (``add``/``sub``) at most, latest sums
-    first so that a region takes every sum it contains; plus the refused candidates."""
+    first so that a region takes every sum it contains; then sequences of two or more
+    convs (or linears) outside those regions, latest ends first; plus the refused
+    candidates (the weight-size rule refuses sequences like sums)."""
     regions: list[Region] = []
     refusals: list[Refusal] = []
     taken: set[str] = set()
     order = {n.id: i for i, n in enumerate(graph.nodes)}
-    for node in reversed(graph.nodes):
-        if node.op not in ("add", "sub") or node.id in taken or not is_region_op(node):
-            continue
-        region, refused = find_region(graph, node, order)
-        refusals.extend(refused)
-        if region is not None and not taken.intersection(region.nodes):
-            regions.append(region)
-            taken.update(region.nodes)
+    for sums in (True, False):
+        for node in reversed(graph.nodes):
+            is_sum = node.op in ("add", "sub")
+            if (is_sum != sums or (not sums and node.op not in _SEQUENCE_ENDS) or node.id in taken
+                    or not is_region_op(node, graph)):
+                continue
+            end = _through_scalars(graph, node) if sums else node
+            region, refused = find_region(graph, end, order, 1 if sums else 2,
+                                           frozenset() if sums else frozenset(taken))
+            refusals.extend(refused)
+            if region is not None and not taken.intersection(region.nodes):
+                regions.append(region)
+                taken.update(region.nodes)
     return regions, refusals

@@ -49,6 +49,23 @@ def node_taps(node: Node, spatial: int) -> Geometry:
                  for k, s, d, (b, _) in zip(kernel, stride, dilation, pads))
 
 
+def shifted(g: Geometry, by: Geometry) -> Geometry:
+    """``g`` read through a unit grid ``by`` (``k = s = 1`` on every axis, e.g. a zero
+    ``pad`` node or a 1×1 conv): output ``i`` of ``by`` reads ``x[i + by.start]``, so the
+    starts add."""
+    return tuple(Taps(t.k, t.s, t.d, t.start + b.start) for t, b in zip(g, by))
+
+
+def is_unit(g: Geometry) -> bool:
+    """Every axis reads one tap with stride 1 (a 1×1 map, maybe with an offset)."""
+    return all(t.k == 1 and t.s == 1 for t in g)
+
+
+def pad_taps(node: Node, spatial: int) -> Geometry:
+    """The grid of a zero ``pad`` node: a 1×1 identity whose padding is the pad's."""
+    return tuple(Taps(1, 1, 1, -int(b)) for b, _ in list(node.attrs["pads"])[-spatial:]) if spatial else ()
+
+
 def node_padding(node: Node, spatial: int) -> tuple[tuple[int, int], ...]:
     return as_pairs(node.attrs.get("padding"), spatial)
 

@@ -196,11 +196,16 @@ class GraphBuilder:
 
     @recorded
     def affine(self, x: str, axis: int = 1, bn_like: bool = False, negative: bool = False,
-               name: str | None = None) -> str:
+               name: str | None = None, scalar: float | None = None) -> str:
+        """A random per-channel ``scale·x + shift``; ``scalar``: ``x · scalar`` instead
+        (``(a + b) / 2`` is ``scalar=0.5``)."""
         c = self.shape(x)[axis]
         scale = self.rng.uniform(0.5, 1.5, c) * (-1 if negative else 1)
         params = {"scale": scale, "shift": self.rng.normal(0, 0.5, c)}
         attrs = {"axis": axis, "bn_like": bn_like}
+        if scalar is not None:
+            params = {"scale": np.full(c, float(scalar)), "shift": np.zeros(c)}
+            attrs["scalar"] = True
         return self._one("affine", "affine", [x], [self.shape(x)], attrs, params, None, name)
 
     # -- structure -----------------------------------------------------------------

@@ -60,9 +60,11 @@ _MENU = ("bn", "conv", "bn", "relu", "conv", "add", "concat", "bn", "maxpool", "
          "split", "identity", "conv_transpose")
 #: More ops for ``random_dag(extended=True)``: padding modes and values, strides, resize,
 #: slices (steps, negative too), ceil-mode pools, BN-like affines, channels-last linear
-#: layers, flatten heads, blocking ops.
+#: layers, flatten heads, blocking ops, and what ``reparam`` merges beyond sums: a zero
+#: pad before an unpadded even kernel, conv → BN → 1×1 conv → BN, parallel linear heads.
 _EXTRA_MENU = ("pad", "resize", "slice", "conv_mode", "conv_s2", "convT_s2", "avgpool_pad",
-               "affine", "channels_last", "head", "act", "mul", "pool_ceil")
+               "affine", "channels_last", "head", "act", "mul", "pool_ceil",
+               "pad_conv", "conv_seq", "heads")
 MAX_CHANNELS = 8
 MAX_SPATIAL = 8
 
@@ -197,6 +199,22 @@ def _draw_op(d: Draw, b: GraphBuilder, op: str, x: str, pick: Callable,
         if bn_left and d.booleans():
             y = bn(y)
         b.output(b.linear(y, 3))
+        return []
+    if op == "pad_conv" and grow:  # exporters' 'same' padding of an even kernel
+        k = d.sampled_from([2, 4]) if max(h, w) + 3 <= MAX_SPATIAL else 2
+        y = b.conv(b.pad(x, [(k // 2 - 1, k // 2)] * 2), cx, k=k, pad=0)
+        if bn_left and d.booleans():
+            y = bn(y)
+        return [b.add(y, b.conv(x, cx, 1)) if d.booleans() else y]
+    if op == "conv_seq":  # k×k conv → BN → 1×1 conv → BN, no sum after it
+        y = b.conv(x, d.integers(2, 4), k=3, pad=1, bias=d.booleans())
+        if bn_left and d.booleans():
+            y = bn(y)
+        return [b.conv(y, d.integers(2, 4), k=1)]
+    if op == "heads":  # (head(x) + head_dist(x)) / 2 on a flattened tensor
+        y = b.flatten(x)
+        heads = [b.linear(bn(y) if bn_left and d.booleans() else y, 3) for _ in range(2)]
+        b.output(b.affine(b.add(*heads), scalar=0.5))
         return []
     if op == "act":
         return [b.act(x, d.sampled_from(["silu", "sigmoid", "leaky_relu"]))]

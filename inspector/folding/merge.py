@@ -14,7 +14,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..analysis.regions import Region, evaluate
-from ..analysis.taps import Taps, affine_of, is_pointwise, merged_padding, node_taps, union
+from ..analysis.taps import (
+    Taps,
+    affine_of,
+    is_pointwise,
+    merged_padding,
+    node_taps,
+    pad_taps,
+    shifted,
+    union,
+)
 from ..analysis.verdict import Blocked
 from ..ir import Graph, Node, is_bn
 from . import merge_rules as R
@@ -79,6 +88,8 @@ def _step(graph: Graph, node: Node, args: list[_Lin], spatial: int) -> _Lin:
     (a,) = args
     if op == "identity":
         return a
+    if op == "pad":  # the region check guarantees ``a`` is 1×1 with a zero bias
+        return _Lin(a.w, a.b, a.groups, shifted(pad_taps(node, spatial), a.taps))
     if op in ("batch_norm", "affine"):
         s, c = affine_of(node)
         w, b, g = a.kernel()
@@ -86,26 +97,29 @@ def _step(graph: Graph, node: Node, args: list[_Lin], spatial: int) -> _Lin:
         return _Lin(w, b, g, a.taps)
     if op == "pool_avg":
         channels = graph.shape(node.outputs[0])[1]
-        taps = node_taps(node, spatial)
-        second = (R.avg_pool_kernel(channels, [t.k for t in taps]), np.zeros(channels), channels)
-    else:
+        taps = shifted(node_taps(node, spatial), a.taps)
+        second = (R.avg_pool_kernel(channels, [t.k for t in node_taps(node, spatial)]), np.zeros(channels),
+                  channels)
+    else:  # conv, or linear (a conv without spatial axes)
         w = np.asarray(node.params["weight"], np.float64)
         bias = node.params.get("bias")
         bias = np.zeros(w.shape[0]) if bias is None else np.asarray(bias, np.float64)
-        second, taps = (w, bias, int(node.attrs.get("groups", 1))), node_taps(node, spatial)
+        second = (w, bias, int(node.attrs.get("groups", 1)))
+        pointwise = op == "linear" or is_pointwise(node, spatial)
+        taps = a.taps if pointwise else shifted(node_taps(node, spatial), a.taps)
         if a.w is None:
             return _Lin(*second, taps)
-        if is_pointwise(node, spatial):
+        if pointwise:
             return _Lin(*R.then_pointwise(a.kernel(), second), a.taps)
-    if a.w is None:  # average pool of x
+    if a.w is None:  # average pool of x (or of x padded)
         return _Lin(*second, taps)
-    # the region check guarantees ``a`` is pointwise here
+    # the region check guarantees ``a`` is 1×1 (stride 1) here
     return _Lin(*R.pointwise_then(a.kernel(), second), taps)
 
 
 def region_kernel(graph: Graph, region: Region, conv_id: str | None = None) -> Node:
-    """The conv node computing ``region.output`` from ``region.input`` (float64 params),
-    with id ``conv_id`` (default ``"merged:<anchor id>"``, made unique)."""
+    """The conv node computing ``region.output`` from ``region.input`` (float64 params;
+    a ``linear`` node for a rank-2 region of parallel linear heads), with id ``conv_id`` (default ``"merged:<anchor id>"``, made unique)."""
     x_shape, y_shape = graph.shape(region.input), graph.shape(region.output)
     spatial, channels = len(x_shape) - 2, x_shape[1]
     nodes = [graph.node(i) for i in region.nodes]
@@ -126,6 +140,10 @@ def region_kernel(graph: Graph, region: Region, conv_id: str | None = None) -> N
         while graph.has_node(conv_id):  # unique even when the anchor is an earlier merged conv
             k += 1
             conv_id = f"merged:{base}#{k}"
+    if spatial == 0:  # rank-2 region (parallel linear heads): one linear
+        return Node(id=conv_id, op="linear", inputs=(region.input,), outputs=(region.output,),
+                    name=f"merged:{anchor.name.removeprefix('merged:')}", scope=anchor.scope,
+                    attrs={"merged": True}, params={"weight": out.w, "bias": out.b})
     return Node(
         id=conv_id, op="conv", inputs=(region.input,), outputs=(region.output,),
         name=f"merged:{anchor.name.removeprefix('merged:')}", scope=anchor.scope,

@@ -177,15 +177,17 @@ def narrate(graph: Graph, analyses: Mapping[str, Analysis], focus: str | None = 
 
 
 def narrate_merges(graph: Graph, analysis: Analysis) -> str:
-    """Markdown for the merges of a ``reparam`` analysis: which nodes became which conv."""
+    """Markdown for the merges of a ``reparam`` analysis: which nodes became which conv
+    (or linear layer, for parallel heads)."""
     if not analysis.merges:
         return "Mode `reparam` finds no parallel linear branches to merge here."
     out = []
     for m in analysis.merges:
         conv = analysis.folded.node(m.conv_id)
-        kernel = "×".join(str(k) for k in conv.params["weight"].shape[2:])
+        shape = conv.params["weight"].shape[2:]
+        kind = f"{'×'.join(str(k) for k in shape)} conv" if conv.op == "conv" else "linear layer"
         bns = _names(graph, m.bns) if m.bns else "none"
-        out.append(f"**Mode `reparam` merges** {_names(graph, m.nodes)} into one {kernel} conv "
+        out.append(f"**Mode `reparam` merges** {_names(graph, m.nodes)} into one {kind} "
                    f"`{conv.name}` (BNs merged: {bns}).")
     before, after = len(graph), len(analysis.folded)
     out.append(f"The graph goes from {before} to {after} nodes.")

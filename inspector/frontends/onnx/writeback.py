@@ -170,13 +170,20 @@ class _Editor:
 
     # -- merged regions ---------------------------------------------------------
     def merge(self, step: Any, conv: Node) -> None:
-        """Drop the region's ONNX nodes; one ``Conv`` computes ``step.output`` from ``step.input``."""
+        """Drop the region's ONNX nodes; one ``Conv`` (a ``Gemm`` for a merged ``linear``)
+        computes ``step.output`` from ``step.input``."""
         idx = sorted({i for nid in step.nodes for i in self.node_map[nid]})
         dtype = _onnx_dtype(self.loaded, step)
         base = conv.name.replace(":", "_")
         weight = self.new_init(base + ".weight", np.asarray(conv.params["weight"]).astype(dtype))
         bias = self.new_init(base + ".bias", np.asarray(conv.params["bias"]).astype(dtype))
         at = conv.attrs
+        if conv.op == "linear":  # parallel heads on an (N, C) tensor: one Gemm, weight (out, in)
+            node = helper.make_node("Gemm", [step.input, weight, bias], [step.output],
+                                    name=self.fresh(base), transB=1)
+            self.dropped.update(idx)
+            self.after.setdefault(idx[-1], []).append(node)
+            return
         pads = [int(b) for b, _ in at["padding"]] + [int(e) for _, e in at["padding"]]
         node = helper.make_node(
             "Conv", [step.input, weight, bias], [step.output], name=self.fresh(base),

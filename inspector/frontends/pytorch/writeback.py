@@ -300,6 +300,9 @@ class _GraphEditor:
         while src in self.bypassed:
             src = self.bypassed[src]
         x, y = self.node(src), self.node(step.output)
+        if conv.op == "linear":  # parallel heads on an (N, C) tensor: one linear
+            return self._replace(step, y, torch.ops.aten.linear.default,
+                                 (x, self.attr(conv.params["weight"], y), self.attr(conv.params["bias"], y)))
         attrs = conv.attrs
         nd = len(attrs["padding"])
         stride = [int(v) for v in attrs.get("stride", [1] * nd)]
@@ -322,7 +325,15 @@ class _GraphEditor:
             new = graph.call_function(aten.convolution.default, (
                 x, weight, bias_node, stride, padding, dilation, False, [0] * nd,
                 int(attrs.get("groups", 1))))
-        new.meta[PROVENANCE] = step.output  # the region's output, computed by one conv
+        self._replace(step, y, new)
+
+    def _replace(self, step: MergeStep, y: torch.fx.Node, new: Any, args: tuple = ()) -> None:
+        """``new`` (a node, or an op to call on ``args`` before ``y``) takes ``y``'s users;
+        the region's nodes go."""
+        if args:
+            with self.gm.graph.inserting_before(y):
+                new = self.gm.graph.call_function(new, args)
+        new.meta[PROVENANCE] = step.output  # the region's output, computed by one op
         y.meta.pop(PROVENANCE, None)
         y.replace_all_uses_with(new)
         self.drop(step)
