@@ -24,6 +24,7 @@ from math import gcd
 import numpy as np
 
 from ..ir import Graph, Node
+from .patterns import activation_pattern
 from .taps import (
     Taps,
     affine_of,
@@ -69,15 +70,16 @@ class _Sym:
     bias_zero: bool
 
 
-def is_region_op(node: Node) -> bool:
-    """Ops that are affine in their data inputs and expressible as part of a conv."""
+def is_region_op(node: Node, graph: Graph | None = None) -> bool:
+    """Ops that are affine in their data inputs and expressible as part of a conv (given
+    ``graph``: not a scalar of an activation written out op by op, DESIGN §3.8)."""
     op = node.op
     if op == "conv":
         return node.attrs.get("padding_mode", "zeros") == "zeros" and "weight" in node.params
     if op == "batch_norm":
         return not node.attrs.get("uses_batch_stats") and int(node.attrs.get("axis", 1)) == 1
     if op == "affine":
-        return int(node.attrs.get("axis", 1)) == 1
+        return int(node.attrs.get("axis", 1)) == 1 and (graph is None or activation_pattern(graph, node) is None)
     if op == "pool_avg":
         return not node.attrs.get("global_pool")
     if op in ("add", "sub"):
@@ -179,7 +181,7 @@ def region_nodes(graph: Graph, x: str, anchor: Node, limit: int = REGION_LIMIT) 
         n = stack.pop()
         if n.id in seen:
             continue
-        if not is_region_op(n) or len(seen) >= limit:
+        if not is_region_op(n, graph) or len(seen) >= limit:
             return None
         seen[n.id] = n
         for t in n.inputs:
@@ -204,7 +206,7 @@ def find_region(graph: Graph, anchor: Node,
     stack = [anchor]
     while stack and len(cone) < REGION_LIMIT:
         n = stack.pop()
-        if n.id in cone or not is_region_op(n):
+        if n.id in cone or not is_region_op(n, graph):
             continue
         cone[n.id] = n
         stack.extend(p for t in n.inputs if (p := graph.producer(t)) is not None)

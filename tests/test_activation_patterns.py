@@ -1,0 +1,154 @@
+"""Scalars of activations written out op by op stay where runtimes fuse them (issue 15.1)."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from torch import nn
+
+from inspector.analysis.patterns import activation_pattern
+from inspector.analysis.verdict import Reason
+from inspector.bn_stats import randomize_bn
+from inspector.folding.driver import analyze
+from inspector.folding.pipeline import fold
+from inspector.frontends import pytorch
+from inspector.frontends.onnx import load_onnx
+from sample_models.catalogue_reparam import RepVGGBlock
+
+C = 4
+
+
+def gelu_written(x: torch.Tensor) -> torch.Tensor:
+    """GELU as exporters write it: the 0.5 last (timm's FastViT under the legacy exporter)."""
+    return x * (1.0 + torch.erf(x / math.sqrt(2.0))) * 0.5
+
+
+class GeluThenRepVGG(nn.Module):
+    """conv -> GELU written out -> RepVGG block: a merge would swallow the trailing 0.5."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(C, C, 3, padding=1)
+        self.block = RepVGGBlock(C, C)
+
+    def forward(self, x):
+        return self.block(gelu_written(self.stem(x)))
+
+
+class GeluThenBN(nn.Module):
+    """conv -> GELU written out -> BN -> ReLU: the only place left for the BN is the 0.5."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(C, C, 3, padding=1)
+        self.bn = nn.BatchNorm2d(C)
+
+    def forward(self, x):
+        return torch.relu(self.bn(gelu_written(self.conv(x))))
+
+
+class HardSwishWritten(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(C, C, 1)
+
+    def forward(self, x):
+        y = self.conv(x)
+        return y * torch.clamp(y + 3.0, 0.0, 6.0) / 6.0
+
+
+class ScaledRelu(nn.Module):
+    """A plain scalar after a ReLU is no activation pattern (it may fold)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(C, C, 1)
+
+    def forward(self, x):
+        return torch.relu(self.conv(x)) * 0.5
+
+
+def _prepared(module: nn.Module) -> nn.Module:
+    torch.manual_seed(0)
+    randomize_bn(module, seed=1)
+    return module.eval()
+
+
+def load_both(module: nn.Module, shape=(1, C, 8, 8)):
+    """The module through the PyTorch frontend and its legacy ONNX export through ONNX."""
+    module = _prepared(module)
+    torch_loaded = pytorch.load_module(module, input_shape=shape, name=type(module).__name__)
+    buf = io.BytesIO()
+    torch.onnx.export(module, (torch.randn(shape),), buf, dynamo=False, do_constant_folding=False,
+                      training=torch.onnx.TrainingMode.PRESERVE, opset_version=17)
+    return torch_loaded, load_onnx(onnx.load_from_string(buf.getvalue()), name="m.onnx")
+
+
+def _patterns(graph) -> dict[str, str]:
+    return {n.name: p for n in graph.nodes if (p := activation_pattern(graph, n))}
+
+
+@pytest.mark.parametrize("frontend", [0, 1], ids=["pytorch", "onnx"])
+def test_the_scalars_of_a_written_out_gelu_are_a_gelu_pattern(frontend):
+    loaded = load_both(GeluThenRepVGG())[frontend]
+    found = _patterns(loaded.graph)
+    assert sorted(found.values()) == ["gelu"] * 3  # / √2, + 1, * 0.5
+
+
+@pytest.mark.parametrize("frontend", [0, 1], ids=["pytorch", "onnx"])
+def test_a_written_out_hardswish_is_a_gated_pattern(frontend):
+    loaded = load_both(HardSwishWritten())[frontend]
+    assert sorted(_patterns(loaded.graph).values()) == ["gated"] * 2  # + 3, / 6
+
+
+@pytest.mark.parametrize("frontend", [0, 1], ids=["pytorch", "onnx"])
+def test_a_scalar_after_a_plain_relu_is_no_pattern(frontend):
+    loaded = load_both(ScaledRelu())[frontend]
+    assert _patterns(loaded.graph) == {}
+
+
+@pytest.mark.parametrize("frontend", [0, 1], ids=["pytorch", "onnx"])
+def test_reparam_merges_the_block_but_leaves_the_gelu_scalar_alone(frontend):
+    loaded = load_both(GeluThenRepVGG())[frontend]
+    analysis = analyze(loaded.graph, "reparam")
+    assert analysis.merges, "the RepVGG block still merges"
+    swallowed = {i for m in analysis.merges for i in m.nodes}
+    assert not swallowed & {n.id for n in loaded.graph.nodes if activation_pattern(loaded.graph, n)}
+    result = fold(loaded, "reparam")
+    assert result.verification.passed
+
+
+def test_the_merged_onnx_file_keeps_the_gelu_half():
+    loaded = load_both(GeluThenRepVGG())[1]
+    model = fold(loaded, "reparam").model
+    halves = [n for n in model.graph.node if n.op_type == "Mul"
+              and any(_const(model, i) == 0.5 for i in n.input)]
+    assert len(halves) == 1
+
+
+@pytest.mark.parametrize("frontend", [0, 1], ids=["pytorch", "onnx"])
+def test_a_bn_whose_only_target_is_a_gelu_scalar_is_kept_with_its_reason(frontend):
+    loaded = load_both(GeluThenBN())[frontend]
+    analysis = analyze(loaded.graph, "optimal")
+    (verdict,) = analysis.verdicts.values()
+    assert not verdict.removed
+    codes = {Reason(code) for code, *_ in verdict.details.get("blocked", ())} | {verdict.reason_code}
+    assert Reason.FUSED_ACTIVATION in codes
+    assert "GELU" in verdict.reason
+
+
+def _const(model: onnx.ModelProto, name: str) -> float | None:
+    for t in model.graph.initializer:
+        if t.name == name:
+            v = onnx.numpy_helper.to_array(t)
+            return float(v.ravel()[0]) if v.size == 1 else None
+    for n in model.graph.node:
+        if n.op_type == "Constant" and n.output[0] == name:
+            v = onnx.numpy_helper.to_array(n.attribute[0].t)
+            return float(np.ravel(v)[0]) if v.size == 1 else None
+    return None
