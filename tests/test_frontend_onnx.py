@@ -135,7 +135,7 @@ def test_constant_mul_then_add_is_one_bn_like_affine():
     assert ops(loaded) == ["input", "conv", "affine", "activation", "output"]
     aff = loaded.graph.node("/bn/Mul")
     a, c = B.bn_affine(B.bn_stats(4))
-    assert aff.attrs == {"axis": 1, "bn_like": True} and aff in loaded.graph.bn_nodes()
+    assert aff.attrs == {"axis": 1, "bn_like": True, "file_nodes": 2} and aff in loaded.graph.bn_nodes()
     np.testing.assert_allclose(aff.params["scale"], a, rtol=1e-6)
     np.testing.assert_allclose(aff.params["shift"], c, rtol=1e-6)
 
@@ -192,7 +192,9 @@ def test_explicit_pad_before_conv_with_constant_node_pads():
     loaded = F.load_onnx(B.pad_conv(opset=11))
     assert ops(loaded) == ["input", "pad", "conv", "output"]  # the Constant is folded away
     pad = loaded.graph.node("pad")
-    assert pad.attrs == {"mode": "constant", "pads": [(0, 0), (0, 0), (1, 1), (1, 1)], "value": 0.0}
+    # file_nodes: the Pad and the Constant holding its pads (counted as in the file)
+    assert pad.attrs == {"mode": "constant", "pads": [(0, 0), (0, 0), (1, 1), (1, 1)], "value": 0.0,
+                         "file_nodes": 2}
     assert loaded.graph.node("conv").attrs["padding"] == [(0, 0), (0, 0)]
 
 

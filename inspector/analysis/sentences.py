@@ -78,7 +78,8 @@ def fold_sentence(graph: Graph, v: Verdict) -> str:
 
 def merge_sentence(v: Verdict) -> str:
     """E.g. ``merged with the parallel branches into `merged:add_1```."""
-    conv = v.details.get("merged_into") if isinstance(v.details, dict) else None
+    details = v.details if isinstance(v.details, dict) else {}
+    conv = details.get("merged_name") or details.get("merged_into")  # the name, as in the report
     return merge_reason(conv) if conv else "merged"
 
 

@@ -364,7 +364,8 @@ class Verdict:
 
     @property
     def merged(self) -> bool:
-        """Removed by merging its linear region into one conv (``details["merged_into"]``)."""
+        """Removed by merging its linear region into one conv (``details["merged_into"]``: its id,
+        ``details["merged_name"]``: its name in the report, the CLI and the saved file)."""
         return self.status == Status.MERGED
 
     @property

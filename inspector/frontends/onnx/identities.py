@@ -78,7 +78,8 @@ def drop_identities(nodes: list[onnx.NodeProto], g: onnx.GraphProto,
         x = is_identity_arithmetic(n, consts.get, shape)
         if x is None:
             continue
-        shapes[n.output[0]] = shapes[x]
+        if x in shapes:
+            shapes[n.output[0]] = shapes[x]
         x = _resolve(subst, x)
         y = n.output[0]
         if y not in outputs:

@@ -176,7 +176,7 @@ class _Editor:
         """Drop the region's ONNX nodes; one ``Conv`` computes ``step.output`` from ``step.input``."""
         idx = sorted({i for nid in step.nodes for i in self.node_map[nid]})
         dtype = _onnx_dtype(self.loaded, step)
-        base = conv.name.replace(":", "_")
+        base = conv.name  # the name the report and the CLI give the merged conv
         weight = self.new_init(base + ".weight", np.asarray(conv.params["weight"]).astype(dtype))
         bias = self.new_init(base + ".bias", np.asarray(conv.params["bias"]).astype(dtype))
         at = conv.attrs
