@@ -152,3 +152,75 @@ def _const(model: onnx.ModelProto, name: str) -> float | None:
             v = onnx.numpy_helper.to_array(n.attribute[0].t)
             return float(np.ravel(v)[0]) if v.size == 1 else None
     return None
+
+
+# -- the runtime check: a fold that breaks an onnxruntime fusion is refused -------------
+def gelu_then_bn_without_shift() -> onnx.ModelProto:
+    """Conv -> GELU written out (Div, Erf, Add, Mul, Mul 0.5) -> BN with c = 0 -> Relu.
+
+    The BN's only fold is backward into the GELU's 0.5 (no shift to add: not a rename):
+    a per-channel Mul there stops onnxruntime from fusing the GELU."""
+    from onnx import helper
+
+    from .onnx_builders import bn_stats, init, model, rand, vinfo
+
+    stats = bn_stats(C, 3)
+    stats["beta"][:] = stats["mean"][:] = 0.0  # c = beta - a * mean = 0
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="/conv", kernel_shape=[1, 1]),
+             helper.make_node("Div", ["c", "sqrt2"], ["d"], name="/gelu/Div"),
+             helper.make_node("Erf", ["d"], ["e"], name="/gelu/Erf"),
+             helper.make_node("Add", ["e", "one"], ["p"], name="/gelu/Add"),
+             helper.make_node("Mul", ["c", "p"], ["m"], name="/gelu/Mul"),
+             helper.make_node("Mul", ["m", "half"], ["g"], name="/gelu/Mul_1"),
+             helper.make_node("BatchNormalization", ["g", "s", "b", "mu", "v"], ["n"], name="/bn"),
+             helper.make_node("Relu", ["n"], ["y"], name="/relu")]
+    inits = [init("w", rand((C, C, 1, 1), 1)), init("sqrt2", np.float32(math.sqrt(2.0))),
+             init("one", np.float32(1.0)), init("half", np.float32(0.5)), init("s", stats["gamma"]),
+             init("b", stats["beta"]), init("mu", stats["mean"]), init("v", stats["var"])]
+    return model(nodes, [vinfo("x", [1, C, 5, 5])], ["y"], inits)
+
+
+def _detector_off(monkeypatch):
+    """Simulate a pattern the detector does not know: only the runtime check is left."""
+    import inspector.analysis.condition as condition
+    import inspector.analysis.regions as regions
+
+    monkeypatch.setattr(condition, "activation_pattern", lambda graph, node: None)
+    monkeypatch.setattr(regions, "activation_pattern", lambda graph, node: None)
+
+
+def test_without_the_detector_the_bn_folds_into_the_gelu_half(monkeypatch):
+    _detector_off(monkeypatch)
+    analysis = analyze(load_onnx(gelu_then_bn_without_shift()).graph, "optimal")
+    assert analysis.folded_count == 1  # the fold the runtime check has to catch
+
+
+def test_the_runtime_check_refuses_a_fold_that_breaks_the_gelu_fusion(monkeypatch):
+    from inspector.report import build_report
+
+    _detector_off(monkeypatch)
+    loaded = load_onnx(gelu_then_bn_without_shift())
+    result = fold(loaded, "optimal")
+    assert result.fusion_refused == ["/bn"]
+    (verdict,) = result.analysis.verdicts.values()
+    assert not verdict.removed and verdict.reason_code == Reason.FUSED_ACTIVATION
+    assert "Gelu 1 → 0" in verdict.reason
+    assert result.runtime["fusions_lost"] == {}  # the folded file keeps the fusion
+    assert result.runtime["nodes_after"] <= result.runtime["nodes_before"]
+    report = build_report(result)
+    assert report["fusion_refused"] == ["/bn"] and report["layers"][0]["reason_code"] == "fused_activation"
+
+
+def test_with_the_detector_the_gelu_half_is_never_a_fold_target():
+    result = fold(load_onnx(gelu_then_bn_without_shift()), "optimal")
+    (verdict,) = result.analysis.verdicts.values()
+    assert verdict.reason_code == Reason.FUSED_ACTIVATION and result.fusion_refused == []
+
+
+def test_a_fold_that_keeps_every_fusion_is_checked_and_kept():
+    from .onnx_builders import conv_bn_relu
+
+    result = fold(load_onnx(conv_bn_relu()), "optimal")
+    assert result.analysis.folded_count == 1 and result.fusion_refused == []
+    assert result.runtime["fusions_lost"] == {}
+    assert result.runtime["nodes_after"] <= result.runtime["nodes_before"]
