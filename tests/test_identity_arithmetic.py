@@ -85,3 +85,34 @@ def test_a_non_neutral_constant_stays():
               [vinfo("x", [1, C, 3, 3])], ["y"], [init("w", rand((C, C, 1, 1), 3)), init("k", np.float32(1.5))])
     out = fold(load_onnx(m), "optimal").model
     assert _ops(out)["Mul"] == 1
+
+
+# -- the PyTorch frontend: a GraphModule (graph surgery) leaves them out too ------------
+def test_a_folded_graph_module_carries_no_identity_arithmetic():
+    import torch
+    from torch import nn
+
+    from inspector.bn_stats import randomize_bn
+    from inspector.frontends import pytorch
+    from sample_models.catalogue_reparam import RepVGGBlock
+
+    class ZeroPlus(nn.Module):  # timm MobileOne writes 0 + branch when there is no scale branch
+        def __init__(self) -> None:
+            super().__init__()
+            self.block, self.conv = RepVGGBlock(C, C), nn.Conv2d(C, C, 1)
+
+        def forward(self, x):
+            y = 0
+            y = y + self.block(x)
+            return self.conv(y * 1.0) - 0
+
+    module = ZeroPlus()
+    torch.manual_seed(0)
+    randomize_bn(module, seed=1)
+    loaded = pytorch.load_module(module.eval(), input_shape=(1, C, 6, 6))
+    result = fold(loaded, "reparam")
+    targets = [str(n.target) for n in result.model.graph.nodes if n.op == "call_function"]
+    assert not [t for t in targets if t.startswith(("aten.add", "aten.sub", "aten.mul"))], targets
+    x = torch.randn(1, C, 6, 6)
+    with torch.no_grad():
+        torch.testing.assert_close(result.model(x), module(x), rtol=1e-4, atol=1e-5)
