@@ -224,3 +224,43 @@ def test_a_fold_that_keeps_every_fusion_is_checked_and_kept():
     assert result.analysis.folded_count == 1 and result.fusion_refused == []
     assert result.runtime["fusions_lost"] == {}
     assert result.runtime["nodes_after"] <= result.runtime["nodes_before"]
+
+
+class LayerNormWritten(nn.Module):
+    """A LayerNorm over the last axis written out op by op (as many exporters do)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj = nn.Linear(C, C)
+        self.w = nn.Parameter(torch.rand(C) + 0.5)
+        self.b = nn.Parameter(torch.randn(C))
+
+    def forward(self, x):
+        x = self.proj(x)
+        d = x - x.mean(-1, keepdim=True)
+        var = (d * d).mean(-1, keepdim=True)
+        return d / torch.sqrt(var + 1e-5) * self.w + self.b
+
+
+class AttentionScale(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.q, self.k = nn.Linear(C, C), nn.Linear(C, C)
+
+    def forward(self, x):
+        return torch.softmax(self.q(x) @ self.k(x).transpose(-1, -2) * 0.5, dim=-1)
+
+
+@pytest.mark.parametrize("frontend", [0, 1], ids=["pytorch", "onnx"])
+def test_the_eps_and_the_scale_of_a_written_out_layer_norm_are_a_layer_norm_pattern(frontend):
+    loaded = load_both(LayerNormWritten(), shape=(1, 5, C))[frontend]
+    found = _patterns(loaded.graph)
+    assert "layer_norm" in found.values() and set(found.values()) == {"layer_norm"}
+    eps = [n for n in loaded.graph.nodes if n.op == "affine" and np.allclose(n.params["shift"], 1e-5)]
+    assert eps and all(n.name in found for n in eps)
+
+
+@pytest.mark.parametrize("frontend", [0, 1], ids=["pytorch", "onnx"])
+def test_an_attention_scale_is_an_attention_pattern(frontend):
+    loaded = load_both(AttentionScale(), shape=(1, 5, C))[frontend]
+    assert list(_patterns(loaded.graph).values()) == ["attention"]
