@@ -324,7 +324,9 @@ def _summary(report: dict, lines: list[str], stream) -> None:
     for line in lines:
         print(f"  {line}", file=stream)
     rt = report.get("runtime")
-    if rt:  # what the runtime makes of both models (ONNX: onnxruntime's optimised graphs)
+    if rt and "nodes_before" not in rt:
+        print(f"runtime check skipped: {rt.get('error', 'no result')}", file=stream)
+    elif rt:  # what the runtime makes of both models (ONNX: onnxruntime's optimised graphs)
         lost = ", ".join(f"{op} {a} → {b}" for op, (a, b) in rt["fusions_lost"].items())
         refused = report.get("fusion_refused") or []
         print(f"{rt['runtime']} ({rt['level']}) optimised graph: {rt['nodes_before']} → "

@@ -264,3 +264,20 @@ def test_the_eps_and_the_scale_of_a_written_out_layer_norm_are_a_layer_norm_patt
 def test_an_attention_scale_is_an_attention_pattern(frontend):
     loaded = load_both(AttentionScale(), shape=(1, 5, C))[frontend]
     assert list(_patterns(loaded.graph).values()) == ["attention"]
+
+
+def test_a_runtime_check_that_cannot_run_never_fails_the_fold():
+    from dataclasses import replace as dc_replace
+
+    from inspector.errors import InspectorError
+
+    from .onnx_builders import conv_bn_relu
+
+    def unavailable(original, folded):
+        raise InspectorError("onnxruntime could not optimise the model: boom")
+
+    loaded = load_onnx(conv_bn_relu())
+    loaded = dc_replace(loaded, frontend=dc_replace(loaded.frontend, runtime_check=unavailable))
+    result = fold(loaded, "optimal")
+    assert result.verification.passed and result.analysis.folded_count == 1
+    assert result.runtime == {"error": "onnxruntime could not optimise the model: boom"}

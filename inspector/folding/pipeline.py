@@ -155,10 +155,17 @@ def _keep_fusions(loaded: LoadedModel, mode: str, analysis: Analysis, model: Any
     BN and redo the analysis, until no fused op is lost (or no fold step explains it).
     Returns (analysis, model, verification, runtime check, refused BN ids)."""
     checker = loaded.frontend.runtime_check
-    runtime = checker(loaded.model, model)
+    try:
+        runtime = checker(loaded.model, model)
+    except InspectorError as e:  # the check is advice on speed: never a reason to fail a fold
+        return analysis, model, check, {"error": str(e)}, []
     refused: list[str] = []
     while runtime["fusions_lost"] and len(refused) < max_rollbacks:
-        culprit = _first_fusion_breaking_step(loaded, analysis, checker)
+        try:
+            culprit = _first_fusion_breaking_step(loaded, analysis, checker)
+        except InspectorError as e:
+            runtime["error"] = str(e)
+            break
         if culprit is None:
             break
         refused.append(culprit)

@@ -38,6 +38,8 @@ _NOT_FUSIONS = frozenset({"FusedConv", "FusedGemm", "ReorderInput", "ReorderOutp
 
 def optimised_ops(model: onnx.ModelProto, level: str = LEVEL) -> Counter:
     """Op types (with their counts) of the graph onnxruntime runs for ``model`` at ``level``."""
+    if model.ByteSize() > 2**31 - 1:
+        raise InspectorError("the model is over 2 GiB: onnxruntime's optimised graph is not compared")
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "optimised.onnx")
         try:
