@@ -177,9 +177,8 @@ def _keep_fusions(loaded: LoadedModel, mode: str, analysis: Analysis, model: Any
                 f"the model folded without the folds that break a runtime fusion differs from the "
                 f"original (max relative error {check.worst_tensor_rel_error:.2e}). To fix this, "
                 "report the model.")
-        lost = runtime["fusions_lost"]
-        runtime = checker(loaded.model, model)
-        runtime.setdefault("refused", {})[culprit] = lost
+        refusals = {**runtime.get("refused", {}), culprit: runtime["fusions_lost"]}
+        runtime = {**checker(loaded.model, model), "refused": refusals}
     if refused:
         analysis = _with_fusion_reasons(analysis, refused, runtime)
     return analysis, model, check, runtime, refused
