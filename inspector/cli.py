@@ -328,6 +328,15 @@ def _summary(report: dict, lines: list[str], stream) -> None:
           f"optimal folds {m['optimal']['folded']}{reparam}", file=stream)
     for line in lines:
         print(f"  {line}", file=stream)
+    rt = report.get("runtime")
+    if rt and "nodes_before" not in rt:
+        print(f"runtime check skipped: {rt.get('error', 'no result')}", file=stream)
+    elif rt:  # what the runtime makes of both models (ONNX: onnxruntime's optimised graphs)
+        lost = ", ".join(f"{op} {a} → {b}" for op, (a, b) in rt["fusions_lost"].items())
+        refused = report.get("fusion_refused") or []
+        print(f"{rt['runtime']} ({rt['level']}) optimised graph: {rt['nodes_before']} → "
+              f"{rt['nodes_after']} nodes, {'fusions lost: ' + lost if lost else 'every fusion kept'}"
+              + (f"; {len(refused)} fold(s) refused for breaking a fusion" if refused else ""), file=stream)
     if "quantization" in report:
         from .quant import summary_lines as quant_lines
 

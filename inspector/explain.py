@@ -55,7 +55,7 @@ def explain(graph: Graph, status: BNStatus, adjacent: Verdict | None) -> list[st
         return [f"`{node.name}` was not analysed."]
     if v.merged:
         return [f"**Merged** with the parallel branches it is summed with into one convolution, "
-                f"**`{v.details.get('merged_into', '?')}`**: a sum of linear maps of the same tensor "
+                f"**`{v.details.get('merged_name') or v.details.get('merged_into', '?')}`**: a sum of linear maps of the same tensor "
                 f"is one linear map (re-parameterization). The region's nodes {names(graph, v.roots)} "
                 "are replaced by that conv."]
     if v.folded:

@@ -108,6 +108,10 @@ class Adapter:
         single_size_note: said by verification when ``other_sizes`` gives none.
         timing_backends: the timing backends that run its models (``bench.timing``);
             ``onnxruntime`` runs any format through ``save(..., ".onnx")``.
+        runtime_check: ``(original_model, folded_model) -> dict`` comparing what the
+            format's runtime makes of both (optimised node counts and
+            ``fusions_lost``: ``{fused op: [before, after]}``); the pipeline refuses a
+            fold that loses a fusion. None: no such check.
         time_runners: ``(variants, inputs, threads)`` -> a context manager giving
             ``{variant: zero-argument runner}`` for the format's own backend
             (the first of ``timing_backends`` when it is not ``onnxruntime``).
@@ -130,6 +134,7 @@ class Adapter:
     single_size_note: str | None = None
     timing_backends: tuple[str, ...] = ("onnxruntime",)
     time_runners: Callable[..., AbstractContextManager[dict[str, Callable[[], Any]]]] | None = None
+    runtime_check: Callable[[Any, Any], dict[str, Any]] | None = None
 
     @property
     def display(self) -> str:

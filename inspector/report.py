@@ -6,11 +6,13 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from .analysis.verdict import Mode
 from .folding.driver import compare_modes
 from .folding.pipeline import FoldResult
 from .folding.plan import Analysis
-from .ir import Graph
+from .ir import Graph, Node
 from .model import LoadedModel
 from .verification.compare import Verification
 
@@ -19,18 +21,40 @@ __all__ = ["SCHEMA_VERSION", "build_report", "compare_modes", "report_modes", "t
 SCHEMA_VERSION = 1
 
 
-def deployed_counts(graph: Graph) -> tuple[int, int]:
-    """(nodes, convs) of the model a graph deploys to: graph inputs/outputs and the
-    identities left by folded BNs are not counted; convs include transposed convs."""
+def deployed_counts(graph: Graph, deployed: bool = False) -> tuple[int, int]:
+    """(nodes, convs) of the file a graph stands for: every IR node counts the file nodes
+    it stands for (``attrs["file_nodes"]``, default 1: a Mul+Add affine is 2, a
+    ``Constant`` read only by a node counts with it; ``attrs["deployed_nodes"]`` once
+    written back); graph inputs/outputs and the
+    identities left by folded BNs are not counted. ``deployed``: the written-back file,
+    which leaves identity nodes out (``x + 0``, ``Identity``: see the ONNX write-back)
+    but for one that renames a graph input into a graph output. Convs include
+    transposed convs."""
     nodes = [n for n in graph.nodes if n.op not in ("input", "output")
-             and not (n.op == "identity" and "folded_from" in n.attrs)]
-    return len(nodes), sum(n.op in ("conv", "conv_transpose") for n in nodes)
+             and not (n.op == "identity" and "folded_from" in n.attrs)
+             and not (deployed and _left_out(graph, n))]
+    key = "deployed_nodes" if deployed else "file_nodes"
+    return (sum(int(n.attrs.get(key, n.attrs.get("file_nodes", 1))) for n in nodes),
+            sum(n.op in ("conv", "conv_transpose") for n in nodes))
+
+
+def _left_out(graph: Graph, node: Node) -> bool:
+    """Whether the write-back leaves ``node`` out of the file: an identity (but for one from
+    a graph input straight to a graph output, which keeps both names) or an affine that
+    multiplies by 1 and adds 0."""
+    if node.op == "affine":
+        return bool(np.all(node.params["scale"] == 1) and np.all(node.params["shift"] == 0))
+    if node.op != "identity":
+        return False
+    p = graph.producer(node.inputs[0]) if node.inputs else None
+    return not (p is not None and p.op == "input"
+                and any(c.op == "output" for c in graph.consumers(node.outputs[0])))
 
 
 def mode_summary(analysis: Analysis) -> dict[str, Any]:
     """BNs folded / merged / remaining and nodes and convs before/after, for one mode."""
     nodes_before, convs_before = deployed_counts(analysis.graph)
-    nodes_after, convs_after = deployed_counts(analysis.structure)
+    nodes_after, convs_after = deployed_counts(analysis.structure, deployed=True)
     return {
         "folded": analysis.folded_count, "merged": analysis.merged_count,
         "remaining": analysis.remaining_count, "analyze_s": analysis.seconds,
@@ -87,6 +111,10 @@ def build_report(
         report["verification"] = result.verification.as_dict()
         report["timings"].update(result.timings)
         report["rolled_back"] = list(result.rolled_back)
+        # What the runtime makes of both models (optimised node counts, fusions lost) and
+        # the BNs whose fold was refused because it broke a fusion.
+        report["runtime"] = result.runtime
+        report["fusion_refused"] = [loaded.graph.node(b).name for b in result.fusion_refused]
     if output is not None:
         report["output"] = str(output)
     if quantization:

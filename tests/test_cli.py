@@ -153,3 +153,10 @@ def test_fold_json_timings_give_the_real_analysis_time(capsys, tmp_path):
     report = json.loads(out)
     assert code == 0 and not report["rolled_back"]
     assert report["timings"]["analyze_s"] == report["modes"]["optimal"]["analyze_s"] > 0
+
+
+def test_fold_summary_says_what_onnxruntime_makes_of_both_models(capsys, tmp_path):
+    code, out, _ = run_cli(capsys, "fold", str(onnx_path("conv_bn_relu")), "-o", str(tmp_path / "f.onnx"))
+    assert code == 0
+    line = next(x for x in out.splitlines() if "optimised graph" in x)
+    assert line.startswith("onnxruntime (extended) optimised graph:") and "every fusion kept" in line

@@ -112,4 +112,5 @@ def test_onnx_floor_of_two_bns_in_a_row_keeps_the_output_name():
     m = B.model([*base.graph.node, bn2], [B.vinfo("x", [1, 3, 8, 8])], ["y"],
                 [*base.graph.initializer, *more])
     floor = build_floor(F.load_onnx(m))  # the last BN is a graph output
-    assert _op_types(floor) == ["Conv", "Identity"] and floor.graph.node[1].input[0] == "c"
+    # The conv now writes the output "y" itself: no renaming Identity is left (issue 15.2).
+    assert _op_types(floor) == ["Conv"] and floor.graph.node[0].output[0] == "y" == floor.graph.output[0].name

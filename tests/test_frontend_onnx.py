@@ -135,7 +135,7 @@ def test_constant_mul_then_add_is_one_bn_like_affine():
     assert ops(loaded) == ["input", "conv", "affine", "activation", "output"]
     aff = loaded.graph.node("/bn/Mul")
     a, c = B.bn_affine(B.bn_stats(4))
-    assert aff.attrs == {"axis": 1, "bn_like": True} and aff in loaded.graph.bn_nodes()
+    assert aff.attrs == {"axis": 1, "bn_like": True, "file_nodes": 2} and aff in loaded.graph.bn_nodes()
     np.testing.assert_allclose(aff.params["scale"], a, rtol=1e-6)
     np.testing.assert_allclose(aff.params["shift"], c, rtol=1e-6)
 
@@ -192,7 +192,9 @@ def test_explicit_pad_before_conv_with_constant_node_pads():
     loaded = F.load_onnx(B.pad_conv(opset=11))
     assert ops(loaded) == ["input", "pad", "conv", "output"]  # the Constant is folded away
     pad = loaded.graph.node("pad")
-    assert pad.attrs == {"mode": "constant", "pads": [(0, 0), (0, 0), (1, 1), (1, 1)], "value": 0.0}
+    # file_nodes: the Pad and the Constant holding its pads (counted as in the file)
+    assert pad.attrs == {"mode": "constant", "pads": [(0, 0), (0, 0), (1, 1), (1, 1)], "value": 0.0,
+                         "file_nodes": 2}
     assert loaded.graph.node("conv").attrs["padding"] == [(0, 0), (0, 0)]
 
 
@@ -362,7 +364,8 @@ def test_write_back_bn_output_is_graph_output():
     loaded = F.load_onnx(B.conv_bn_relu(relu=False))
     folded = fold_conv_bn(loaded, "/conv/Conv", "/bn/BatchNormalization")
     out = F.write_back(loaded, folded, ["/bn/BatchNormalization"], ["/conv/Conv"])
-    assert op_types(out) == ["Conv", "Identity"] and out.graph.output[0].name == "y"
+    # The conv is renamed to produce the output: no renaming Identity is left (issue 15.2).
+    assert op_types(out) == ["Conv"] and out.graph.output[0].name == "y" == out.graph.node[0].output[0]
     check_equivalent(loaded, out)
 
 
@@ -437,7 +440,7 @@ def test_write_back_bn_into_bn_and_chained_removal():
     params = {**bn1.params, "gamma": a2 * bn1.params["gamma"], "beta": a2 * bn1.params["beta"] + c2}
     folded = g.with_nodes({bn1.id: replace(bn1, params=params), "bn2": bypass(second)})
     out = F.write_back(loaded, folded, ["bn2"], [bn1.id])
-    assert op_types(out) == ["Conv", "BatchNormalization", "Identity"]
+    assert op_types(out) == ["Conv", "BatchNormalization"]  # bn1 now writes the output "y"
     check_equivalent(loaded, out)
 
 

@@ -22,6 +22,7 @@ from collections import Counter, deque
 import numpy as np
 
 from ..ir import EXPRESSIVE_OPS, Graph, Node, is_bn
+from .patterns import PATTERN_WORDS, activation_pattern
 from .result import Decision, FoldStep, Transform
 from .transparency import RULES, is_identity
 from .verdict import Blocked, Reason
@@ -170,6 +171,8 @@ class _Propagation:
         if _is_expressive(node):
             if node.id in self.absorbers:
                 return _overlap(node)
+            if (fused := _fused(self.g, node)) is not None:
+                return fused
             return (self._check_layer(node, tensor, t) or _check_affine_ops(node, t, emit=True)
                     or self._record(self.emitters, node, t))
         if node.op == "input":
@@ -183,6 +186,8 @@ class _Propagation:
         if _is_expressive(node):
             if node.id in self.emitters:
                 return _overlap(node)
+            if (fused := _fused(self.g, node)) is not None:
+                return fused
             return (
                 self._check_layer(node, tensor, t)
                 or _check_absorb(node, t)
@@ -248,6 +253,16 @@ class _Propagation:
 
 def _is_expressive(node: Node) -> bool:
     return node.op in EXPRESSIVE_OPS
+
+
+def _fused(graph: Graph, node: Node) -> Blocked | None:
+    """A scalar of an activation written out op by op is part of that activation (DESIGN §3.8)."""
+    pattern = activation_pattern(graph, node)
+    if pattern is None:
+        return None
+    return Blocked(Reason.FUSED_ACTIVATION,
+                   f"reaches `{node.name}`, a scalar of {PATTERN_WORDS[pattern]} that runtimes fuse "
+                   "into one op: folding into it would break the fusion", node.id)
 
 
 def _check_absorb(node: Node, t: Transform) -> Blocked | None:

@@ -34,6 +34,7 @@ from math import gcd
 import numpy as np
 
 from ..ir import Graph, Node
+from .patterns import activation_pattern
 from .taps import (
     Taps,
     affine_of,
@@ -85,7 +86,8 @@ class _Sym:
 def is_region_op(node: Node, graph: Graph | None = None) -> bool:
     """Ops that are affine in their data inputs and expressible as part of a conv.
 
-    A ``linear`` counts only on a rank-2 (N, C) input, which needs ``graph``."""
+    Given ``graph``: a ``linear`` counts only on a rank-2 (N, C) input, and an affine
+    that is a scalar of an activation written out op by op does not (DESIGN §3.8)."""
     op = node.op
     if op == "conv":
         return node.attrs.get("padding_mode", "zeros") == "zeros" and "weight" in node.params
@@ -97,7 +99,7 @@ def is_region_op(node: Node, graph: Graph | None = None) -> bool:
     if op == "batch_norm":
         return not node.attrs.get("uses_batch_stats") and int(node.attrs.get("axis", 1)) == 1
     if op == "affine":
-        return int(node.attrs.get("axis", 1)) == 1
+        return int(node.attrs.get("axis", 1)) == 1 and (graph is None or activation_pattern(graph, node) is None)
     if op == "pool_avg":
         return not node.attrs.get("global_pool")
     if op in ("add", "sub"):

@@ -54,6 +54,13 @@ def blocked_reason(sentences: Sequence[str]) -> str:
     return sentences[0]
 
 
+def fusion_refused_reason(lost: str) -> str:
+    """A fold refused because the runtime then fuses fewer activations (``lost``: e.g.
+    ``Gelu 16 → 10``)."""
+    return (f"folding it breaks a fusion of the runtime ({lost or 'a fused op is lost'}): the "
+            "deployed model would be slower, so the fold is refused")
+
+
 def merge_reason(conv: str) -> str:
     """E.g. ``merged with the parallel branches into `merged:add_1```."""
     return f"merged with the parallel branches into `{conv}`"
@@ -78,7 +85,8 @@ def fold_sentence(graph: Graph, v: Verdict) -> str:
 
 def merge_sentence(v: Verdict) -> str:
     """E.g. ``merged with the parallel branches into `merged:add_1```."""
-    conv = v.details.get("merged_into") if isinstance(v.details, dict) else None
+    details = v.details if isinstance(v.details, dict) else {}
+    conv = details.get("merged_name") or details.get("merged_into")  # the name, as in the report
     return merge_reason(conv) if conv else "merged"
 
 

@@ -103,6 +103,7 @@ class Reason(str, Enum):
     DYNAMIC_PARAMS = "dynamic_params"
     PER_ELEMENT = "per_element_bn"
     RENAME = "rename_not_fold"
+    FUSED_ACTIVATION = "fused_activation"
     # Merging parallel linear branches (mode ``reparam``, DESIGN §3.7).
     MISALIGNED = "merge_misaligned"
     STRIDE_MISMATCH = "merge_stride_mismatch"
@@ -205,6 +206,13 @@ REASONS: dict[Reason, ReasonInfo] = {
         "the deployed model would get the per-channel multiply-add back, a rename rather than a "
         "fold (DESIGN §3.8).", "other",
         quiz=WHY_ELSE),
+    Reason.FUSED_ACTIVATION: ReasonInfo(
+        "part of a fused activation",
+        "The scalar the map would fold into belongs to an activation written out op by op (GELU, "
+        "SiLU/Swish, HardSwish, a LayerNorm, an attention scale) that runtimes fuse into one "
+        "kernel: folding into it would break that fusion and make the deployed model slower "
+        "(DESIGN §3.8).", "blocking",
+        quiz=WHY_NONLINEAR, legend="fused activation"),
     Reason.NEGATIVE_SCALE: ReasonInfo(
         "negative scale at max-pool",
         "Max pooling commutes with a positive scale only; a negative a_k turns max into min on "
@@ -356,7 +364,8 @@ class Verdict:
 
     @property
     def merged(self) -> bool:
-        """Removed by merging its linear region into one conv (``details["merged_into"]``)."""
+        """Removed by merging its linear region into one conv (``details["merged_into"]``: its id,
+        ``details["merged_name"]``: its name in the report, the CLI and the saved file)."""
         return self.status == Status.MERGED
 
     @property

@@ -101,7 +101,7 @@ def _verdicts(graph: Graph, current: Graph, steps, merges: list[MergeStep], last
         elif b in merged_into:
             m = merged_into[b]
             verdicts[b] = Verdict(b, bn.name, Status.MERGED, roots=m.nodes, reason=merge_reason(m.conv.name),
-                                  details={"merged_into": m.conv_id})
+                                  details={"merged_into": m.conv_id, "merged_name": m.conv.name})
         else:
             verdicts[b] = _kept(graph, b, last, refusal_of.get(b), expand, b in excluded)
     return verdicts

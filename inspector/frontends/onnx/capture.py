@@ -121,6 +121,7 @@ def build_graph(work: onnx.ModelProto, specs: list[InputSpec], consts: dict[str,
             t = Translation("other", {"op_type": node.op_type, "shape_derived": True})
         items.append(Item([idx], inputs, tuple(o for o in node.output if o), t, view))
     items = fuse(items, uses)
+    extra = _constant_nodes_per_item(g, items)
 
     nodes = [Node(id=f"input:{s.name}", op="input", outputs=(s.name,), name=s.name) for s in specs]
     node_map: dict[str, list[int]] = {}
@@ -128,8 +129,13 @@ def build_graph(work: onnx.ModelProto, specs: list[InputSpec], consts: dict[str,
         onnx_node = g.node[it.indices[0]]
         nid = ids[it.indices[0]]
         node_map[nid] = it.indices
+        count, renames = extra.get(id(it), (0, 0))
+        count += len(it.indices)
+        attrs = {**it.t.attrs, "file_nodes": count} if count != 1 else dict(it.t.attrs)
+        if renames:  # Identity nodes of constants: left out by the write-back
+            attrs["deployed_nodes"] = count - renames
         nodes.append(Node(id=nid, op=it.t.op, inputs=it.inputs, outputs=it.outputs,
-                          name=onnx_node.name or next(iter(it.outputs), nid), attrs=it.t.attrs,
+                          name=onnx_node.name or next(iter(it.outputs), nid), attrs=attrs,
                           params=it.t.params, param_keys=it.t.keys, scope=scope_of(onnx_node)))
     # A tensor listed twice among the outputs (YOLOv10's exports) is one output node.
     nodes += [Node(id=f"output:{out}", op="output", inputs=(out,), name=out)
@@ -177,3 +183,30 @@ def check_bn_channels(graph: Graph, label: str) -> None:
                 f"'{label}': BatchNormalization '{node.name}' has {n} values in {k} but its "
                 f"input has {expected} channels; the model is malformed. To fix this, "
                 "re-export it (onnx.checker does not catch this).")
+
+
+def _constant_nodes_per_item(g: onnx.GraphProto, items: list[Item]) -> dict[int, tuple[int, int]]:
+    """How many constant-only ONNX nodes (``Constant``, shape arithmetic folded at load)
+    each item stands for besides its own, and how many of them are ``Identity`` nodes: a
+    constant node counts for the first item that reads it, directly or through other
+    constant nodes. With the items' own nodes this accounts for every node of the file
+    (IR attrs ``file_nodes`` / ``deployed_nodes``, read by ``report``)."""
+    owner: dict[int, int] = {}  # ONNX node index -> id(item)
+    for it in items:
+        for i in it.indices:
+            owner[i] = id(it)
+    readers: dict[str, list[int]] = {}
+    for j, n in enumerate(g.node):
+        for name in [i for i in n.input if i] + _subgraph_inputs(n):
+            readers.setdefault(name, []).append(j)
+    extra: dict[int, tuple[int, int]] = {}
+    for i in range(len(g.node) - 1, -1, -1):  # readers come after producers
+        if i in owner:
+            continue
+        first = min((j for o in g.node[i].output if o for j in readers.get(o, ()) if j in owner),
+                    default=None)
+        if first is not None:
+            owner[i] = owner[first]
+            count, renames = extra.get(owner[i], (0, 0))
+            extra[owner[i]] = (count + 1, renames + (g.node[i].op_type == "Identity"))
+    return extra

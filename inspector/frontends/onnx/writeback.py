@@ -4,7 +4,9 @@ Write-back contract (see ``Frontend.write_back``): parameters of the changed
 nodes are written in the initializer's dtype; an initializer is edited in place
 only when every reader gets the same new value, otherwise the changed node gets
 a fresh initializer. Removed BNs disappear and their readers read the BN input;
-a BN output that is a graph output keeps its name through an ``Identity``.
+a BN output that is a graph output keeps its name (the node producing the BN's
+input is renamed to produce it, else an ``Identity`` stays). Identity arithmetic
+(``x + 0``, ``x * 1``, renaming ``Identity`` nodes) is left out (``identities``).
 A merged region (``merges``, mode ``reparam``) loses all its ONNX nodes and one
 ``Conv`` computes its output tensor (same name) from its input tensor.
 Initializers and constant nodes that become unused are dropped.
@@ -23,6 +25,7 @@ from ...errors import InspectorError
 from ...ir import Graph, Node
 from ...model import LoadedModel
 from .capture import OnnxCapture
+from .identities import drop_identities
 
 __all__ = ["write_back"]
 
@@ -174,7 +177,7 @@ class _Editor:
         computes ``step.output`` from ``step.input``."""
         idx = sorted({i for nid in step.nodes for i in self.node_map[nid]})
         dtype = _onnx_dtype(self.loaded, step)
-        base = conv.name.replace(":", "_")
+        base = conv.name  # the name the report and the CLI give the merged conv
         weight = self.new_init(base + ".weight", np.asarray(conv.params["weight"]).astype(dtype))
         bias = self.new_init(base + ".bias", np.asarray(conv.params["bias"]).astype(dtype))
         at = conv.attrs
@@ -226,6 +229,8 @@ class _Editor:
             nodes.extend(self.after.get(i, []))
         for n in nodes:
             _rename_inputs(n, self._resolve)
+        tensors = self.loaded.graph.tensors
+        nodes = drop_identities(nodes, self.g, {k: t.shape for k, t in tensors.items() if t.shape is not None})
         _prune(nodes, self.g, self.used_before)
         del self.g.node[:]
         self.g.node.extend(nodes)

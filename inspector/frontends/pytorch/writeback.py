@@ -42,6 +42,7 @@ from ...errors import UnsupportedModelError
 from ...ir import Graph
 from ...model import LoadedModel
 from .capture import is_bn_module, op_name
+from .identities import drop_identities
 from .ops import BATCH_NORMS
 from .optypes import StorageTransform
 from .records import PROVENANCE, TorchCapture
@@ -411,6 +412,9 @@ def _graph_surgery(loaded: LoadedModel, writes: list[_Write], removed: set[str],
     for step in merges:
         ed.merge(step, folded)
     gm = ed.finish()
+    if drop_identities(gm):  # x + 0, x * 1 ...: nothing to deploy (issue 15.2)
+        gm.graph.lint()
+        gm.recompile()
     if merges:  # the merged branches' own weights are unused now: do not carry them
         gm.delete_all_unused_submodules()
         _drop_unused_params(gm)
