@@ -3,6 +3,7 @@
 import streamlit as st
 
 from inspector.ui import sidebar
+from inspector.ui.errors import boundary
 from inspector.ui.theme import apply_theme
 
 st.set_page_config(page_title="BN Fold Inspector", page_icon=":material/account_tree:", layout="wide")
@@ -13,5 +14,7 @@ page = st.navigation([
     st.Page("inspector/ui/pages/timing.py", title="Timing", icon=":material/timer:"),
     st.Page("inspector/ui/pages/learn.py", title="Learn", icon=":material/school:"),
 ])
-sidebar.render()
-page.run()
+with boundary("Drawing the model picker"):  # the error boundary: one line, never a traceback
+    sidebar.render()
+with boundary(f"The {page.title} page"):
+    page.run()

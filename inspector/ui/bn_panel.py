@@ -9,6 +9,7 @@ from ..analysis.verdict import Status
 from ..explain import affine_summary, bn_rows, explain
 from ..render.properties import node_properties
 from ..render.status import STATUS_COLORS
+from ..safe_text import md_code
 from . import state
 from .charts import affine_figure
 
@@ -99,9 +100,9 @@ def detail_panel(ctx: state.ModelContext, bn_id: str | None) -> None:
     s = ctx.statuses[bn_id]
     node = ctx.graph.node(bn_id)
     colors = STATUS_COLORS[s.color_key]
-    st.markdown(f"#### `{node.name}`")
-    st.markdown(f"{status_badge(s)} · colour `{colors.fill}` · op "
-                f"`{node.kind}` · scope `{node.scope or '—'}`")
+    st.markdown(f"#### {md_code(node.name)}")
+    st.markdown(f"{status_badge(s)} · colour {md_code(colors.fill)} · op "
+                f"{md_code(node.kind)} · scope {md_code(node.scope or '—')}")
     adjacent = ctx.adjacent.verdicts.get(bn_id)
     for paragraph in explain(ctx.graph, s, adjacent):
         st.markdown(paragraph)
@@ -120,8 +121,9 @@ def properties_panel(ctx: state.ModelContext, node_id: str | None) -> None:
     if node_id is None or not ctx.graph.has_node(node_id):
         return
     p = node_properties(ctx.graph, node_id)
-    st.markdown(f"##### Properties of `{p['name']}`")
-    st.caption(f"op `{p['op']}` · kind `{p['kind']}` · scope `{p['scope'] or '—'}`")
+    st.markdown(f"##### Properties of {md_code(p['name'])}")
+    st.caption(f"op {md_code(p['op'])} · kind {md_code(p['kind'])} · "
+               f"scope {md_code(p['scope'] or '—')}")
     for title, rows in (("Inputs", p["inputs"]), ("Outputs", p["outputs"]),
                         ("Attributes", p["attributes"]), ("Parameters", p["parameters"])):
         if rows:

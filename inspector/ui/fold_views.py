@@ -10,6 +10,7 @@ from ..diffs import all_rel_changes, diff_rows, layer_diffs
 from ..folding.pipeline import FoldResult
 from ..render import to_dot
 from ..render.status import OPTIMAL_ONLY
+from ..safe_text import md_names, md_text
 from . import graph_view, state
 from .charts import affine_figure, norms_figure, rel_change_figure
 from .errors import safe_call
@@ -41,9 +42,9 @@ def weight_changes(ctx: state.ModelContext, result: FoldResult) -> None:
         step = next(s for s in a.steps if s.bn == bn)
         st.plotly_chart(affine_figure(step.a, step.c, f"{names[bn]} — folded {step.direction}"),
                         width="stretch", key="fold_affine_chart")
-        roots = ", ".join(ctx.graph.node(r).name for r in step.roots)
-        st.caption(f"Roots: {roots or '—'} · leaves: "
-                   f"{', '.join(ctx.graph.node(x).name for x in step.leaves if x != bn) or '—'}")
+        leaves = [x for x in step.leaves if x != bn]
+        st.caption(f"Roots: {md_names(ctx.graph.node(r).name for r in step.roots)} · "
+                   f"leaves: {md_names(ctx.graph.node(x).name for x in leaves)}")
     with right:
         by_id = {d.id: d for d in diffs if d.norm_before.size}
         if by_id:
@@ -53,7 +54,7 @@ def weight_changes(ctx: state.ModelContext, result: FoldResult) -> None:
             st.plotly_chart(norms_figure(d.norm_before, d.norm_after, f"{d.name}: weight norm "
                                          "per output channel"), width="stretch",
                             key="fold_norms_chart")
-            st.caption("Why: " + ("; ".join(d.roles) or "edited"))
+            st.caption("Why: " + md_text("; ".join(d.roles) or "edited"))
     values, owners = all_rel_changes(diffs)
     if values.size:
         st.plotly_chart(rel_change_figure(values, owners), width="stretch", key="fold_rel_chart")

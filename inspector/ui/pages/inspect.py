@@ -15,6 +15,7 @@ from inspector.render.status import (
     compute_statuses,
     status_counts,
 )
+from inspector.safe_text import md_text
 from inspector.ui import bn_panel, exports, graph_view, state
 from inspector.ui.errors import safe_call
 
@@ -122,7 +123,7 @@ def render() -> None:
         st.info("Pick a model in the sidebar: a bundled sample, an uploaded .onnx/.pt2 file or "
                 "a zoo name.")
         return
-    st.caption(f"**{ctx.name}** — which batch-norm layers can be folded away, and why the "
+    st.caption(f"**{md_text(ctx.name)}** — which batch-norm layers can be folded away, and why the "
                "others cannot.")
     metrics(ctx)
     mode, shown, ctx = colour_by(ctx)

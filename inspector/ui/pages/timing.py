@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from inspector.bench.timing import ORT_LEVELS, VARIANT_LABELS, input_specs, summarize
+from inspector.safe_text import md_text
 from inspector.ui import state
 from inspector.ui.charts import timing_bar_figure, timing_box_figure
 from inspector.ui.errors import safe_call
@@ -167,7 +168,7 @@ def render() -> None:
     if ctx is None:
         st.info("Pick a model in the sidebar first.")
         return
-    st.caption(f"**{ctx.name}** — latency of the original, the adjacent-, optimal- and reparam-folded "
+    st.caption(f"**{md_text(ctx.name)}** — latency of the original, the adjacent-, optimal- and reparam-folded "
                "models and the no-BN floor. Runs are interleaved after warm-up, so drift hits all "
                "variants alike; every median carries its 95 % confidence interval.")
     with st.expander("What the figures mean", icon=":material/info:"):
