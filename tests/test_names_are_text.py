@@ -9,6 +9,7 @@ the author's own words, a number, or goes through ``md_text`` / ``md_code`` /
 from __future__ import annotations
 
 import ast
+import re
 import string
 from pathlib import Path
 
@@ -218,3 +219,67 @@ def test_every_markdown_text_in_the_app_is_escaped_or_the_authors_own():
     problems = [p for f in UI_FILES if str(f.relative_to(ROOT)) not in ALLOWED_FILES
                 for p in unsafe_markdown(f)]
     assert not problems, "\n".join(problems)
+
+
+# -- the CLI (18.2) --------------------------------------------------------------
+_RAW = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+@pytest.fixture
+def hostile_file(tmp_path) -> Path:
+    """The hostile-names model, in a file whose own name sets the terminal title."""
+    from tests.bad_inputs import names as N
+
+    path = tmp_path / "\x1b]0;pwned\x07bn\u202egnp.onnx"
+    path.write_bytes(N.hostile_names().SerializeToString())
+    return path
+
+
+@pytest.mark.parametrize("command", ["analyze", "fold", "svg"])
+def test_cli_prints_no_control_or_bidi_character_from_a_name(hostile_file, capsys, command):
+    from inspector.cli import main
+    from tests.bad_inputs import names as N
+
+    argv = {"analyze": ["analyze", str(hostile_file)],
+            "fold": ["fold", str(hostile_file), "-o", str(hostile_file.parent / "f.onnx")],
+            "svg": ["svg", str(hostile_file), "-o", str(hostile_file.parent / "g.svg")]}[command]
+    assert main(argv) == 0
+    out = capsys.readouterr()
+    printed = out.out + out.err
+    assert not _RAW.findall(printed), _RAW.findall(printed)
+    assert "\\u001b]0;pwned\\u0007bn\\u202egnp.onnx" in printed  # shown, made visible
+    if command != "svg":
+        assert terminal_safe(N.RELU) in out.out  # the summary names the blocking ReLU
+
+
+def test_cli_json_on_stdout_keeps_the_raw_names(hostile_file, capsys):
+    import json
+
+    from inspector.cli import main
+    from tests.bad_inputs import names as N
+
+    assert main(["analyze", str(hostile_file), "--json", "-"]) == 0
+    out = capsys.readouterr()
+    assert not _RAW.findall(out.out + out.err)
+    report = json.loads(out.out)
+    assert report["model"] == hostile_file.name  # the raw names, after JSON decoding
+    assert {N.BN1, N.BN2} <= {layer["name"] for layer in report["layers"]}
+
+
+def test_cli_error_lines_escape_names_too(tmp_path, capsys):
+    import onnx
+    from onnx import TensorProto, helper
+
+    from inspector.cli import main
+
+    evil = "\x1b[2J\x1b[32mverification PASS\x1b[0m\u202e"
+    vi = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, 3]) for n in ("x", "y")]
+    model = helper.make_model(helper.make_graph(
+        [helper.make_node(evil, ["x"], ["y"], name=evil)], "g", vi[:1], vi[1:]),
+        opset_imports=[helper.make_opsetid("", 17)])
+    path = tmp_path / f"{evil}.onnx"
+    onnx.save(model, str(path))
+    assert main(["analyze", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("bnfold: error:") == 1 and not _RAW.findall(err), err
+    assert "\\u001b[32mverification PASS" in err
