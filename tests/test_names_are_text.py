@@ -121,7 +121,7 @@ MARKDOWN_CALLS = {
 #: positional of ``markdown``/``caption``/``write``).
 MARKDOWN_KEYWORDS = {"body", "label", "help", "value", "delta"}
 #: Calls whose result is safe Markdown (escape helpers; numbers).
-SAFE_CALLS = {"md_text", "md_code", "md_sentence", "md_names", "html_text", "len", "int", "float", "round", "sum",
+SAFE_CALLS = {"md_text", "md_code", "md_sentence", "md_names", "html_text", "len", "mb", "int", "float", "round", "sum",
               "abs", "min", "max", "status_badge", "error_line_md"}
 #: Expressions (as ``ast.unparse`` writes them) known to be the author's words or
 #: numbers, with why.
@@ -130,12 +130,12 @@ ALLOWED = {
     "paragraph",
     # numbers
     "info['channels']", "info['negative']", "info['zero']", "removed", "gone", "n", "v.trials",
-    "c[OPTIMAL_ONLY]", "c[BOTH]", "cfg['warmup']", "run.get('rounds', '?')", "shape",
+    "c[OPTIMAL_ONLY]", "c[BOTH]", "cfg.warmup", "max_batch", "run.get('rounds', '?')", "shape",
     "spec.shape if spec else '?'", "own", "state.MAX_UPLOAD_MB",
     # the app's own words: modes, views, formats, backends, section titles
     "title", "merged", "mode", "result.mode", "suffix", "formats[0]", "opts.view",
     "ctx.loaded.frontend.display", "backends[0]", "source.lower()", "p", "prefix",
-    "cfg.get('threads') or 'default'", "text", "label",  # text: timing warnings_for (variant labels)
+    "cfg.threads or 'default'", "text", "label",  # text: timing warnings_for (variant labels)
 }
 #: Files that never show a name from a user's model, with why.
 ALLOWED_FILES = {

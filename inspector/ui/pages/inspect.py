@@ -12,7 +12,6 @@ from inspector.render.status import (
     BOTH,
     NOT_FOLDABLE,
     OPTIMAL_ONLY,
-    compute_statuses,
     status_counts,
 )
 from inspector.safe_text import md_text
@@ -31,8 +30,7 @@ def colour_by(ctx: state.ModelContext) -> tuple[str, Analysis, state.ModelContex
                                 default="optimal", key="inspect_mode", required=True) or "optimal"
     if mode == "optimal":
         return mode, ctx.optimal, ctx
-    statuses = compute_statuses(ctx.graph, ctx.analyses[mode], ctx.adjacent)
-    return mode, ctx.analyses[mode], replace(ctx, statuses=statuses)
+    return mode, ctx.analyses[mode], replace(ctx, statuses=ctx.mode_statuses[mode])
 
 
 def view_key(ctx: state.ModelContext) -> str:
