@@ -30,7 +30,6 @@ APP = str(ROOT / "app.py")
 
 def big_model(mb: float, seed: int) -> bytes:
     """A conv -> BN chain with about ``mb`` MB of float32 weights, serialised."""
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     c = 512
