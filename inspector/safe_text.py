@@ -49,10 +49,19 @@ def visible(text: object) -> str:
 _MD_PUNCT = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
 
 
+#: Where GitHub-flavoured Markdown would turn plain text into a link: GFM finds
+#: ``http://``, ``www.`` and e-mail addresses in the parsed text, so backslash
+#: escapes do not stop it (checked in Chromium): a zero-width space goes there.
+_AUTOLINK = re.compile(r"(?i)(?<=https)(?=:)|(?<=http)(?=:)|(?<=ftp)(?=:)|(?<=mailto)(?=:)"
+                       r"|(?<=xmpp)(?=:)|(?<=www)(?=\.)|(?<=@)")
+ZWSP = "\u200b"
+
+
 def md_text(text: object) -> str:
     """Markdown that displays ``text`` literally: no link, image, emphasis, code,
-    HTML, math, colour directive or autolink can come out of it."""
-    return _MD_PUNCT.sub(r"\\\1", visible(text))
+    HTML, math, colour directive or autolink can come out of it (an invisible
+    zero-width space breaks ``http:``, ``www.`` and ``@`` for the autolinker)."""
+    return _MD_PUNCT.sub(r"\\\1", _AUTOLINK.sub(ZWSP, visible(text)))
 
 
 def md_code(text: object) -> str:

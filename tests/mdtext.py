@@ -10,4 +10,4 @@ _MD = MarkdownIt("commonmark").enable(["table", "strikethrough"])
 def plain(md: str) -> str:
     """The text and code of ``md``, without its markup and escapes."""
     return "".join(t.content for tok in _MD.parse(md) for t in (tok.children or [])
-                   if t.type in ("text", "code_inline", "softbreak"))
+                   if t.type in ("text", "code_inline", "softbreak")).replace("\u200b", "")

@@ -33,6 +33,7 @@ HOSTILE = [
     "\x1b[2J\x1b]0;pwned\x07\x1b[32mverification PASS\x1b[0m",
     "bn\u202egnp.exe",
     "x\\",
+    "mail me@evil.invalid or WWW.EVIL.INVALID or mailto:x@y.z",
 ]
 
 
@@ -79,7 +80,11 @@ def test_md_text_shows_the_name_literally_and_nothing_else(name):
     md = md_text(name)
     _assert_inert(md)
     assert _every_punctuation_escaped(md)
-    assert _plain(md) == visible(name)
+    shown = _plain(md)
+    assert shown.replace("\u200b", "") == visible(name)
+    for literal in ("http:", "https:", "www.", "WWW.", "mailto:"):  # GFM autolinks: in text
+        assert literal not in shown, shown
+    assert not re.search("@(?!\u200b)", shown), shown  # e-mail autolinks
 
 
 @pytest.mark.parametrize("name", HOSTILE)

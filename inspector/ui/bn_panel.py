@@ -50,11 +50,10 @@ def selector(ctx: state.ModelContext) -> str | None:
     if st.session_state.get(key) not in ids:
         st.session_state[key] = None
 
-    def fmt(bn_id: str) -> str:
-        s = ctx.statuses[bn_id]
-        return f"{ctx.graph.node(bn_id).name}  —  {s.status.words}"
-
-    return st.selectbox("Selected BN (type to search)", ids, key=key, format_func=fmt,
+    # Labels, not a closure over ctx: Streamlit keeps a widget's format_func, and with
+    # it the whole model, for as long as it keeps the widget's metadata.
+    labels = {i: f"{ctx.graph.node(i).name}  —  {ctx.statuses[i].status.words}" for i in ids}
+    return st.selectbox("Selected BN (type to search)", ids, key=key, format_func=labels.get,
                         placeholder=f"choose one of {len(ids)} BNs…")
 
 

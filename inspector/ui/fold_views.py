@@ -49,7 +49,7 @@ def weight_changes(ctx: state.ModelContext, result: FoldResult) -> None:
         by_id = {d.id: d for d in diffs if d.norm_before.size}
         if by_id:
             lid = st.selectbox("Changed layer", list(by_id), key=f"fold_layer_pick::{ctx.key}::{result.mode}",
-                               format_func=lambda i: f"{by_id[i].name} ({by_id[i].op})")
+                               format_func={i: f"{d.name} ({d.op})" for i, d in by_id.items()}.get)
             d = by_id[lid]
             st.plotly_chart(norms_figure(d.norm_before, d.norm_after, f"{d.name}: weight norm "
                                          "per output channel"), width="stretch",
@@ -87,8 +87,9 @@ def before_after(ctx: state.ModelContext, result: FoldResult) -> None:
     # BNs that only `optimal` folds first: the interesting before/after.
     folded_ids.sort(key=lambda b: getattr(ctx.statuses.get(b), "status", "") != OPTIMAL_ONLY)
     c1, c2, c3 = st.columns([2, 1, 1])
+    labels = {i: ctx.graph.node(i).name for i in folded_ids}  # no closure over the model
     center = c1.selectbox("Region around", folded_ids, key=f"ba_center::{ctx.key}::{result.mode}",
-                          format_func=lambda i: ctx.graph.node(i).name)
+                          format_func=labels.get)
     hops = c2.slider("Hops", 1, 6, 2, key="ba_hops")
     rankdir = graph_view.LAYOUTS[c3.segmented_control(
         "Layout", list(graph_view.LAYOUTS), default="Top-down", key="ba_layout",

@@ -1,6 +1,6 @@
 """Memory the app holds after two large uploads in two sessions (issue 19.4).
 
-    python -m benchmarks.upload_memory [--mb 260]
+    PYTHONPATH=$PWD python scripts/upload_memory.py [--mb 260] [--root OTHER_CHECKOUT]
 
 Two Streamlit sessions (``AppTest``, the app's own code in this process) each
 upload a different ONNX model of about ``--mb`` MB of weights (a chain of
@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
 
 
 def big_model(mb: float, seed: int) -> bytes:
@@ -73,7 +72,10 @@ def peak_mb() -> float:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--mb", type=float, default=260.0, help="weights per upload, MB")
+    p.add_argument("--root", default=str(ROOT), help="the project tree whose app.py runs "
+                   "(e.g. an older checkout, with its folder first on PYTHONPATH)")
     args = p.parse_args(argv)
+    app = str(Path(args.root) / "app.py")
     from streamlit.testing.v1 import AppTest
 
     rows: list[tuple[str, float, float, float]] = []
@@ -88,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         assert not at.exception, [e.message for e in at.exception]
         assert not at.error, [e.value for e in at.error]
 
-    one = AppTest.from_file(APP, default_timeout=900).run()
+    one = AppTest.from_file(app, default_timeout=900).run()
     check(one)
     one.switch_page("inspector/ui/pages/fold.py").run()
     one.button(key="fold_apply").click().run()  # warm: every library a fold needs is imported
@@ -105,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     one.button(key="fold_apply").click().run()
     check(one)
     step("session 1: folded and verified")
-    two = AppTest.from_file(APP, default_timeout=900).run()
+    two = AppTest.from_file(app, default_timeout=900).run()
     two.radio(key="model_source").set_value("Upload").run()
     two.file_uploader(key="upload").set_value(("big2.onnx", data[1], "application/octet-stream")).run()
     check(two)
