@@ -112,3 +112,24 @@ def test_timing_form_limits_follow_the_tensor_cap(monkeypatch):
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and "MB limit" in errors[0]
     assert not at.dataframe  # nothing ran
+
+
+def test_onnxruntime_sessions_of_other_models_are_dropped_beyond_the_budget(monkeypatch):
+    """The library's session cache keeps one fold's working set, not every model seen."""
+    import numpy as np
+    import onnx.numpy_helper
+
+    from inspector.frontends.onnx import runtime
+
+    monkeypatch.setattr(runtime, "_SESSIONS", type(runtime._SESSIONS)())
+    monkeypatch.setattr(runtime, "SESSION_BUDGET_BYTES", 1)  # one fold's working set: 4
+    models = [C.conv_bn(batch=1) for _ in range(6)]
+    x = np.zeros((1, 3, 8, 8), np.float32)
+    for m in models:
+        runtime.run(m, [x])
+    assert [e[0] for e in runtime._SESSIONS.values()] == models[-4:]
+    big = C.conv_bn(batch=1)
+    big.graph.initializer.append(onnx.numpy_helper.from_array(np.zeros(10**5, np.float32), "pad"))
+    runtime.run(big, [x])  # 4 x its size holds it and at most the small ones that fit
+    assert list(runtime._SESSIONS.values())[-1][0] is big
+    assert sum(e[2] for e in runtime._SESSIONS.values()) <= 4 * big.ByteSize()

@@ -13,7 +13,11 @@ import onnx
 from ...errors import InspectorError, MissingDependencyError, first_line
 from ...model import LoadedModel
 
-_SESSIONS: OrderedDict[Any, tuple[onnx.ModelProto, Any]] = OrderedDict()
+_SESSIONS: OrderedDict[Any, tuple[onnx.ModelProto, Any, int]] = OrderedDict()
+#: Model bytes the cached sessions may hold beyond one fold's working set (the
+#: original and the folded model, plain and per-tensor): an app serving large
+#: uploads kept 6 sessions, 4.9 GB, after its users had moved on (issue 19.4).
+SESSION_BUDGET_BYTES = 1 << 30
 _ORT_TYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64,
               "tensor(float16)": np.float16, "tensor(int64)": np.int64, "tensor(int32)": np.int32}
 
@@ -88,11 +92,17 @@ def _run(owner: onnx.ModelProto, build: Any, key: Any, inputs: Sequence[np.ndarr
     ``keep_sequences``: sequence values stay lists (else every value is an array)."""
     if key not in _SESSIONS or _SESSIONS[key][0] is not owner:
         try:
-            _SESSIONS[key] = (owner, make_session(build()))
+            size = owner.ByteSize()
+            _SESSIONS[key] = (owner, make_session(build()), size)
         except Exception as e:
             raise InspectorError(f"onnxruntime cannot load the model: {first_line(e)}. "
                                  "To fix this, check it with onnx.checker.check_model.") from e
-        while len(_SESSIONS) > 6:  # original + folded, plain and per-tensor
+        _SESSIONS.move_to_end(key)
+        # Keep 4 sessions of this size (original + folded, plain and per-tensor) and
+        # older ones only within the budget: another model's sessions go first.
+        budget = max(SESSION_BUDGET_BYTES, 4 * size)
+        while len(_SESSIONS) > 6 or (len(_SESSIONS) > 1 and
+                                     sum(e[2] for e in _SESSIONS.values()) > budget):
             _SESSIONS.popitem(last=False)
     _SESSIONS.move_to_end(key)
     session = _SESSIONS[key][1]
