@@ -111,6 +111,8 @@ class Adapter:
         time_runners: ``(variants, inputs, threads)`` -> a context manager giving
             ``{variant: zero-argument runner}`` for the format's own backend
             (the first of ``timing_backends`` when it is not ``onnxruntime``).
+        release: ``() -> None``: drop what the frontend caches to run models (e.g.
+            onnxruntime sessions); ``fold`` calls it once its verification is done.
     """
 
     name: str
@@ -130,6 +132,7 @@ class Adapter:
     single_size_note: str | None = None
     timing_backends: tuple[str, ...] = ("onnxruntime",)
     time_runners: Callable[..., AbstractContextManager[dict[str, Callable[[], Any]]]] | None = None
+    release: Callable[[], None] | None = None
 
     @property
     def display(self) -> str:

@@ -133,3 +133,13 @@ def test_onnxruntime_sessions_of_other_models_are_dropped_beyond_the_budget(monk
     runtime.run(big, [x])  # 4 x its size holds it and at most the small ones that fit
     assert list(runtime._SESSIONS.values())[-1][0] is big
     assert sum(e[2] for e in runtime._SESSIONS.values()) <= 4 * big.ByteSize()
+
+
+def test_a_fold_releases_the_onnxruntime_sessions_it_used():
+    import inspector
+    from inspector.frontends.onnx import runtime
+
+    loaded = inspector.load(C.conv_bn(batch=1))
+    result = inspector.fold(loaded, "optimal")
+    assert result.verification.passed
+    assert not runtime._SESSIONS  # nothing kept for a model nobody may look at again

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -86,26 +87,33 @@ def run_tensors(model: onnx.ModelProto, inputs: Sequence[np.ndarray],
                                if isinstance(v, np.ndarray)}
 
 
+def release_sessions() -> None:
+    """Drop every cached session (``Adapter.release``: a fold calls it once verified,
+    so large models' sessions are not kept for users who have moved on)."""
+    _SESSIONS.clear()
+
+
 def _run(owner: onnx.ModelProto, build: Any, key: Any, inputs: Sequence[np.ndarray],
          keep_sequences: bool = False) -> list[np.ndarray]:
     """Run ``build()`` with a session cached under ``key`` while ``owner`` lives;
     ``keep_sequences``: sequence values stay lists (else every value is an array)."""
-    if key not in _SESSIONS or _SESSIONS[key][0] is not owner:
+    entry = _SESSIONS.get(key)
+    if entry is None or entry[0] is not owner:
         try:
-            size = owner.ByteSize()
-            _SESSIONS[key] = (owner, make_session(build()), size)
+            entry = (owner, make_session(build()), owner.ByteSize())
         except Exception as e:
             raise InspectorError(f"onnxruntime cannot load the model: {first_line(e)}. "
                                  "To fix this, check it with onnx.checker.check_model.") from e
-        _SESSIONS.move_to_end(key)
+        _SESSIONS[key] = entry
         # Keep 4 sessions of this size (original + folded, plain and per-tensor) and
         # older ones only within the budget: another model's sessions go first.
-        budget = max(SESSION_BUDGET_BYTES, 4 * size)
+        budget = max(SESSION_BUDGET_BYTES, 4 * entry[2])
         while len(_SESSIONS) > 6 or (len(_SESSIONS) > 1 and
-                                     sum(e[2] for e in _SESSIONS.values()) > budget):
+                                     sum(e[2] for e in list(_SESSIONS.values())) > budget):
             _SESSIONS.popitem(last=False)
-    _SESSIONS.move_to_end(key)
-    session = _SESSIONS[key][1]
+    with contextlib.suppress(KeyError):  # dropped meanwhile (release_sessions)
+        _SESSIONS.move_to_end(key)
+    session = entry[1]  # held here: a concurrent release cannot take it away mid-run
     metas = session.get_inputs()
     if len(metas) != len(inputs):
         raise InspectorError(f"the model takes {len(metas)} inputs but {len(inputs)} were given. "
