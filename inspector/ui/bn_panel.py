@@ -29,11 +29,17 @@ def status_badge(status) -> str:
 
 
 def on_graph_node(ctx: state.ModelContext, view_key: str):
-    """Callback factory: a clicked BN becomes the selection; a box expands."""
+    """Callback factory: a clicked BN becomes the selection; a box expands.
+
+    Callbacks never close over the model: Streamlit keeps a widget's callback as
+    long as it keeps the widget's metadata, which would keep the model with it."""
     from .graph_view import expand_group
 
     def handle(node_id: str) -> None:
         if expand_group(view_key, node_id):
+            return
+        ctx = state.current()
+        if ctx is None:
             return
         if node_id in ctx.statuses:
             state.select_bn(ctx, node_id)
@@ -72,13 +78,14 @@ def bn_table(ctx: state.ModelContext) -> None:
     st.session_state[ids_key] = list(view["id"])
     table_key = f"bn_table::{ctx.key}"
 
-    def on_select() -> None:
+    def on_select() -> None:  # no closure over ctx (see on_graph_node)
         sel = st.session_state.get(table_key)
         rows_sel = list(getattr(getattr(sel, "selection", None), "rows", []) or
                         ((sel or {}).get("selection", {}).get("rows", []) if isinstance(sel, dict) else []))
         ids = st.session_state.get(ids_key, [])
-        if rows_sel and rows_sel[0] < len(ids):
-            state.select_bn(ctx, ids[rows_sel[0]])
+        current = state.current()
+        if rows_sel and rows_sel[0] < len(ids) and current is not None:
+            state.select_bn(current, ids[rows_sel[0]])
 
     st.dataframe(
         view[TABLE_COLUMNS], key=table_key, on_select=on_select, selection_mode="single-row",
