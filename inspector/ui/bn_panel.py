@@ -59,7 +59,7 @@ def selector(ctx: state.ModelContext) -> str | None:
     # Labels, not a closure over ctx: Streamlit keeps a widget's format_func, and with
     # it the whole model, for as long as it keeps the widget's metadata.
     labels = {i: f"{ctx.graph.node(i).name}  —  {ctx.statuses[i].status.words}" for i in ids}
-    return st.selectbox("Selected BN (type to search)", ids, key=key, format_func=labels.get,
+    return st.selectbox("Selected BN (type to search)", ids, key=key, format_func=lambda i: labels.get(i, str(i)),
                         placeholder=f"choose one of {len(ids)} BNs…")
 
 

@@ -48,8 +48,9 @@ def weight_changes(ctx: state.ModelContext, result: FoldResult) -> None:
     with right:
         by_id = {d.id: d for d in diffs if d.norm_before.size}
         if by_id:
+            layer_labels = {i: f"{d.name} ({d.op})" for i, d in by_id.items()}  # no closure
             lid = st.selectbox("Changed layer", list(by_id), key=f"fold_layer_pick::{ctx.key}::{result.mode}",
-                               format_func={i: f"{d.name} ({d.op})" for i, d in by_id.items()}.get)
+                               format_func=lambda i: layer_labels.get(i, str(i)))
             d = by_id[lid]
             st.plotly_chart(norms_figure(d.norm_before, d.norm_after, f"{d.name}: weight norm "
                                          "per output channel"), width="stretch",
@@ -89,7 +90,7 @@ def before_after(ctx: state.ModelContext, result: FoldResult) -> None:
     c1, c2, c3 = st.columns([2, 1, 1])
     labels = {i: ctx.graph.node(i).name for i in folded_ids}  # no closure over the model
     center = c1.selectbox("Region around", folded_ids, key=f"ba_center::{ctx.key}::{result.mode}",
-                          format_func=labels.get)
+                          format_func=lambda i: labels.get(i, str(i)))
     hops = c2.slider("Hops", 1, 6, 2, key="ba_hops")
     rankdir = graph_view.LAYOUTS[c3.segmented_control(
         "Layout", list(graph_view.LAYOUTS), default="Top-down", key="ba_layout",
