@@ -1,11 +1,17 @@
 """Streamlit entry point: ``streamlit run app.py`` (the app lives in inspector/ui)."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from inspector.ui import sidebar
+from inspector.ui.errors import boundary
 from inspector.ui.theme import apply_theme
 
-st.set_page_config(page_title="BN Fold Inspector", page_icon=":material/account_tree:", layout="wide")
+# A local icon: a :material/...: page icon makes the browser fetch the favicon from
+# fonts.gstatic.com, and nothing may leave the machine (tests/test_names_browser.py).
+ICON = str(Path(__file__).resolve().parent / "assets" / "favicon.png")
+st.set_page_config(page_title="BN Fold Inspector", page_icon=ICON, layout="wide")
 apply_theme()
 page = st.navigation([
     st.Page("inspector/ui/pages/inspect.py", title="Inspect", icon=":material/search:", default=True),
@@ -13,5 +19,7 @@ page = st.navigation([
     st.Page("inspector/ui/pages/timing.py", title="Timing", icon=":material/timer:"),
     st.Page("inspector/ui/pages/learn.py", title="Learn", icon=":material/school:"),
 ])
-sidebar.render()
-page.run()
+with boundary("Drawing the model picker"):  # the error boundary: one line, never a traceback
+    sidebar.render()
+with boundary(f"The {page.title} page"):
+    page.run()

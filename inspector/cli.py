@@ -6,7 +6,10 @@
     bnfold samples
 
 Errors are one line on stderr and a non-zero exit; with ``--json -`` stdout
-carries only the JSON. What torch/onnx print or log while loading and folding
+carries only the JSON. Everything printed goes through ``terminal_safe``: a name
+from a model cannot send ANSI/OSC escape sequences or bidi overrides to the
+terminal (they are shown as ``\\uXXXX``); the JSON keeps the raw names, escaped
+by ``json.dumps``. What torch/onnx print or log while loading and folding
 is hidden unless ``--verbose``. Outputs are written atomically and never over
 the input (``inspector.safe_io``).
 """
@@ -20,6 +23,7 @@ import time
 from pathlib import Path
 
 from .errors import InspectorError
+from .safe_text import terminal_safe
 
 EXIT_ERROR = 2
 _CALLABLE_WARNING = ("pkg.mod:fn imports that module and calls fn(): it runs that code, so only "
@@ -107,7 +111,33 @@ def _parse_mb(text: str) -> float:
     return value
 
 
+class SafeStream:
+    """A text stream that writes control, escape and bidi characters as ``\\uXXXX``."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        self.stream.write(terminal_safe(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
+    real = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = SafeStream(real[0]), SafeStream(real[1])
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout, sys.stderr = real
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     _STREAMS.update(out=sys.stdout, err=sys.stderr)
     log = None

@@ -9,14 +9,16 @@ class InspectorError(Exception):
     The message is one line that ends with how to fix it. ``example`` holds a few
     lines of code that do (the CLI prints them, indented, under the error line);
     ``details`` what the line leaves out, e.g. the underlying tracebacks' messages
-    (the CLI prints them with ``--verbose``).
+    (the CLI prints them with ``--verbose``); ``close_matches`` the names a mistyped
+    one may have meant (the app offers them as buttons).
     """
 
     def __init__(self, *args: object, example: str | None = None,
-                 details: str | None = None) -> None:
+                 details: str | None = None, close_matches: tuple[str, ...] = ()) -> None:
         super().__init__(*args)
         self.example = example
         self.details = details
+        self.close_matches = tuple(close_matches)
 
 
 class UnsupportedModelError(InspectorError):

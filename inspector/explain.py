@@ -12,6 +12,7 @@ from .analysis.sentences import display_name, names
 from .analysis.verdict import Status, Verdict
 from .folding.plan import Analysis
 from .ir import Graph
+from .safe_text import md_code, md_names, md_sentence, md_text
 from .statuses import BNStatus, compute_statuses
 
 __all__ = ["names", "bn_rows", "affine_summary", "explain", "summary_lines"]
@@ -47,19 +48,20 @@ def affine_summary(graph: Graph, bn_id: str) -> dict[str, Any] | None:
 
 
 def explain(graph: Graph, status: BNStatus, adjacent: Verdict | None) -> list[str]:
-    """Markdown paragraphs that explain one BN's status in plain words."""
+    """Markdown paragraphs that explain one BN's status in plain words. Every name
+    in them (node names, the library's sentences) is escaped: shown as text."""
     v = status.verdict
     node = graph.node(status.bn)
     out: list[str] = []
     if v is None:
-        return [f"`{node.name}` was not analysed."]
+        return [f"{md_code(node.name)} was not analysed."]
     if v.merged:
         return [f"**Merged** with the parallel branches it is summed with into one convolution, "
-                f"**`{v.details.get('merged_name') or v.details.get('merged_into', '?')}`**: a sum of linear maps of the same tensor "
-                f"is one linear map (re-parameterization). The region's nodes {names(graph, v.roots)} "
+                f"**{md_code(v.details.get('merged_name') or v.details.get('merged_into', '?'))}**: a sum of linear maps of the same tensor "
+                f"is one linear map (re-parameterization). The region's nodes {_names(graph, v.roots)} "
                 "are replaced by that conv."]
     if v.folded:
-        roots = names(graph, v.roots)
+        roots = _names(graph, v.roots)
         leaves = [x for x in v.leaves if x != v.bn]
         if v.direction == "backward":
             out.append(f"**Folds backward** into the layer(s) that produce its input: **{roots}**. "
@@ -70,7 +72,7 @@ def explain(graph: Graph, status: BNStatus, adjacent: Verdict | None) -> list[st
                        "Their input channel k is scaled by a_k and the shift is pushed through the "
                        "weights into their bias.")
         if leaves:
-            out.append(f"**Leaves** {names(graph, leaves)} share those tensors, so they are "
+            out.append(f"**Leaves** {_names(graph, leaves)} share those tensors, so they are "
                        "updated to undo the map and keep computing exactly the same function.")
         if v.order is not None:
             out.append(f"Fold order: step {v.order + 1} of the sequence (the graph is re-analysed "
@@ -82,25 +84,30 @@ def explain(graph: Graph, status: BNStatus, adjacent: Verdict | None) -> list[st
     blocked = v.details.get("blocked", []) if isinstance(v.details, dict) else []
     if len(blocked) == 2:
         out.append(f"**Not foldable — {title}.** Neither direction works:")
-        out.append("\n".join(f"- **{d}**: {sentence}" for d, (_c, sentence, _n)
+        out.append("\n".join(f"- **{d}**: {md_sentence(sentence)}" for d, (_c, sentence, _n)
                              in zip(("backward", "forward"), blocked)))
     else:
-        out.append(f"**Not foldable — {title}.** {v.reason}")
+        out.append(f"**Not foldable — {title}.** {md_sentence(v.reason)}")
     if v.reason_code is not None:
         out.append(v.reason_code.help)
     if v.blocking_node and graph.has_node(v.blocking_node):
         b = graph.node(v.blocking_node)
-        out.append(f"Blocking node: **`{b.name}`** ({b.kind}), outlined in red on the graph.")
+        out.append(f"Blocking node: **{md_code(b.name)}** ({md_text(b.kind)}), outlined in red on the graph.")
     if adjacent is not None and adjacent.folded:
         out.append("Note: the `adjacent` rule folds it, which should not happen — please report.")
     return out
+
+
+def _names(graph: Graph, ids) -> str:
+    """:func:`names` as Markdown: each name a code span, the joining words text."""
+    return md_names((display_name(graph, i) for i in ids), limit=6)
 
 
 def _adjacent_words(v: Verdict) -> str:
     if v.folded:
         return "The `adjacent` rule (what fx fuse / onnxruntime do) folds it too."
     return ("The `adjacent` rule (what fx fuse / onnxruntime do) does **not** fold it: "
-            f"{v.reason or 'not directly after a conv/linear used only by this BN'}. "
+            f"{md_sentence(v.reason or 'not directly after a conv/linear used only by this BN')}. "
             "This is part of the gap between the two modes.")
 
 

@@ -115,6 +115,8 @@ class Adapter:
         time_runners: ``(variants, inputs, threads)`` -> a context manager giving
             ``{variant: zero-argument runner}`` for the format's own backend
             (the first of ``timing_backends`` when it is not ``onnxruntime``).
+        release: ``() -> None``: drop what the frontend caches to run models (e.g.
+            onnxruntime sessions); ``fold`` calls it once its verification is done.
     """
 
     name: str
@@ -135,6 +137,7 @@ class Adapter:
     timing_backends: tuple[str, ...] = ("onnxruntime",)
     time_runners: Callable[..., AbstractContextManager[dict[str, Callable[[], Any]]]] | None = None
     runtime_check: Callable[[Any, Any], dict[str, Any]] | None = None
+    release: Callable[[], None] | None = None
 
     @property
     def display(self) -> str:

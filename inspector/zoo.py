@@ -44,7 +44,7 @@ def _import(package: str) -> Any:
 def unknown(kind: str, model: str, names: list[str]) -> UnsupportedModelError:
     close = difflib.get_close_matches(model, names, n=5, cutoff=0.5)
     hint = f" Close matches: {', '.join(close)}." if close else ""
-    return UnsupportedModelError(f"unknown {kind} model {model!r}.{hint}")
+    return UnsupportedModelError(f"unknown {kind} model {model!r}.{hint}", close_matches=close)
 
 
 # -- timm -------------------------------------------------------------------------

@@ -17,6 +17,7 @@ pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from inspector.render.status import STATUS_COLORS  # noqa: E402
+from tests.mdtext import plain  # noqa: E402
 
 pytestmark = pytest.mark.slow  # Streamlit AppTests
 
@@ -227,7 +228,7 @@ def test_mistyped_zoo_name_offers_clickable_close_matches():
     match = next(b for b in at.main.button if b.key.startswith("match::main::"))
     match.click().run()
     _no_exceptions(at)
-    assert at.text_input(key="zoo_name").value == f"torchvision:{match.label}"
+    assert at.text_input(key="zoo_name").value == f"torchvision:{plain(match.label)}"
     assert not at.main.error
 
 
@@ -241,8 +242,8 @@ def _upload(at: AppTest, name: str, data: bytes) -> AppTest:
 def test_invalid_uploads_show_friendly_errors(tmp_path):
     at = _upload(_app(), "broken.onnx", b"this is not an onnx file")
     _no_exceptions(at)
-    assert len(at.sidebar.error) == 1 and "broken.onnx" in at.sidebar.error[0].value
-    assert len(at.main.error) == 1 and "broken.onnx" in at.main.error[0].value
+    assert len(at.sidebar.error) == 1 and "broken.onnx" in plain(at.sidebar.error[0].value)
+    assert len(at.main.error) == 1 and "broken.onnx" in plain(at.main.error[0].value)
     assert "Traceback" not in at.error[0].value
     marker = tmp_path / "unpickled"
 
@@ -252,7 +253,7 @@ def test_invalid_uploads_show_friendly_errors(tmp_path):
 
     at = _upload(_app(), "evil.pt2", pickle.dumps(Evil()))
     _no_exceptions(at)
-    assert at.error and "evil.pt2" in at.error[0].value
+    assert at.error and "evil.pt2" in plain(at.error[0].value)
     assert not marker.exists(), "an uploaded file was unpickled"
 
 
@@ -288,7 +289,7 @@ def test_valid_pt2_upload_is_loaded_with_torch_export(tmp_path):
     at = _upload(_app(), "tiny.pt2", path.read_bytes())
     _no_exceptions(at)
     assert not at.error and _metrics(at)["BN layers"] == "1"
-    assert any("tiny.pt2" in c.value and "torch" in c.value for c in at.sidebar.caption)
+    assert any("tiny.pt2" in plain(c.value) and "torch" in c.value for c in at.sidebar.caption)
 
 
 # -- Without Graphviz -----------------------------------------------------------

@@ -22,6 +22,7 @@ from inspector import errors
 from inspector.cli import main
 from inspector.frontends import load, load_bytes
 from tests.bad_inputs import corpus as C
+from tests.mdtext import plain
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = {c.name: c for c in C.cases()}
@@ -198,7 +199,7 @@ def test_app_upload_outcome_for_every_case():
                 assert not at.error and any(m.label == "BN layers" for m in at.metric), name
             else:
                 # The same one-line error in the sidebar and in the main area.
-                messages = {e.value for e in at.error}
+                messages = {plain(e.value) for e in at.error}
                 assert len(messages) == 1 and name in messages.pop(), name
                 assert not any("bnfold-upload-" in e.value for e in at.error)  # no temporary path
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..errors import InspectorError
 from ..folding.plan import Analysis
+from ..limits import cap_bytes, check_tensor
 from ..model import InputSpec, LoadedModel
 from .floor import build_floor
 
@@ -55,11 +56,16 @@ def build_variants(
     return variants
 
 
-def input_specs(loaded: LoadedModel, batch: int = 1, size: int | None = None) -> list[InputSpec]:
+def input_specs(loaded: LoadedModel, batch: int = 1, size: int | None = None,
+                max_tensor_mb: float | None = None) -> list[InputSpec]:
     """``loaded.inputs`` with the batch dimension set and, if ``size`` is given,
-    every spatial dimension (axes 2.. of a rank >= 3 input) set to ``size``."""
+    every spatial dimension (axes 2.. of a rank >= 3 input) set to ``size``.
+
+    Raises ResourceLimitError, before anything is allocated, when one input would
+    be larger than ``max_tensor_mb`` (default ``limits.DEFAULT_MAX_TENSOR_MB``)."""
     if batch < 1 or (size is not None and size < 1):
         raise InspectorError("batch and input size must be positive integers")
+    cap = cap_bytes(max_tensor_mb)
     specs = []
     for spec in loaded.inputs:
         shape = list(spec.shape)
@@ -67,8 +73,33 @@ def input_specs(loaded: LoadedModel, batch: int = 1, size: int | None = None) ->
             shape[0] = batch
         if size is not None and len(shape) >= 3:
             shape[2:] = [size] * (len(shape) - 2)
+        check_tensor(f"the timing input {spec.name!r} of shape {tuple(shape)}", shape,
+                     spec.dtype, cap)
         specs.append(InputSpec(spec.name, tuple(shape), spec.dtype))
     return specs
+
+
+def largest_inputs(loaded: LoadedModel, size: int | None = None,
+                   max_tensor_mb: float | None = None) -> tuple[int, int | None]:
+    """The largest batch at ``size`` (the model's own when None) and the largest square
+    spatial size at batch 1 that keep every input within ``max_tensor_mb`` (the
+    Timing form's limits); the size is None when no input has spatial axes."""
+    cap = cap_bytes(max_tensor_mb)
+    batch, side = None, None
+    for spec in loaded.inputs:
+        item = np.dtype(spec.dtype).itemsize if str(spec.dtype) != "bfloat16" else 2
+        dims = [max(int(d), 1) for d in spec.shape[1:]]
+        if size is not None and len(spec.shape) >= 3:
+            dims[1:] = [size] * (len(spec.shape) - 2)
+        per_sample = item * int(np.prod(dims, dtype=np.float64)) if dims else item
+        batch = min(batch or cap, cap // max(per_sample, 1))
+        if len(spec.shape) >= 3:
+            channels = max(int(spec.shape[1]), 1) * item
+            s = int((cap / channels) ** (1.0 / (len(spec.shape) - 2)))
+            while s > 1 and channels * s ** (len(spec.shape) - 2) > cap:
+                s -= 1
+            side = s if side is None else min(side, s)
+    return max(int(batch or 1), 0), side
 
 
 def input_arrays(loaded: LoadedModel, batch: int = 1, size: int | None = None, seed: int = 0) -> list[np.ndarray]:

@@ -88,8 +88,17 @@ def fold(
 
     A refusal suggests a simpler mode (``optimal`` for ``reparam``, ``adjacent``
     for ``optimal``) only when folding the model in that mode verified.
+
+    Whatever the frontend cached to run the models (``Adapter.release``: e.g.
+    onnxruntime sessions) is dropped when it returns or raises.
     """
-    return _fold(loaded, mode, analysis, progress, max_rollbacks, allow_unverified, advise=True)
+    try:
+        return _fold(loaded, mode, analysis, progress, max_rollbacks, allow_unverified,
+                     advise=True)
+    finally:
+        release = getattr(loaded.frontend, "release", None)
+        if release is not None:
+            release()
 
 
 def _fold(loaded: LoadedModel, mode: str, analysis: Analysis | None, progress: Progress | None,

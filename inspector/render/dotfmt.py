@@ -12,6 +12,11 @@ Graphviz treats attribute strings differently (checked on Graphviz 2.43):
 Every writer below escapes ``&``, ``<`` and ``>`` as entities, so no name can
 produce a raw entity, tag or invalid character reference in the SVG, and
 replaces control characters (not allowed in XML 1.0) with U+FFFD.
+
+Graphviz's lexer refuses a quoted string over 16,384 bytes (a 16 KB node name
+stopped the graph from drawing): longer strings are written as DOT's
+concatenation ``"part" + "part"``, split between escape sequences, so ids and
+tooltips keep the full name (labels show it shortened, ``shorten``).
 """
 
 from __future__ import annotations
@@ -27,6 +32,28 @@ def _clean(text: object) -> str:
     return _CONTROL.sub("\ufffd", s)
 
 
+#: Bytes per quoted DOT string part (Graphviz's lexer stops at 16,384).
+QUOTED_MAX_BYTES = 8000
+_TOKEN = re.compile(r"\\.|&#?[A-Za-z0-9]+;|.", re.DOTALL)
+
+
+def _quoted(escaped: str) -> str:
+    """``"escaped"``, or ``"a" + "b" + ...`` when longer than ``QUOTED_MAX_BYTES``
+    (never splitting a backslash escape or an entity)."""
+    if len(escaped.encode("utf-8")) <= QUOTED_MAX_BYTES:
+        return f'"{escaped}"'
+    parts, current, size = [], [], 0
+    for tok in _TOKEN.findall(escaped):
+        n = len(tok.encode("utf-8"))
+        if size + n > QUOTED_MAX_BYTES:
+            parts.append("".join(current))
+            current, size = [], 0
+        current.append(tok)
+        size += n
+    parts.append("".join(current))
+    return " + ".join(f'"{p}"' for p in parts)
+
+
 def _entities(s: str) -> str:
     for raw, ent in _ENTITIES:
         s = s.replace(raw, ent)
@@ -39,25 +66,25 @@ def q_id(text: object) -> str:
     Newlines become ``&#10;`` so the SVG ``id`` equals the original text.
     """
     s = _entities(_clean(text).replace("\\", "\\\\").replace('"', '\\"'))
-    return '"' + s.replace("\n", "&#10;").replace("\t", "&#9;") + '"'
+    return _quoted(s.replace("\n", "&#10;").replace("\t", "&#9;"))
 
 
 def q_label(text: object) -> str:
     """A quoted label; newlines in ``text`` become centred line breaks."""
     s = _entities(_clean(text).replace("\\", "\\\\").replace('"', '\\"'))
-    return '"' + s.replace("\n", "\\n") + '"'
+    return _quoted(s.replace("\n", "\\n"))
 
 
 def q_tooltip(text: object) -> str:
     """A quoted tooltip (backslashes shown as ``⧵``; newlines kept)."""
     s = _entities(_clean(text).replace("\\", "\u29f5").replace('"', '\\"'))
-    return '"' + s.replace("\n", "\\n") + '"'
+    return _quoted(s.replace("\n", "\\n"))
 
 
 def q_title(text: object) -> str:
     """A quoted graph name (written verbatim as the SVG graph ``<title>``)."""
     s = _clean(text).replace("\\", "\u29f5").replace('"', '\\"').replace("\n", " ")
-    return '"' + _entities(s) + '"'
+    return _quoted(_entities(s))
 
 
 _LABEL_KEYS = frozenset({"label", "xlabel"})

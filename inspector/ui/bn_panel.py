@@ -9,6 +9,7 @@ from ..analysis.verdict import Status
 from ..explain import affine_summary, bn_rows, explain
 from ..render.properties import node_properties
 from ..render.status import STATUS_COLORS
+from ..safe_text import md_code
 from . import state
 from .charts import affine_figure
 
@@ -28,11 +29,17 @@ def status_badge(status) -> str:
 
 
 def on_graph_node(ctx: state.ModelContext, view_key: str):
-    """Callback factory: a clicked BN becomes the selection; a box expands."""
+    """Callback factory: a clicked BN becomes the selection; a box expands.
+
+    Callbacks never close over the model: Streamlit keeps a widget's callback as
+    long as it keeps the widget's metadata, which would keep the model with it."""
     from .graph_view import expand_group
 
     def handle(node_id: str) -> None:
         if expand_group(view_key, node_id):
+            return
+        ctx = state.current()
+        if ctx is None:
             return
         if node_id in ctx.statuses:
             state.select_bn(ctx, node_id)
@@ -49,11 +56,10 @@ def selector(ctx: state.ModelContext) -> str | None:
     if st.session_state.get(key) not in ids:
         st.session_state[key] = None
 
-    def fmt(bn_id: str) -> str:
-        s = ctx.statuses[bn_id]
-        return f"{ctx.graph.node(bn_id).name}  —  {s.status.words}"
-
-    return st.selectbox("Selected BN (type to search)", ids, key=key, format_func=fmt,
+    # Labels, not a closure over ctx: Streamlit keeps a widget's format_func, and with
+    # it the whole model, for as long as it keeps the widget's metadata.
+    labels = {i: f"{ctx.graph.node(i).name}  —  {ctx.statuses[i].status.words}" for i in ids}
+    return st.selectbox("Selected BN (type to search)", ids, key=key, format_func=lambda i: labels.get(i, str(i)),
                         placeholder=f"choose one of {len(ids)} BNs…")
 
 
@@ -72,13 +78,14 @@ def bn_table(ctx: state.ModelContext) -> None:
     st.session_state[ids_key] = list(view["id"])
     table_key = f"bn_table::{ctx.key}"
 
-    def on_select() -> None:
+    def on_select() -> None:  # no closure over ctx (see on_graph_node)
         sel = st.session_state.get(table_key)
         rows_sel = list(getattr(getattr(sel, "selection", None), "rows", []) or
                         ((sel or {}).get("selection", {}).get("rows", []) if isinstance(sel, dict) else []))
         ids = st.session_state.get(ids_key, [])
-        if rows_sel and rows_sel[0] < len(ids):
-            state.select_bn(ctx, ids[rows_sel[0]])
+        current = state.current()
+        if rows_sel and rows_sel[0] < len(ids) and current is not None:
+            state.select_bn(current, ids[rows_sel[0]])
 
     st.dataframe(
         view[TABLE_COLUMNS], key=table_key, on_select=on_select, selection_mode="single-row",
@@ -99,9 +106,9 @@ def detail_panel(ctx: state.ModelContext, bn_id: str | None) -> None:
     s = ctx.statuses[bn_id]
     node = ctx.graph.node(bn_id)
     colors = STATUS_COLORS[s.color_key]
-    st.markdown(f"#### `{node.name}`")
-    st.markdown(f"{status_badge(s)} · colour `{colors.fill}` · op "
-                f"`{node.kind}` · scope `{node.scope or '—'}`")
+    st.markdown(f"#### {md_code(node.name)}")
+    st.markdown(f"{status_badge(s)} · colour {md_code(colors.fill)} · op "
+                f"{md_code(node.kind)} · scope {md_code(node.scope or '—')}")
     adjacent = ctx.adjacent.verdicts.get(bn_id)
     for paragraph in explain(ctx.graph, s, adjacent):
         st.markdown(paragraph)
@@ -120,8 +127,9 @@ def properties_panel(ctx: state.ModelContext, node_id: str | None) -> None:
     if node_id is None or not ctx.graph.has_node(node_id):
         return
     p = node_properties(ctx.graph, node_id)
-    st.markdown(f"##### Properties of `{p['name']}`")
-    st.caption(f"op `{p['op']}` · kind `{p['kind']}` · scope `{p['scope'] or '—'}`")
+    st.markdown(f"##### Properties of {md_code(p['name'])}")
+    st.caption(f"op {md_code(p['op'])} · kind {md_code(p['kind'])} · "
+               f"scope {md_code(p['scope'] or '—')}")
     for title, rows in (("Inputs", p["inputs"]), ("Outputs", p["outputs"]),
                         ("Attributes", p["attributes"]), ("Parameters", p["parameters"])):
         if rows:

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..bench.timing import VARIANT_LABELS
+from ..safe_text import html_text
 
 #: Timing colours: greys and purples only, so that no variant borrows a colour
 #: that means a BN status on the graph (``inspector/render/status.py``).
@@ -34,7 +35,7 @@ def affine_figure(a: np.ndarray, c: np.ndarray, title: str) -> go.Figure:
                          hovertemplate="channel %{x}<br>a = %{y:.4g}<extra></extra>"), 1, 1)
     fig.add_trace(go.Bar(x=k, y=c, marker_color="#009E73", name="c",
                          hovertemplate="channel %{x}<br>c = %{y:.4g}<extra></extra>"), 2, 1)
-    fig.update_layout(title=title, showlegend=False, height=360, **_LAYOUT)
+    fig.update_layout(title=html_text(title), showlegend=False, height=360, **_LAYOUT)
     fig.update_xaxes(title_text="channel k", row=2, col=1)
     return fig
 
@@ -45,7 +46,7 @@ def norms_figure(before: np.ndarray, after: np.ndarray, title: str) -> go.Figure
     fig = go.Figure()
     fig.add_trace(go.Bar(x=k, y=before, name="before", marker_color="#999999"))
     fig.add_trace(go.Bar(x=k, y=after, name="after", marker_color="#0072B2"))
-    fig.update_layout(title=title, barmode="group", height=320, xaxis_title="output channel",
+    fig.update_layout(title=html_text(title), barmode="group", height=320, xaxis_title="output channel",
                       yaxis_title="‖W[k]‖₂", **_LAYOUT)
     return fig
 
@@ -58,7 +59,7 @@ def rel_change_figure(values: np.ndarray, owners: Sequence[str]) -> go.Figure:
     owners_arr = np.asarray(owners)
     if len(layers) <= 12:
         for name in layers:
-            fig.add_trace(go.Histogram(x=safe[owners_arr == name], name=name, opacity=0.75,
+            fig.add_trace(go.Histogram(x=safe[owners_arr == name], name=html_text(name), opacity=0.75,
                                        nbinsx=40))
         fig.update_layout(barmode="stack")
     else:

@@ -10,6 +10,7 @@ from ..diffs import all_rel_changes, diff_rows, layer_diffs
 from ..folding.pipeline import FoldResult
 from ..render import to_dot
 from ..render.status import OPTIMAL_ONLY
+from ..safe_text import md_names, md_text
 from . import graph_view, state
 from .charts import affine_figure, norms_figure, rel_change_figure
 from .errors import safe_call
@@ -41,19 +42,20 @@ def weight_changes(ctx: state.ModelContext, result: FoldResult) -> None:
         step = next(s for s in a.steps if s.bn == bn)
         st.plotly_chart(affine_figure(step.a, step.c, f"{names[bn]} — folded {step.direction}"),
                         width="stretch", key="fold_affine_chart")
-        roots = ", ".join(ctx.graph.node(r).name for r in step.roots)
-        st.caption(f"Roots: {roots or '—'} · leaves: "
-                   f"{', '.join(ctx.graph.node(x).name for x in step.leaves if x != bn) or '—'}")
+        leaves = [x for x in step.leaves if x != bn]
+        st.caption(f"Roots: {md_names(ctx.graph.node(r).name for r in step.roots)} · "
+                   f"leaves: {md_names(ctx.graph.node(x).name for x in leaves)}")
     with right:
         by_id = {d.id: d for d in diffs if d.norm_before.size}
         if by_id:
+            layer_labels = {i: f"{d.name} ({d.op})" for i, d in by_id.items()}  # no closure
             lid = st.selectbox("Changed layer", list(by_id), key=f"fold_layer_pick::{ctx.key}::{result.mode}",
-                               format_func=lambda i: f"{by_id[i].name} ({by_id[i].op})")
+                               format_func=lambda i: layer_labels.get(i, str(i)))
             d = by_id[lid]
             st.plotly_chart(norms_figure(d.norm_before, d.norm_after, f"{d.name}: weight norm "
                                          "per output channel"), width="stretch",
                             key="fold_norms_chart")
-            st.caption("Why: " + ("; ".join(d.roles) or "edited"))
+            st.caption("Why: " + md_text("; ".join(d.roles) or "edited"))
     values, owners = all_rel_changes(diffs)
     if values.size:
         st.plotly_chart(rel_change_figure(values, owners), width="stretch", key="fold_rel_chart")
@@ -86,8 +88,9 @@ def before_after(ctx: state.ModelContext, result: FoldResult) -> None:
     # BNs that only `optimal` folds first: the interesting before/after.
     folded_ids.sort(key=lambda b: getattr(ctx.statuses.get(b), "status", "") != OPTIMAL_ONLY)
     c1, c2, c3 = st.columns([2, 1, 1])
+    labels = {i: ctx.graph.node(i).name for i in folded_ids}  # no closure over the model
     center = c1.selectbox("Region around", folded_ids, key=f"ba_center::{ctx.key}::{result.mode}",
-                          format_func=lambda i: ctx.graph.node(i).name)
+                          format_func=lambda i: labels.get(i, str(i)))
     hops = c2.slider("Hops", 1, 6, 2, key="ba_hops")
     rankdir = graph_view.LAYOUTS[c3.segmented_control(
         "Layout", list(graph_view.LAYOUTS), default="Top-down", key="ba_layout",

@@ -62,6 +62,15 @@ def _component():
     return _COMPONENT
 
 
+def component_key(key: str) -> str:
+    """The widget key given to the component for ``key``: Streamlit refuses a
+    component key holding ``__`` (an upload named ``resnet__v2.onnx`` is in the
+    page's keys), so such a key is replaced by a digest of it."""
+    if "__" not in key:
+        return key
+    return "bnfold-graph-" + hashlib.sha1(key.encode("utf-8")).hexdigest()
+
+
 def clickable_svg(svg: str, *, key: str, selected: str | None = None,
                   height: int | str = VIEWPORT_HEIGHT, on_click=None, hint: str = "",
                   roles: dict | None = None, legend: list[dict] | None = None,
@@ -85,7 +94,7 @@ def clickable_svg(svg: str, *, key: str, selected: str | None = None,
     if minimap is None:
         minimap = svg.count('class="node') > MINIMAP_NODES
     result = _component()(
-        key=key,
+        key=component_key(key),
         data={"svg": svg, "hash": digest, "selected": selected or "",
               "height": f"{height}px" if isinstance(height, int) else height, "hint": hint,
               "roles": roles or {}, "role_names": list(ROLES), "legend": legend or [],
@@ -98,7 +107,7 @@ def clickable_svg(svg: str, *, key: str, selected: str | None = None,
 
 def clicked_value(key: str) -> str | None:
     """Inside an ``on_click`` callback: the clicked node id."""
-    value = st.session_state.get(key)
+    value = st.session_state.get(component_key(key))
     if value is None:
         return None
     if isinstance(value, dict):

@@ -25,6 +25,7 @@ from ..render.dot import build_view
 from ..render.highlight import highlight_map
 from ..render.status import compute_statuses, legend_items
 from ..render.views import matches, scope_depth, scope_prefixes
+from ..safe_text import md_code, md_names
 from .errors import safe_call
 from .graph_component import VIEWPORT_HEIGHT, clickable_svg, clicked_value
 
@@ -90,10 +91,9 @@ def view_controls(graph: Graph, prefix: str, *, focus_id: str | None) -> ViewOpt
                        search=search.strip(), focus=focus_id, shapes=shapes)
     if opts.search:
         found = [n.name for n in graph.nodes if matches(n, opts.search)]
-        more = f" and {len(found) - 8} more" if len(found) > 8 else ""
-        st.caption(f"{len(found)} nodes match `{opts.search}` (outlined twice on the graph; "
-                   f"boxes show match counts): {', '.join(found[:8])}{more}" if found
-                   else f"No node matches `{opts.search}`.")
+        st.caption(f"{len(found)} nodes match {md_code(opts.search)} (outlined twice on the "
+                   f"graph; boxes show match counts): {md_names(found, limit=8)}" if found
+                   else f"No node matches {md_code(opts.search)}.")
     if opts.view == "Collapsed":
         c1, c2 = st.columns([1, 3])
         auto = default.get("collapse")

@@ -9,6 +9,7 @@ import streamlit as st
 
 from ..folding.pipeline import FoldResult
 from ..quant import DROP_THRESHOLD_DB, LayerQuant, quant_impact
+from ..safe_text import md_names
 from . import state
 
 EXPLAIN = (
@@ -64,8 +65,7 @@ def quantization_impact(ctx: state.ModelContext, result: FoldResult) -> None:
     flagged = [q.name for q in layers if q.flagged]
     if flagged:
         st.warning(f"{len(flagged)} of {len(layers)} changed layers lose more than "
-                   f"{DROP_THRESHOLD_DB:g} dB of per-tensor SQNR: {', '.join(flagged[:8])}"
-                   f"{' …' if len(flagged) > 8 else ''}. Quantize them per channel.",
+                   f"{DROP_THRESHOLD_DB:g} dB of per-tensor SQNR: {md_names(flagged, limit=8)}. Quantize them per channel.",
                    icon=":material/warning:")
     else:
         st.success(f"No changed layer loses more than {DROP_THRESHOLD_DB:g} dB of per-tensor SQNR.",

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
-import re
 from dataclasses import dataclass
 
 import streamlit as st
 
+from ..safe_text import md_code, md_sentence, md_text
 from . import state
 from .errors import safe_call, show_error
 
@@ -36,12 +36,11 @@ def zoo_packages() -> list[str]:
     return [p for p in ZOO_PREFIXES if importlib.util.find_spec(p) is not None]
 
 
-#: Session keys: the model on screen, the last choice seen per source, the load error.
-ACTIVE = "bnfold_active"
+#: Session keys: the last choice seen per source, the load error (the model on
+#: screen is ``state.current()``).
 SEEN = "bnfold_seen"
 LOAD_ERROR = "bnfold_load_error"
 KEEP_SAMPLE, KEEP_ZOO = "bnfold_keep_sample", "bnfold_keep_zoo"
-_CLOSE = re.compile(r"Close matches: (.+?)\.?$")
 
 
 @dataclass(frozen=True)
@@ -54,10 +53,17 @@ class Choice:
     filename: str | None = None
 
 
-def close_matches(message: str) -> list[str]:
-    """Model names listed after ``Close matches:`` in a load error (may be empty)."""
-    m = _CLOSE.search(message.strip())
-    return [x.strip() for x in m.group(1).split(",") if x.strip()] if m else []
+def close_matches(exc: BaseException) -> list[str]:
+    """The model names a load error suggests (``InspectorError.close_matches`` of it or
+    of an error it was raised from); may be empty."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        found = getattr(exc, "close_matches", ())
+        if found:
+            return list(found)
+        exc = exc.__cause__ or exc.__context__
+    return []
 
 
 def render() -> state.ModelContext | None:
@@ -86,24 +92,24 @@ def render() -> state.ModelContext | None:
 def _open(source: str, choice: Choice | None) -> state.ModelContext | None:
     """Open ``choice`` if it is new for ``source`` (or nothing is open); else keep the model."""
     seen = st.session_state.setdefault(SEEN, {})
-    active: state.ModelContext | None = st.session_state.get(ACTIVE)
+    active = state.current()
     changed = choice is not None and seen.get(source) != choice.key
     if choice is not None and active is not None and not changed and active.key != choice.key:
-        st.caption(f"Showing **{active.name}**; the {source.lower()} choice is "
-                   f"`{choice.label}`.")
-        if st.button(f"Open {choice.label}", key=f"open_choice::{source}"):
+        st.caption(f"Showing **{md_text(active.name)}**; the {source.lower()} choice is "
+                   f"{md_code(choice.label)}.")
+        if st.button(f"Open {md_text(choice.label)}", key=f"open_choice::{source}"):
             changed = True
     if choice is None or not (changed or active is None):
         return active
     seen[source] = choice.key
     st.session_state.pop(LOAD_ERROR, None)
     try:
-        with st.spinner(f"Loading {choice.label}… (large models take a few seconds)"):
+        with st.spinner(f"Loading {md_text(choice.label)}… (large models take a few seconds)"):
             ctx = state.open_model(choice.key, choice.data, choice.filename)
     except Exception as e:  # shown in both places, the previous model stays
         st.session_state[LOAD_ERROR] = (f"Loading {choice.label}", e)
         return active
-    st.session_state[ACTIVE] = ctx
+    state.set_context(ctx)
     return ctx
 
 
@@ -120,12 +126,12 @@ def _error_here(*, sidebar: bool) -> None:
         return
     what, exc = err
     show_error(what, exc)
-    matches = close_matches(str(exc))
+    matches = close_matches(exc)
     if matches:
         st.caption("Close matches (click to load):")
         cols = st.columns(min(len(matches), 3))
         for i, name in enumerate(matches):
-            cols[i % len(cols)].button(name, key=f"match::{'side' if sidebar else 'main'}::{name}",
+            cols[i % len(cols)].button(md_text(name), key=f"match::{'side' if sidebar else 'main'}::{name}",
                                        on_click=_use_match, args=(name,))
 
 
@@ -144,7 +150,7 @@ def _sample_picker() -> Choice | None:
         help="Architectures are small real networks; cases are one-rule catalogue graphs.",
     )
     st.session_state[KEEP_SAMPLE] = name
-    st.caption(records[name].description)
+    st.caption(md_sentence(records[name].description))
     return Choice(f"sample {name}", f"sample:{name}")
 
 
@@ -161,7 +167,7 @@ def _upload_picker() -> Choice | None:
         return None
     data = up.getvalue()
     if not data:
-        st.error(f"{up.name} is empty.")
+        st.error(f"{md_text(up.name)} is empty.")
         return None
     return Choice(up.name, state.content_key("upload", data, up.name), data, up.name)
 
@@ -195,8 +201,8 @@ def _zoo_picker() -> Choice | None:
 def _model_caption(ctx: state.ModelContext) -> None:
     g = ctx.graph
     st.caption(
-        f"**{ctx.name}** · {ctx.loaded.framework} · {len(g)} nodes · {len(ctx.statuses)} BN · "
+        f"**{md_text(ctx.name)}** · {md_text(ctx.loaded.framework)} · {len(g)} nodes · {len(ctx.statuses)} BN · "
         f"analysed in {sum(a.seconds for a in ctx.analyses.values()):.2f} s"
     )
     for note in ctx.loaded.notes[:5]:
-        st.caption(f"ℹ️ {note}")
+        st.caption(f"ℹ️ {md_sentence(note)}")

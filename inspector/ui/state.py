@@ -1,14 +1,20 @@
-"""Cached models and analyses, and the per-session selection and folds.
+"""The session's model, its analyses, folds and per-model caches.
 
-Cached objects (``st.cache_resource``) are shared by every session: they are
-never mutated. Folded models live in ``st.session_state`` only.
+One session-state key (``CTX``) holds the model on screen. Everything computed
+for it (folds, per-fold tables, the timing floor and ONNX exports, timing
+results, widget state) is keyed by the model and evicted when the session opens
+another model (``set_context``); Streamlit drops the session state when the
+session ends. Uploads are parsed per session, never into a cache shared by all
+sessions: a large upload is held once, by the session that uploaded it, and
+freed when that session moves on or ends. Bundled samples and zoo names are
+cached for every session (``st.cache_resource``, never mutated).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import streamlit as st
@@ -19,13 +25,17 @@ from ..folding.pipeline import FoldResult
 from ..folding.plan import Analysis
 from ..frontends import SUFFIXES
 from ..ir import Graph
+from ..limits import DEFAULT_MAX_TENSOR_MB
 from ..model import LoadedModel
 
 T = TypeVar("T")
 
-#: Session-state keys.
+#: Session-state keys: the model on screen, its folds, its other caches.
 CTX = "bnfold_ctx"
 FOLDS = "bnfold_folds"
+CACHES = "bnfold_model_caches"
+#: Cap on any tensor the app creates for a model (timing inputs included), MB.
+MAX_TENSOR_MB = DEFAULT_MAX_TENSOR_MB
 #: Largest accepted upload, in MB (also passed to ``st.file_uploader``).
 MAX_UPLOAD_MB = 300
 UPLOAD_TYPES = tuple(s.lstrip(".") for s in SUFFIXES)  # every registered frontend's files
@@ -43,7 +53,9 @@ class ModelContext:
     key: str
     loaded: LoadedModel
     analyses: dict[str, Analysis]
-    statuses: dict[str, Any]  # BN id -> render.status.BNStatus
+    statuses: dict[str, Any]  # BN id -> statuses.BNStatus (optimal vs adjacent)
+    #: Statuses of every mode against ``adjacent`` (computed once per model).
+    mode_statuses: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def graph(self) -> Graph:
@@ -92,40 +104,78 @@ def _load_spec(key: str) -> LoadedModel:
     return load(key)
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
-def _load_upload(key: str, _data: bytes, filename: str) -> LoadedModel:
-    """Load uploaded bytes (the key carries the content hash) as an untrusted file:
-    no unpickling, no external data, tensors capped at the default ``max_tensor_mb``."""
+def _load_upload(data: bytes, filename: str) -> LoadedModel:
+    """Load uploaded bytes as an untrusted file: no unpickling, no external data,
+    tensors capped at ``MAX_TENSOR_MB``. Not cached across sessions: the session
+    that uploaded it holds it (``CTX``) until it opens another model or ends."""
     from ..frontends import load_bytes
 
-    return load_bytes(_data, filename)
+    return load_bytes(data, filename, max_tensor_mb=MAX_TENSOR_MB)
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
-def _analyse(key: str, _loaded: LoadedModel) -> tuple[dict[str, Analysis], dict[str, Any]]:
+def _analyse(loaded: LoadedModel) -> tuple[dict[str, Analysis], dict[str, dict[str, Any]]]:
+    """Every mode's analysis and, per mode, the BN statuses against ``adjacent``."""
     from ..folding.driver import compare_modes
-    from ..render.status import compute_statuses
+    from ..statuses import compute_statuses
 
-    analyses = compare_modes(_loaded.graph, modes=MODES)
-    statuses = compute_statuses(_loaded.graph, analyses["optimal"], analyses["adjacent"])
+    analyses = compare_modes(loaded.graph, modes=MODES)
+    statuses = {m: compute_statuses(loaded.graph, analyses[m], analyses["adjacent"])
+                for m in MODES}
     return analyses, statuses
 
 
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _analyse_spec(key: str, _loaded: LoadedModel) -> tuple[dict[str, Analysis], dict]:
+    return _analyse(_loaded)
+
+
 def open_model(key: str, data: bytes | None = None, filename: str | None = None) -> ModelContext:
-    """Load (cached) and analyse (cached) a model; raises InspectorError."""
+    """Load and analyse a model (samples and zoo names cached for all sessions, an
+    upload for this session only); raises InspectorError."""
     if data is not None:
         if len(data) > MAX_UPLOAD_MB * 1024 * 1024:
             raise InspectorError(f"{filename} is larger than {MAX_UPLOAD_MB} MB")
-        loaded = _load_upload(key, data, filename or "upload")
+        loaded = _load_upload(data, filename or "upload")
+        analyses, statuses = _analyse(loaded)
     else:
         _check_spec(key)
         loaded = _load_spec(key)
-    analyses, statuses = _analyse(key, loaded)
-    return ModelContext(key, loaded, analyses, statuses)
+        analyses, statuses = _analyse_spec(key, loaded)
+    return ModelContext(key, loaded, analyses, statuses["optimal"], statuses)
 
 
 def set_context(ctx: ModelContext | None) -> None:
+    """Put ``ctx`` on screen; when it is another model than before, everything kept
+    for the previous one is evicted (``evict``)."""
+    old = st.session_state.get(CTX)
+    if old is not None and (ctx is None or old.key != ctx.key):
+        evict(old.key)
     st.session_state[CTX] = ctx
+
+
+def evict(model_key: str) -> int:
+    """Drop every session entry kept for ``model_key``: its folds, its caches
+    (``model_cache``), ``per_result`` tables, timing results and the state of its
+    widgets (keys ``<what>::<model key>...``). Returns how many were dropped."""
+    dropped = 0
+    store = st.session_state.get(FOLDS, {})
+    for k in [k for k in store if k[0] == model_key]:
+        del store[k]
+        dropped += 1
+    caches = st.session_state.get(CACHES, {})
+    dropped += len(caches.pop(model_key, {}))
+    marker = f"::{model_key}"
+    for k in [k for k in st.session_state if isinstance(k, str) and marker in k]:
+        del st.session_state[k]
+        dropped += 1
+    return dropped
+
+
+def model_cache(ctx: ModelContext, name: str) -> dict:
+    """A dict for ``name`` (e.g. ``onnx_cache``) kept in the session for this model
+    only: dropped with everything else of the model by ``evict``."""
+    caches = st.session_state.setdefault(CACHES, {})
+    return caches.setdefault(ctx.key, {}).setdefault(name, {})
 
 
 def current() -> ModelContext | None:
@@ -170,9 +220,10 @@ def run_fold(ctx: ModelContext, mode: str, progress=None) -> FoldResult:
 def per_result(ctx: ModelContext, result: FoldResult, what: str, compute: Callable[[Any], T]) -> T:
     """``compute(result.analysis)``, kept in the session while ``result`` is the current
     fold of this model and mode (charts and tables re-run without recomputing)."""
-    key = f"{what}::{ctx.key}::{result.mode}"
-    cached = st.session_state.get(key)
+    cache = model_cache(ctx, "per_result")
+    key = (what, result.mode)
+    cached = cache.get(key)
     if cached is None or cached[0] is not result:
         cached = (result, compute(result.analysis))
-        st.session_state[key] = cached
+        cache[key] = cached
     return cached[1]

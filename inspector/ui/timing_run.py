@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
-
-import streamlit as st
 
 from ..bench.floor import build_floor
 from ..bench.stats import StoppingRule
@@ -23,6 +21,25 @@ from . import state
 Progress = Callable[[str, float], None]
 
 
+@dataclass(frozen=True)
+class TimingSettings:
+    """What the Timing form asks for. ``adaptive`` repeats interleaved rounds until
+    every median's 95 % interval is within ±``tol`` or ``budget_s`` seconds per
+    backend; else ``repeats`` rounds. ``size`` None: the model's own input size."""
+
+    backends: tuple[str, ...]
+    batch: int = 1
+    size: int | None = None
+    adaptive: bool = True
+    tol: float = 0.02
+    budget_s: float = 30.0
+    repeats: int = 50
+    warmup: int = 5
+    ort_level: str = "disabled"
+    threads: int | None = None
+    min_rounds: int = 10
+
+
 def _folded_models(ctx: state.ModelContext, say: Progress) -> dict[str, Any]:
     out = {}
     for i, mode in enumerate(state.MODES):
@@ -35,41 +52,40 @@ def _folded_models(ctx: state.ModelContext, say: Progress) -> dict[str, Any]:
 
 
 def _floor(ctx: state.ModelContext) -> Any:
-    key = f"floor::{ctx.key}"
-    if key not in st.session_state:
-        st.session_state[key] = build_floor(ctx.loaded)
-    return st.session_state[key]
+    cache = state.model_cache(ctx, "floor")
+    if "floor" not in cache:
+        cache["floor"] = build_floor(ctx.loaded)
+    return cache["floor"]
 
 
 def _onnx_variants(ctx: state.ModelContext, variants: dict[str, Any], batch: int,
                    size: int | None, say: Progress, start: float, span: float) -> dict[str, bytes]:
-    """ONNX bytes per variant, exported once per shape and cached in the session."""
-    shaped = replace(ctx.loaded, inputs=input_specs(ctx.loaded, batch, size))
+    """ONNX bytes per variant, exported once per shape and cached in the session
+    while that variant's model object lives (a new fold exports again)."""
+    shaped = replace(ctx.loaded, inputs=input_specs(ctx.loaded, batch, size, state.MAX_TENSOR_MB))
     shape_tag = ",".join(str(s.shape) for s in shaped.inputs)
-    cache = st.session_state.setdefault("onnx_cache", {})
-    for k in [k for k in cache if k[0] != ctx.key]:
-        del cache[k]
+    cache = state.model_cache(ctx, "onnx_cache")
     out = {}
     for i, (name, model) in enumerate(variants.items()):
-        k = (ctx.key, name, shape_tag, id(model))
-        if k not in cache:
+        k = (name, shape_tag)
+        if k not in cache or cache[k][0] is not model:
             say(f"exporting {name} to ONNX", start + span * i / len(variants))
-            cache[k] = onnx_bytes(shaped, model)
-        out[name] = cache[k]
+            cache[k] = (model, onnx_bytes(shaped, model))
+        out[name] = cache[k][1]
     return out
 
 
-def run_timing(ctx: state.ModelContext, cfg: dict, progress: Progress) -> dict:
+def run_timing(ctx: state.ModelContext, cfg: TimingSettings, progress: Progress) -> dict:
     """Time every variant on each chosen backend; returns times, per-backend run
-    facts (rounds, why it stopped) and the config. ``cfg["adaptive"]`` (default)
-    repeats until every median's 95 % interval is within ±``cfg["tol"]`` or
-    ``cfg["budget_s"]`` seconds per backend; else ``cfg["repeats"]`` rounds."""
+    facts (rounds, why it stopped) and the settings (``config``). The inputs are
+    checked against ``state.MAX_TENSOR_MB`` before anything runs."""
+    input_specs(ctx.loaded, cfg.batch, cfg.size, state.MAX_TENSOR_MB)
     t0 = time.perf_counter()
     folded = _folded_models(ctx, progress)
     variants = build_variants(ctx.loaded, ctx.analyses, folded=folded, floor=False,
                               modes=state.MODES)
     variants["floor"] = _floor(ctx)
-    backends = cfg["backends"]
+    backends = cfg.backends
     times: dict[str, dict[str, list[float]]] = {}
     runs: dict[str, dict] = {}
     base, span = 0.1, 0.9 / len(backends)
@@ -77,7 +93,7 @@ def run_timing(ctx: state.ModelContext, cfg: dict, progress: Progress) -> dict:
         start = base + i * span
         models = variants
         if backend == "onnxruntime":
-            models = _onnx_variants(ctx, variants, cfg["batch"], cfg["size"], progress,
+            models = _onnx_variants(ctx, variants, cfg.batch, cfg.size, progress,
                                     start, span * 0.4)
             start, width = start + span * 0.4, span * 0.6
         else:
@@ -86,18 +102,17 @@ def run_timing(ctx: state.ModelContext, cfg: dict, progress: Progress) -> dict:
         def say(msg: str, frac: float, start=start, width=width, backend=backend) -> None:
             progress(f"{backend}: {msg}", start + width * frac)
 
-        common = dict(backend=backend, batch=cfg["batch"], size=cfg["size"], warmup=cfg["warmup"],
-                      ort_level=cfg["ort_level"], threads=cfg.get("threads"), progress=say)
-        if cfg.get("adaptive", True):
-            rule = StoppingRule(tol=cfg["tol"], budget_s=cfg["budget_s"],
-                                min_rounds=cfg.get("min_rounds", 10))
+        common = dict(backend=backend, batch=cfg.batch, size=cfg.size, warmup=cfg.warmup,
+                      ort_level=cfg.ort_level, threads=cfg.threads, progress=say)
+        if cfg.adaptive:
+            rule = StoppingRule(tol=cfg.tol, budget_s=cfg.budget_s, min_rounds=cfg.min_rounds)
             run = time_variants_adaptive(ctx.loaded, models, rule=rule, **common)
             times[backend] = run.times
             runs[backend] = {"rounds": run.rounds, "stop_reason": run.stop_reason,
                              "seconds": run.seconds}
         else:
-            times[backend] = time_variants(ctx.loaded, models, repeats=cfg["repeats"], **common)
-            runs[backend] = {"rounds": cfg["repeats"], "stop_reason": "fixed", "seconds": None}
+            times[backend] = time_variants(ctx.loaded, models, repeats=cfg.repeats, **common)
+            runs[backend] = {"rounds": cfg.repeats, "stop_reason": "fixed", "seconds": None}
     progress("done", 1.0)
-    return {"config": dict(cfg), "times": times, "runs": runs,
+    return {"config": cfg, "times": times, "runs": runs,
             "seconds": time.perf_counter() - t0}

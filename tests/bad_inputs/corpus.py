@@ -19,7 +19,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from . import hostile, onnx_cases
+from . import hostile, names, onnx_cases
 
 F = TensorProto.FLOAT
 #: Where the hostile payloads would create a folder if anything unpickled them.
@@ -145,6 +145,12 @@ def cases() -> list[Case]:
              ".pt2 whose model JSON nests 100,000 levels"),
         Case("many_entries.pt2", hostile.many_entries_pt2(pt2), "InvalidGraphError",
              "22 MB .pt2 with 200,000 tiny entries"),
+        # names (issues 18.1-18.3, 19.1, 19.6): shown as text everywhere, the graph draws
+        Case("resnet__v2.onnx", good, "ok", "file name with __ (crashed the Inspect page)"),
+        Case("hostile_names.onnx", names.hostile_names().SerializeToString(), "ok",
+             "names with Markdown, HTML, ANSI/OSC, bidi and DOT attribute smuggling"),
+        Case("long_name.onnx", names.hostile_names(long_name=20_000).SerializeToString(), "ok",
+             "a node name of 20,000 characters (over Graphviz's 16 KB label limit)"),
         *(Case(*row) for row in onnx_cases.cases()),
     ]
 

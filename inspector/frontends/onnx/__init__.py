@@ -28,7 +28,7 @@ from .fusion import runtime_check
 from .inference import infer_shapes
 from .inputs import concrete_inputs
 from .reader import check_model, default_opset, read_model, read_source, skeleton
-from .runtime import run, run_tensors, save
+from .runtime import release_sessions, run, run_tensors, save
 from .writeback import write_back
 
 __all__ = ["name", "extensions", "save_formats", "load_onnx", "load", "read_model", "write_back",
@@ -104,5 +104,5 @@ ADAPTER = Adapter(
     name=name, label="ONNX", extensions=extensions, save_formats=save_formats,
     write_back=write_back, run=run, save=save, run_tensors=run_tensors,
     load_file=_load_file, load_bytes=_load_bytes, load_object=load_onnx, accepts=_accepts,
-    supports_merges=True, runtime_check=runtime_check,
+    supports_merges=True, runtime_check=runtime_check, release=release_sessions,
 )

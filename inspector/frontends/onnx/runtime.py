@@ -16,8 +16,12 @@ from ...model import LoadedModel
 
 #: Recently used sessions, shared by every thread (an app serves several users at
 #: once): only touched under ``_LOCK``; a session itself may run in several threads.
-_SESSIONS: OrderedDict[Any, tuple[onnx.ModelProto, Any]] = OrderedDict()
+_SESSIONS: OrderedDict[Any, tuple[onnx.ModelProto, Any, int]] = OrderedDict()
 _LOCK = threading.Lock()
+#: Model bytes the cached sessions may hold beyond one fold's working set (the
+#: original and the folded model, plain and per-tensor): an app serving large
+#: uploads kept 6 sessions, 4.9 GB, after its users had moved on (issue 19.4).
+SESSION_BUDGET_BYTES = 1 << 30
 _ORT_TYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64,
               "tensor(float16)": np.float16, "tensor(int64)": np.int64, "tensor(int32)": np.int32}
 
@@ -86,6 +90,13 @@ def run_tensors(model: onnx.ModelProto, inputs: Sequence[np.ndarray],
                                if isinstance(v, np.ndarray)}
 
 
+def release_sessions() -> None:
+    """Drop every cached session (``Adapter.release``: a fold calls it once verified,
+    so large models' sessions are not kept for users who have moved on)."""
+    with _LOCK:
+        _SESSIONS.clear()
+
+
 def _run(owner: onnx.ModelProto, build: Any, key: Any, inputs: Sequence[np.ndarray],
          keep_sequences: bool = False) -> list[np.ndarray]:
     """Run ``build()`` with a session cached under ``key`` while ``owner`` lives;
@@ -93,14 +104,19 @@ def _run(owner: onnx.ModelProto, build: Any, key: Any, inputs: Sequence[np.ndarr
     session = _cached(owner, key)
     if session is None:  # built outside the lock: a large model takes seconds
         try:
-            session = make_session(build())
+            entry = (owner, make_session(build()), owner.ByteSize())
         except Exception as e:
             raise InspectorError(f"onnxruntime cannot load the model: {first_line(e)}. "
                                  "To fix this, check it with onnx.checker.check_model.") from e
+        session = entry[1]  # held here: a concurrent release cannot take it away mid-run
         with _LOCK:
-            _SESSIONS[key] = (owner, session)
+            _SESSIONS[key] = entry
             _SESSIONS.move_to_end(key)
-            while len(_SESSIONS) > 6:  # original + folded, plain and per-tensor
+            # Keep 4 sessions of this size (original + folded, plain and per-tensor) and
+            # older ones only within the budget: another model's sessions go first.
+            budget = max(SESSION_BUDGET_BYTES, 4 * entry[2])
+            while len(_SESSIONS) > 6 or (len(_SESSIONS) > 1 and
+                                         sum(e[2] for e in _SESSIONS.values()) > budget):
                 _SESSIONS.popitem(last=False)
     metas = session.get_inputs()
     if len(metas) != len(inputs):

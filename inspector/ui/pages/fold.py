@@ -7,6 +7,7 @@ import streamlit as st
 from inspector.analysis.verdict import Mode
 from inspector.folding.pipeline import FoldResult
 from inspector.report import mode_summary
+from inspector.safe_text import md_names, md_text
 from inspector.ui import exports, state
 from inspector.ui.errors import safe_call
 from inspector.ui.fold_views import before_after, weight_changes
@@ -78,8 +79,8 @@ def summary(ctx: state.ModelContext, result: FoldResult) -> None:
     for note in v.notes:  # noise-floor judgements, what was not compared and why (plain text)
         st.text(note)
     if result.rolled_back:
-        names = ", ".join(ctx.graph.node(b).name for b in result.rolled_back)
-        st.warning(f"Rolled back {len(result.rolled_back)} fold(s) that did not verify: {names}")
+        st.warning(f"Rolled back {len(result.rolled_back)} fold(s) that did not verify: "
+                   f"{md_names(ctx.graph.node(b).name for b in result.rolled_back)}")
     t = result.timings
     merged = f" ({m['merged']} merged)" if m["merged"] else ""
     st.caption(f"{removed} BN removed{merged} in mode `{result.mode}` · analysis {t.get('analyze_s', 0):.2f} s"
@@ -117,7 +118,7 @@ def render() -> None:
     if ctx is None:
         st.info("Pick a model in the sidebar first.")
         return
-    st.caption(f"**{ctx.name}** — fold the BNs, verify the result numerically and see "
+    st.caption(f"**{md_text(ctx.name)}** — fold the BNs, verify the result numerically and see "
                "exactly which weights changed.")
     mode = apply_controls(ctx)
     mode_table(ctx)

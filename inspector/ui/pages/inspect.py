@@ -12,9 +12,9 @@ from inspector.render.status import (
     BOTH,
     NOT_FOLDABLE,
     OPTIMAL_ONLY,
-    compute_statuses,
     status_counts,
 )
+from inspector.safe_text import md_text
 from inspector.ui import bn_panel, exports, graph_view, state
 from inspector.ui.errors import safe_call
 
@@ -30,8 +30,7 @@ def colour_by(ctx: state.ModelContext) -> tuple[str, Analysis, state.ModelContex
                                 default="optimal", key="inspect_mode", required=True) or "optimal"
     if mode == "optimal":
         return mode, ctx.optimal, ctx
-    statuses = compute_statuses(ctx.graph, ctx.analyses[mode], ctx.adjacent)
-    return mode, ctx.analyses[mode], replace(ctx, statuses=statuses)
+    return mode, ctx.analyses[mode], replace(ctx, statuses=ctx.mode_statuses[mode])
 
 
 def view_key(ctx: state.ModelContext) -> str:
@@ -122,7 +121,7 @@ def render() -> None:
         st.info("Pick a model in the sidebar: a bundled sample, an uploaded .onnx/.pt2 file or "
                 "a zoo name.")
         return
-    st.caption(f"**{ctx.name}** — which batch-norm layers can be folded away, and why the "
+    st.caption(f"**{md_text(ctx.name)}** — which batch-norm layers can be folded away, and why the "
                "others cannot.")
     metrics(ctx)
     mode, shown, ctx = colour_by(ctx)

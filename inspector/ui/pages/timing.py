@@ -6,10 +6,13 @@ import pandas as pd
 import streamlit as st
 
 from inspector.bench.timing import ORT_LEVELS, VARIANT_LABELS, input_specs, summarize
+from inspector.bench.variants import largest_inputs
+from inspector.limits import mb
+from inspector.safe_text import md_text
 from inspector.ui import state
 from inspector.ui.charts import timing_bar_figure, timing_box_figure
 from inspector.ui.errors import safe_call
-from inspector.ui.timing_run import run_timing
+from inspector.ui.timing_run import TimingSettings, run_timing
 
 BACKEND_LABELS = {"torch": "PyTorch eager", "onnxruntime": "onnxruntime (CPU)"}
 
@@ -39,20 +42,25 @@ any folding can be. A folded model measured faster than the floor is noise, not 
 """
 
 
-def settings(ctx: state.ModelContext) -> dict | None:
-    """The run settings form; returns the settings when Run is pressed."""
+def settings(ctx: state.ModelContext) -> TimingSettings | None:
+    """The run settings form; returns the settings when Run is pressed. Batch and
+    size are bounded so that no input exceeds ``state.MAX_TENSOR_MB``."""
     backends = list(ctx.loaded.frontend.timing_backends)
     own_only = len(backends) == 1
     spec = ctx.loaded.inputs[0] if ctx.loaded.inputs else None
+    max_batch, max_side = largest_inputs(ctx.loaded, None, state.MAX_TENSOR_MB)
+    max_batch, max_side = max(1, min(256, max_batch)), max(1, min(1024, max_side or 1024))
     with st.form("timing_form", border=True):
         c1, c2, c3 = st.columns(3)
         chosen = c1.pills("Backends", backends, selection_mode="multi", default=backends[:1],
                           format_func=BACKEND_LABELS.get, key="timing_backends")
-        batch = c2.number_input("Batch size", 1, 256, 1, key="timing_batch")
+        batch = c2.number_input("Batch size", 1, max_batch, 1, key="timing_batch",
+                                help=f"at most {max_batch} at the model's own input size: "
+                                f"every input stays within {mb(state.MAX_TENSOR_MB * 2**20)} MB")
         spatial = spec is not None and len(spec.shape) >= 3
         own = "×".join(str(d) for d in spec.shape[2:]) if spatial else "?"
         size = c3.number_input(
-            f"Input size (0 = model's own, {own})", 0, 1024, 0, key="timing_size",
+            f"Input size (0 = model's own, {own})", 0, max_side, 0, key="timing_size",
             disabled=not spatial, help=f"model input {spec.shape if spec else '?'}; a square size "
             "for every spatial axis. Smaller inputs than the model's own make timings noisier "
             "and less representative.")
@@ -86,10 +94,14 @@ def settings(ctx: state.ModelContext) -> dict | None:
     if not chosen:
         st.warning("Choose at least one backend.")
         return None
-    return {"backends": list(chosen), "batch": int(batch), "size": int(size) or None,
-            "adaptive": bool(adaptive), "tol": float(tol), "budget_s": float(budget),
-            "repeats": int(repeats), "warmup": int(warmup), "ort_level": level,
-            "threads": int(threads) or None}
+    cfg = TimingSettings(backends=tuple(chosen), batch=int(batch), size=int(size) or None,
+                         adaptive=bool(adaptive), tol=float(tol), budget_s=float(budget),
+                         repeats=int(repeats), warmup=int(warmup), ort_level=level,
+                         threads=int(threads) or None)
+    if safe_call("Checking the input size", input_specs, ctx.loaded, cfg.batch, cfg.size,
+                 state.MAX_TENSOR_MB) is None:
+        return None  # batch × size over the cap: one line, nothing allocated
+    return cfg
 
 
 def result_rows(stats: dict) -> list[dict]:
@@ -111,13 +123,12 @@ def _paired(r: tuple[float, float, float] | None) -> str:
     return "" if r is None else f"{r[0]:.3f} [{r[1]:.3f}, {r[2]:.3f}]"
 
 
-def warnings_for(stats: dict, run: dict, cfg: dict) -> list[str]:
+def warnings_for(stats: dict, run: dict, cfg: TimingSettings) -> list[str]:
     """Plain warnings: interval too wide, variants faster than the floor."""
     out = []
-    wide = [VARIANT_LABELS.get(n, n) for n, s in stats.items()
-            if s["ci_rel"] > cfg.get("tol", 0.02) + 1e-12]
+    wide = [VARIANT_LABELS.get(n, n) for n, s in stats.items() if s["ci_rel"] > cfg.tol + 1e-12]
     if wide:
-        out.append(f"The 95 % interval of {', '.join(wide)} is wider than ±{cfg.get('tol', 0.02):.0%}"
+        out.append(f"The 95 % interval of {', '.join(wide)} is wider than ±{cfg.tol:.0%}"
                    f" ({STOP_TEXT.get(run.get('stop_reason'), '')}): differences smaller than the "
                    "interval are noise. Raise the budget, use 1 thread, or close other programs.")
     fake = [VARIANT_LABELS.get(n, n) for n, s in stats.items() if "artefact" in s.get("verdict", "")]
@@ -130,9 +141,10 @@ def warnings_for(stats: dict, run: dict, cfg: dict) -> list[str]:
 def show_results(ctx: state.ModelContext, results: dict) -> None:
     """Table, warnings and charts for each backend that ran."""
     cfg = results["config"]
-    shape = input_specs(ctx.loaded, cfg["batch"], cfg["size"])[0].shape if ctx.loaded.inputs else "?"
-    st.caption(f"input {shape} · warm-up {cfg['warmup']} rounds · threads "
-               f"{cfg.get('threads') or 'default'} · total {results['seconds']:.1f} s")
+    shape = input_specs(ctx.loaded, cfg.batch, cfg.size, state.MAX_TENSOR_MB)[0].shape \
+        if ctx.loaded.inputs else "?"
+    st.caption(f"input {shape} · warm-up {cfg.warmup} rounds · threads "
+               f"{cfg.threads or 'default'} · total {results['seconds']:.1f} s")
     log_y = st.toggle("Log scale (outliers)", False, key="timing_log",
                       help="a log axis keeps a few slow runs from squashing the others; the box "
                       "whiskers stop at 1.5 × IQR and slower runs show as points")
@@ -141,7 +153,7 @@ def show_results(ctx: state.ModelContext, results: dict) -> None:
         run = results.get("runs", {}).get(backend, {})
         label = BACKEND_LABELS[backend]
         if backend == "onnxruntime":
-            label += f" · optimisation {cfg['ort_level']}"
+            label += f" · optimisation {cfg.ort_level}"
         st.subheader(label)
         st.caption(f"{run.get('rounds', '?')} interleaved rounds — "
                    f"{STOP_TEXT.get(run.get('stop_reason'), '')}")
@@ -167,7 +179,7 @@ def render() -> None:
     if ctx is None:
         st.info("Pick a model in the sidebar first.")
         return
-    st.caption(f"**{ctx.name}** — latency of the original, the adjacent-, optimal- and reparam-folded "
+    st.caption(f"**{md_text(ctx.name)}** — latency of the original, the adjacent-, optimal- and reparam-folded "
                "models and the no-BN floor. Runs are interleaved after warm-up, so drift hits all "
                "variants alike; every median carries its 95 % confidence interval.")
     with st.expander("What the figures mean", icon=":material/info:"):
