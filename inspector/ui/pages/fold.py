@@ -102,9 +102,11 @@ def downloads(ctx: state.ModelContext, result: FoldResult) -> None:
                            file_name=f"{ctx.slug}-report.json", mime=exports.MIME[".json"],
                            key="dl_report", icon=":material/download:", on_click="ignore")
     with cols[3]:
-        dot = safe_call("Building the SVG", exports.export_dot, ctx)
+        dot = safe_call("Building the SVG", exports.export_dot, ctx,
+                       analysis=result.analysis)
         if dot is not None:
-            exports.svg_download(ctx, dot, key="dl_svg", label="Annotated SVG")
+            exports.svg_download(ctx, dot, key="dl_svg", label=f"Annotated SVG ({result.mode})",
+                                 name=f"{ctx.slug}-{result.mode}.svg")
     formats = exports.model_formats(ctx)
     if len(formats) == 1:
         st.caption(f"{ctx.loaded.frontend.display} input: the folded model is written as "
