@@ -131,3 +131,47 @@ def test_svg_download_is_coloured_by_the_applied_mode(folded):
                              {"adjacent": result.analysis, "optimal": result.analysis,
                               "reparam": result.analysis}, {})
     assert "status-merged" in export_dot(ctx, analysis=result.analysis)
+
+
+# -- one count of each thing (issue 16.2) ---------------------------------------
+def _legend_counts(data: dict) -> dict[str, int]:
+    return {row["label"]: row["count"] for row in data["legend"]}
+
+
+@pytest.mark.parametrize("mode", ["optimal", "reparam"])
+def test_inspect_metrics_legend_and_title_give_the_same_counts(mode):
+    import re as _re
+
+    from inspector.render.status import MERGED, NOT_FOLDABLE, STATUS_COLORS
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.selectbox(key="sample_name").set_value(SAMPLE).run()
+    at.button_group(key="inspect_mode").set_value(mode).run()
+    _no_errors(at)
+    metrics = {m.label: m.value for m in at.metric}
+    data = json.loads(at.get("bidi_component")[0].proto.json)
+    not_foldable_fills = {c.fill for k, c in STATUS_COLORS.items() if k.startswith(NOT_FOLDABLE)}
+    legend_kept = sum(r["count"] for r in data["legend"] if r["fill"] in not_foldable_fills)
+    title = _re.search(r"<title>([^<]*)</title>", data["svg"]).group(1)
+    title_kept = int(_re.search(r"(\d+) not foldable", title).group(1))
+    assert int(metrics["Not foldable"]) == legend_kept == title_kept
+    if mode == "reparam":
+        legend_merged = sum(r["count"] for r in data["legend"] if r["fill"] == STATUS_COLORS[MERGED].fill)
+        assert int(metrics["Merged"]) == legend_merged == int(_re.search(r"(\d+) merged", title).group(1)) > 0
+        assert int(metrics["Not foldable"]) == 0
+
+
+def test_inspect_fold_and_cli_count_nodes_the_same_way(folded, capsys):
+    from inspector.cli import main
+    from inspector.report import mode_summary, node_count
+
+    at, result = folded
+    n = node_count(result.loaded.graph)
+    assert n == len(result.loaded.graph) - 2  # one input, one output: not nodes of the file
+    sidebar = " ".join(c.value for c in at.sidebar.caption)
+    assert f" {n} nodes " in sidebar
+    m = {x.label: x.value for x in at.metric}
+    assert m["Nodes"].startswith(f"{n} → ")
+    assert mode_summary(result.analysis)["nodes_before"] == n
+    assert main(["analyze", f"sample:{SAMPLE}"]) == 0
+    assert capsys.readouterr().out.startswith(f"sample:{SAMPLE}: 18 BN, {n} nodes\n")

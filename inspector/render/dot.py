@@ -22,6 +22,7 @@ from .status import (
     ADJACENT_ONLY,
     BOTH,
     FOLDED,
+    MERGED,
     NOT_FOLDABLE,
     OPTIMAL_ONLY,
     UNANALYSED,
@@ -180,6 +181,8 @@ def caption_text(model: str, statuses: dict[str, BNStatus], with_adjacent: bool)
                  f"{c[BOTH] + c[OPTIMAL_ONLY]} by optimal, {c[NOT_FOLDABLE]} not foldable")
     else:
         text += f"{c[FOLDED]} folded by optimal, {c[NOT_FOLDABLE]} not foldable"
+    if c[MERGED]:
+        text += f", {c[MERGED]} merged"
     if c[UNANALYSED]:
         text += f", {c[UNANALYSED]} not analysed"
     return text

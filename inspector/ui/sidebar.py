@@ -193,9 +193,11 @@ def _zoo_picker() -> Choice | None:
 
 
 def _model_caption(ctx: state.ModelContext) -> None:
-    g = ctx.graph
+    from ..report import node_count
+
     st.caption(
-        f"**{ctx.name}** · {ctx.loaded.framework} · {len(g)} nodes · {len(ctx.statuses)} BN · "
+        f"**{ctx.name}** · {ctx.loaded.framework} · {node_count(ctx.graph)} nodes · "
+        f"{len(ctx.statuses)} BN · "
         f"analysed in {sum(a.seconds for a in ctx.analyses.values()):.2f} s"
     )
     for note in ctx.loaded.notes[:5]:
