@@ -175,3 +175,35 @@ def test_inspect_fold_and_cli_count_nodes_the_same_way(folded, capsys):
     assert mode_summary(result.analysis)["nodes_before"] == n
     assert main(["analyze", f"sample:{SAMPLE}"]) == 0
     assert capsys.readouterr().out.startswith(f"sample:{SAMPLE}: 18 BN, {n} nodes\n")
+
+
+# -- progress by stage (issue 16.13) --------------------------------------------
+def test_fold_reports_each_stage_and_every_compared_tensor():
+    import inspector
+
+    heard: list[tuple[str, float]] = []
+    result = inspector.fold(inspector.load("sample:densenet"), "optimal",
+                            progress=lambda msg, frac: heard.append((msg, frac)))
+    messages = [m for m, _ in heard]
+    fractions = [f for _, f in heard]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert any(m.startswith("writing back: ") and f"{len(result.analysis.steps)} BN removed" in m
+               for m in messages)
+    assert "verifying: running the original model" in messages
+    assert any(m.startswith("verifying: running the folded model on input set 1 of ") for m in messages)
+    compared = [m for m in messages if m.startswith("verifying: comparing tensor ")]
+    assert len(compared) >= 10 and compared[0].startswith("verifying: comparing tensor 1 of ")
+
+
+def test_fold_page_shows_the_stages_in_a_status_box():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.selectbox(key="sample_name").set_value("densenet").run()
+    at.switch_page("inspector/ui/pages/fold.py").run()
+    at.button(key="fold_apply").click().run()
+    _no_errors(at)
+    box = at.status[0]
+    assert box.label.startswith("Folded `optimal` in ") and box.state == "complete"
+    lines = [m.value for m in box.markdown]
+    assert any("writing back" in x for x in lines)
+    assert any("running the folded model on input set 1" in x for x in lines)
+    assert any(re.search(r"comparing \d+ shared tensors one by one", x) for x in lines)
