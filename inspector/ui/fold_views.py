@@ -95,8 +95,9 @@ def changed_notes(diffs: list) -> dict[str, str]:
     return out
 
 
-#: Before/after graphs are drawn at this fixed scale (11-pt labels at 11 CSS px).
-BA_ZOOM = 1.0
+#: Before/after graphs are drawn at this fixed scale: 11-pt labels at 13.75 CSS px, the
+#: 9-pt input/output labels at 11.25 px (1.0 puts 11-pt labels at 11 px).
+BA_ZOOM = 1.25
 BA_HEIGHT = 520
 
 
@@ -142,15 +143,16 @@ def before_after(ctx: state.ModelContext, result: FoldResult) -> None:
     if drawn is None:
         return
     before, before_focus, after, after_focus = drawn
+    st.caption("Both sides draw the same nodes at the same scale. Before: dashed links join "
+               "the BN to its roots and leaves. After: folded BNs are identities (dropped from "
+               "the saved model), a merged region is one conv, and changed layers are outlined "
+               "in purple.")
     left, right = st.columns(2)
     with left:
-        st.markdown(f"**Before** — {centres[centre]}, {hops} hops. Dashed links: the BN's "
-                    "roots and leaves.")
+        st.markdown(f"**Before** — around {centres[centre]}, {hops} hops")
         graph_view.show_graph(before, key="ba_before", height=BA_HEIGHT, focus=before_focus,
                               minimap=False, zoom=BA_ZOOM)
     with right:
-        st.markdown(f"**After `{result.mode}`** — the same nodes. Folded BNs are identities "
-                    "(dropped from the saved model), merged regions one conv; changed layers "
-                    "are outlined in purple.")
+        st.markdown(f"**After `{result.mode}`** — the same nodes")
         graph_view.show_graph(after, key="ba_after", height=BA_HEIGHT, focus=after_focus,
                               minimap=False, zoom=BA_ZOOM)
