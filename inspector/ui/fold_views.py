@@ -28,14 +28,21 @@ def weight_changes(ctx: state.ModelContext, result: FoldResult) -> None:
         st.info(f"Mode `{result.mode}` removed no BN, so no weight changed.")
         return
     merged = sum(bool(d.merged_from) for d in diffs)
-    merged_words = (f"; {merged} are merged convs, each replacing a region's convs and BNs "
-                    "(before: the region's convs)" if merged else "")
-    st.markdown(f"**{len(diffs)} layers changed** — each is a *root* (absorbs the BN's map) or "
-                f"a *leaf* (undoes it so the function stays the same) of one or more folds"
-                f"{merged_words}.")
+    folds = len(diffs) - merged
+    parts = []
+    if folds:
+        parts.append(f"{folds} by folds: each is a *root* (absorbs the BN's map) or a *leaf* "
+                     "(undoes it so the function stays the same) of one or more folds")
+    if merged:
+        parts.append(f"{merged} merged conv{'s' if merged > 1 else ''}, each replacing a "
+                     "region's convs and BNs (before: the region's convs)")
+    st.markdown(f"**{len(diffs)} layer{'s' if len(diffs) != 1 else ''} changed** — "
+                + "; ".join(parts) + ".")
     st.dataframe(pd.DataFrame(diff_rows(diffs)), hide_index=True, width="stretch",
                  height=min(38 + 35 * len(diffs), 320),
-                 column_config={"max rel. change": st.column_config.NumberColumn(format="%.3e"),
+                 column_config={"max rel. change": st.column_config.NumberColumn(
+                     format="%.3e", help="‖W′[k] − W[k]‖ / ‖W[k]‖ over output channels k; "
+                     "none for a merged conv (no single tensor before it: see its norms)"),
                                 "median rel. change": st.column_config.NumberColumn(format="%.3e"),
                                 "why": st.column_config.TextColumn(width="large")})
     left, right = st.columns(2)
@@ -51,11 +58,12 @@ def weight_changes(ctx: state.ModelContext, result: FoldResult) -> None:
             lid = st.selectbox("Changed layer", list(by_id), key=f"fold_layer_pick::{ctx.key}::{result.mode}",
                                format_func=lambda i: f"{by_id[i].name} ({by_id[i].op})")
             d = by_id[lid]
-            what = " (before: the region's convs together)" if d.merged_from else ""
             st.plotly_chart(norms_figure(d.norm_before, d.norm_after, f"{d.name}: weight norm "
-                                         f"per output channel{what}"), width="stretch",
+                                         "per output channel"), width="stretch",
                             key="fold_norms_chart")
-            st.caption("Why: " + ("; ".join(d.roles) or "edited"))
+            before = (" Before: the region's convs together, √(Σ ‖W_i[k]‖²)." if d.merged_from
+                      else "")
+            st.caption("Why: " + ("; ".join(d.roles) or "edited") + before)
     values, owners = all_rel_changes(diffs)
     if values.size:
         st.plotly_chart(rel_change_figure(values, owners), width="stretch", key="fold_rel_chart")
