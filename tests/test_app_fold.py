@@ -159,6 +159,7 @@ def test_inspect_metrics_legend_and_title_give_the_same_counts(mode):
         legend_merged = sum(r["count"] for r in data["legend"] if r["fill"] == STATUS_COLORS[MERGED].fill)
         assert int(metrics["Merged"]) == legend_merged == int(_re.search(r"(\d+) merged", title).group(1)) > 0
         assert int(metrics["Not foldable"]) == 0
+        assert "by reparam" in title and "by optimal" not in title  # each count names its mode
 
 
 def test_inspect_fold_and_cli_count_nodes_the_same_way(folded, capsys):

@@ -139,7 +139,8 @@ def build_view(
         nodes = list(graph.nodes)
         grouping = Grouping({n.id: None for n in nodes}, {n.id: () for n in nodes})
         note = ""
-    title_text = caption_text(title or graph.name, statuses, adjacent is not None)
+    title_text = caption_text(title or graph.name, statuses, adjacent is not None,
+                              str(getattr(optimal, "mode", "optimal")))
     out = [
         f"digraph {q_title(title_text)} {{",
         "  graph " + attrs(
@@ -172,15 +173,16 @@ def build_view(
     return DotView("\n".join(head + [e for _, _, e in edges] + tail) + "\n", unit, skeleton)
 
 
-def caption_text(model: str, statuses: dict[str, BNStatus], with_adjacent: bool) -> str:
+def caption_text(model: str, statuses: dict[str, BNStatus], with_adjacent: bool,
+                 mode: str = "optimal") -> str:
     """E.g. ``resnet18 — 20 BN: 20 folded by adjacent, 20 by optimal, 0 not foldable``."""
     c = Counter(s.status for s in statuses.values())
     text = f"{model} — {len(statuses)} BN: "
     if with_adjacent:
         text += (f"{c[BOTH] + c[ADJACENT_ONLY]} folded by adjacent, "
-                 f"{c[BOTH] + c[OPTIMAL_ONLY]} by optimal, {c[NOT_FOLDABLE]} not foldable")
+                 f"{c[BOTH] + c[OPTIMAL_ONLY]} by {mode}, {c[NOT_FOLDABLE]} not foldable")
     else:
-        text += f"{c[FOLDED]} folded by optimal, {c[NOT_FOLDABLE]} not foldable"
+        text += f"{c[FOLDED]} folded by {mode}, {c[NOT_FOLDABLE]} not foldable"
     if c[MERGED]:
         text += f", {c[MERGED]} merged"
     if c[UNANALYSED]:
