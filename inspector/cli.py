@@ -220,12 +220,14 @@ def _import_from_cwd(model: str) -> None:
 def _load(args):
     import inspector
 
+    from .report import node_count
+
     _log(f"loading {args.model} ...")
     _import_from_cwd(args.model)
     t0 = time.perf_counter()
     loaded = inspector.load(args.model, input_shape=args.input_shape,
                             max_tensor_mb=args.max_tensor_mb, trust_pickle=args.trust_pickle)
-    _log(f"loaded {loaded.name}: {len(loaded.graph)} nodes, {len(loaded.graph.bn_nodes())} BN ({time.perf_counter() - t0:.2f} s)")
+    _log(f"loaded {loaded.name}: {node_count(loaded.graph)} nodes, {len(loaded.graph.bn_nodes())} BN ({time.perf_counter() - t0:.2f} s)")
     for note in loaded.notes:
         _log(f"note: {note}")
     return loaded
@@ -242,14 +244,22 @@ def _cmd_samples(args) -> int:
 def _cmd_analyze(args) -> int:
     import inspector
 
-    from .report import report_modes
-
     _check_json_target(args)
     loaded = _load(args)
-    analyses = inspector.compare_modes(loaded, report_modes(args.mode))
+    analyses = inspector.compare_modes(loaded, _summary_modes(args.mode))
     report = inspector.build_report(loaded, analyses, mode=args.mode, quantization=args.quant_report)
     _emit(report, args.json, _bn_lines(loaded.graph, analyses, args.mode))
     return 0
+
+
+def _summary_modes(mode: str) -> tuple[str, ...]:
+    """The modes the report holds: the report's own (``report_modes``) and every other,
+    so that the summary can say what each mode would remove."""
+    from .analysis.verdict import Mode
+    from .report import report_modes
+
+    base = report_modes(mode)
+    return base + tuple(m.value for m in Mode if m.value not in base)
 
 
 def _check_json_target(args, others: tuple[str, ...] = ()) -> None:
@@ -263,7 +273,6 @@ def _cmd_fold(args) -> int:
     import inspector
 
     from .frontends import OUTPUT_SUFFIXES
-    from .report import report_modes
     from .safe_io import check_output
 
     out = Path(args.output)
@@ -276,9 +285,9 @@ def _cmd_fold(args) -> int:
         raise InspectorError(
             f"{out.suffix.lower()} output needs a {_writers(out.suffix.lower())} input; use -o "
             f"model{loaded.frontend.save_formats[0]} for {loaded.frontend.display} inputs")
-    analyses = inspector.compare_modes(loaded, report_modes(args.mode))
+    analyses = inspector.compare_modes(loaded, _summary_modes(args.mode))
     result = inspector.fold(loaded, args.mode, analysis=analyses[args.mode],
-                            progress=lambda msg, frac: _log(f"[{frac:4.0%}] {msg}"),
+                            progress=_progress_log,
                             allow_unverified=args.allow_unverified)
     analyses[args.mode] = result.analysis
     result.save(out)
@@ -286,6 +295,14 @@ def _cmd_fold(args) -> int:
     report = inspector.build_report(result, analyses, output=str(out), quantization=args.quant_report)
     _emit(report, args.json, _bn_lines(loaded.graph, analyses, args.mode))
     return 0
+
+
+def _progress_log(msg: str, frac: float) -> None:
+    """Fold progress on stderr, one line per stage (the per-tensor comparisons of a run
+    are one line: the first)."""
+    if "comparing tensor " in msg and "comparing tensor 1 of " not in msg:
+        return
+    _log(f"[{frac:4.0%}] {msg}")
 
 
 def _writers(suffix: str) -> str:
@@ -348,14 +365,12 @@ def _emit(report: dict, json_target: str | None, lines: list[str]) -> None:
 
 
 def _summary(report: dict, lines: list[str], stream) -> None:
-    m = report["modes"]
-    reparam = ""
-    if "reparam" in m:
-        r = m["reparam"]
-        reparam = (f", reparam folds {r['folded']} and merges {r['merged']} "
-                   f"(nodes {r['nodes_before']} → {r['nodes_after']}, convs {r['convs_before']} → {r['convs_after']})")
-    print(f"{report['model']}: {report['bn_total']} BN — adjacent folds {m['adjacent']['folded']}, "
-          f"optimal folds {m['optimal']['folded']}{reparam}", file=stream)
+    from .explain import overview_lines
+
+    for line in overview_lines(report):
+        print(line, file=stream)
+    if lines:
+        print(f"per BN (mode {report['mode']}):", file=stream)
     for line in lines:
         print(f"  {line}", file=stream)
     rt = report.get("runtime")

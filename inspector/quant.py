@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .diffs import changed_layers, out_channel_rows
+from .diffs import changed_layers, merged_layers, merged_rows, out_channel_rows
 from .folding.plan import Analysis
 from .ir import Node
 
@@ -85,6 +85,25 @@ def weight_figures(rows: np.ndarray) -> QuantFigures:
         sqnr_tensor_db=sqnr_db(rows, quantize_int8(rows, per_channel=False)),
         sqnr_channel_db=sqnr_db(rows, quantize_int8(rows, per_channel=True)),
     )
+
+
+def region_figures(parts: list[np.ndarray]) -> QuantFigures:
+    """Figures of several weight tensors quantized each on its own (a merged region's
+    convs before merging): ranges per output channel are the largest over the tensors,
+    SQNR = 10·log10(Σ W² / Σ (W − Q(W))²) summed over all of them."""
+    if len(parts) == 1:
+        return weight_figures(parts[0])
+    ranges = np.max([np.abs(r).max(axis=1) for r in parts], axis=0)
+    nonzero = ranges[ranges > 0]
+
+    def sqnr(per_channel: bool) -> float:
+        power = sum(float(np.sum(np.square(r))) for r in parts)
+        noise = sum(float(np.sum(np.square(r - quantize_int8(r, per_channel)))) for r in parts)
+        return math.nan if power == 0 else math.inf if noise == 0 else 10 * math.log10(power / noise)
+
+    return QuantFigures(ranges=ranges.tolist(),
+                        spread=float(nonzero.max() / nonzero.min()) if nonzero.size else None,
+                        sqnr_tensor_db=sqnr(False), sqnr_channel_db=sqnr(True))
 
 
 @dataclass(frozen=True)
@@ -147,7 +166,8 @@ def quant_impact(analysis: Analysis, threshold_db: float = DROP_THRESHOLD_DB) ->
     """Figures for every changed layer with a weight matrix/kernel (graph order).
 
     BN-like layers (1-D parameters) are skipped: per-channel they quantize
-    exactly and they are not what int8 kernels quantize.
+    exactly and they are not what int8 kernels quantize. A merged region (mode
+    ``reparam``) is one row, its conv against the region's convs (:func:`region_figures`).
     """
     out = []
     for node, after in changed_layers(analysis):
@@ -160,6 +180,11 @@ def quant_impact(analysis: Analysis, threshold_db: float = DROP_THRESHOLD_DB) ->
             weight_figures(out_channel_rows(after, w1)),
             threshold_db,
         ))
+    for m, convs, after in merged_layers(analysis):
+        rows, w1 = merged_rows(convs, after), _weight(after)
+        if rows and w1 is not None:
+            out.append(LayerQuant(m.conv_id, after.name, after.op, region_figures(rows),
+                                  weight_figures(out_channel_rows(after, w1)), threshold_db))
     return out
 
 

@@ -16,7 +16,8 @@ from .ir import Graph, Node
 from .model import LoadedModel
 from .verification.compare import Verification
 
-__all__ = ["SCHEMA_VERSION", "build_report", "compare_modes", "report_modes", "to_json"]
+__all__ = ["SCHEMA_VERSION", "build_report", "compare_modes", "count_summary", "node_count",
+           "report_modes", "to_json"]
 
 SCHEMA_VERSION = 1
 
@@ -49,6 +50,13 @@ def _left_out(graph: Graph, node: Node) -> bool:
     p = graph.producer(node.inputs[0]) if node.inputs else None
     return not (p is not None and p.op == "input"
                 and any(c.op == "output" for c in graph.consumers(node.outputs[0])))
+
+
+def node_count(graph: Graph) -> int:
+    """The node count shown everywhere (app, CLI, JSON ``nodes``): the nodes a saved model
+    file holds, i.e. every node but the graph's inputs and outputs (and the identities
+    left by folded BNs)."""
+    return deployed_counts(graph)[0]
 
 
 def mode_summary(analysis: Analysis) -> dict[str, Any]:
@@ -154,13 +162,38 @@ def _analysis_report(name: str, analyses: Mapping[str, Analysis], mode: str,
         "model": name,
         "framework": framework,
         "mode": mode,
-        "nodes": len(graph),
+        "nodes": node_count(graph),
         "bn_total": main.bn_total,
         "modes": {m: mode_summary(a) for m, a in analyses.items()},
         "layers": layers,
         "verification": _not_verified(),
         "timings": {"analyze_s": sum(a.seconds for a in analyses.values()), "fold_s": None},
     }
+
+
+def count_summary(report: Mapping[str, Any]) -> dict[str, Any]:
+    """The counts a summary states, read from a report (so the CLI, the app and the JSON
+    agree): ``by_status`` (the report mode's BN statuses, a fold split into ``both`` /
+    ``optimal_only`` by whether ``adjacent`` folds it too, when the mode is not
+    ``adjacent``), ``by_reason`` (reason code -> BNs kept for it) and ``removes``
+    (mode -> BNs each analysed mode removes, folded plus merged)."""
+    from .analysis.verdict import Status
+
+    split = report["mode"] == Mode.OPTIMAL.value
+    by_status: dict[str, int] = {}
+    by_reason: dict[str, int] = {}
+    for layer in report["layers"]:
+        status = layer["status"]
+        if split and status == Status.FOLDED:
+            status = Status.BOTH if layer["adjacent"] else Status.OPTIMAL_ONLY
+        elif split and status == Status.NOT_FOLDABLE and layer["adjacent"]:
+            status = Status.ADJACENT_ONLY
+        by_status[str(status)] = by_status.get(str(status), 0) + 1
+        if layer["reason_code"] and layer["status"] == Status.NOT_FOLDABLE:
+            by_reason[layer["reason_code"]] = by_reason.get(layer["reason_code"], 0) + 1
+    removes = {m: s["folded"] + s["merged"] for m, s in report["modes"].items()}
+    return {"by_status": by_status, "by_reason": dict(sorted(by_reason.items(), key=lambda kv: -kv[1])),
+            "removes": removes}
 
 
 def _not_verified() -> dict[str, Any]:

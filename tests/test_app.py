@@ -161,7 +161,7 @@ def test_fold_page_applies_and_verifies():
     assert float(m["Max rel error"]) < 1e-4
     labels = [b.label for b in at.get("download_button")]
     assert any(".pt2" in x for x in labels) and any(".onnx" in x for x in labels)
-    assert "JSON report" in labels and "Annotated SVG" in labels
+    assert "JSON report" in labels and "Annotated SVG (optimal)" in labels
     assert len(at.get("plotly_chart")) >= 3  # a/c, norms, relative changes
     assert len(at.get("bidi_component")) == 2  # before / after
     at.button_group(key="fold_mode").set_value("adjacent").run()

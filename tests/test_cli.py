@@ -160,3 +160,35 @@ def test_fold_summary_says_what_onnxruntime_makes_of_both_models(capsys, tmp_pat
     assert code == 0
     line = next(x for x in out.splitlines() if "optimised graph" in x)
     assert line.startswith("onnxruntime (extended) optimised graph:") and "every fusion kept" in line
+
+
+def test_analyze_starts_with_a_summary_that_agrees_with_the_json(capsys, tmp_path):
+    target = tmp_path / "r.json"
+    code, out, err = run_cli(capsys, "analyze", "sample:repvgg", "--json", str(target))
+    report = json.loads(target.read_text())
+    lines = out.splitlines()
+    assert code == 0
+    total, nodes = report["bn_total"], report["nodes"]
+    assert lines[0] == f"sample:repvgg: {total} BN, {nodes} nodes"
+    assert f"{nodes} nodes" in err  # the load line counts nodes the same way
+    # per status, counted here from the JSON layers
+    both = sum(x["status"] == "folded" and x["adjacent"] for x in report["layers"])
+    kept = sum(x["status"] == "not_foldable" for x in report["layers"])
+    assert lines[1] == f"  mode optimal (against adjacent): {both} folded by both, {kept} not foldable"
+    assert kept > 0 and both + kept == total
+    reasons = {x["reason_code"] for x in report["layers"] if x["status"] == "not_foldable"}
+    assert all(f"[{code}]" in lines[2] for code in reasons)
+    # what each mode removes, and the hint that reparam removes them all
+    m = report["modes"]
+    assert m["reparam"]["folded"] + m["reparam"]["merged"] == total
+    assert f"reparam {total} of {total} ({m['reparam']['folded']} folded + {m['reparam']['merged']} merged)" in lines[3]
+    assert f"optimal {m['optimal']['folded']} of {total}" in lines[3]
+    assert lines[4].startswith(f"  hint: --mode reparam removes all {total} BN ({kept} more than optimal)")
+    # then the per-BN lines, one per BN
+    assert lines[5] == "per BN (mode optimal):"
+    assert len([x for x in lines[6:] if x.startswith("  ")]) == total
+
+
+def test_analyze_in_the_mode_that_removes_most_gives_no_hint(capsys):
+    code, out, _ = run_cli(capsys, "analyze", "sample:repvgg", "--mode", "reparam")
+    assert code == 0 and "hint:" not in out and "mode reparam: " in out

@@ -57,6 +57,14 @@ function defaultView(st) {
   st.pz.resize();
   st.pz.fit();
   st.pz.center();
+  if (st.zoom > 0) {
+    // A fixed scale (side-by-side views compared at the same scale).
+    zoomToReal(st, st.zoom);
+    const el = (st.focus && st.nodes.get(st.focus)) || st.svg.querySelector('g.node');
+    if (el) centreOn(st, el);
+    keepInside(st);
+    return;
+  }
   const fit = realZoom(st);
   if (fit >= READABLE) {
     if (fit > NATURAL) zoomToReal(st, NATURAL);
@@ -199,6 +207,7 @@ function mount(st, view, data) {
   st.nodes = new Map(Array.from(svg.querySelectorAll('g.node')).map((g) => [g.id, g]));
   st.minimap = !!data.minimap;
   st.focus = data.focus || '';
+  st.zoom = Number(data.zoom) || 0;
   st.hash = data.hash;
   st.ready = false;
   buildMini(st, mini, document.importNode(source, true));

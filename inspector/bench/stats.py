@@ -260,3 +260,24 @@ def artefacts(cis: Mapping[str, MedianCI], floor: str = "floor") -> list[str]:
     if low is None:
         return []
     return [n for n, ci in cis.items() if n != floor and ci.high < low.low]
+
+
+def paired_verdict(ratio: tuple[float, float, float], reference: str = "original") -> str:
+    """The verdict of a per-round ratio ``(median, low, high)`` to ``reference``:
+    "within noise" when its 95 % interval holds 1, else faster/slower by the median."""
+    m, low, high = ratio
+    if low <= 1.0 <= high:
+        return f"within noise of {reference}"
+    return f"{'slower' if low > 1.0 else 'faster'} than {reference} ({m - 1:+.1%})"
+
+
+def rounds_to_separate(ratio: tuple[float, float, float], rounds: int,
+                       smallest: float = 0.01) -> int:
+    """About how many rounds the per-round ratio ``(median, low, high)`` measured over
+    ``rounds`` needs before its interval excludes 1: the half-width shrinks as
+    1/√rounds, so ``rounds · (half-width / gap)²`` with ``gap = |median − 1|`` (at
+    least ``smallest``: differences below 1 % are not worth resolving), plus 20 %."""
+    m, low, high = ratio
+    half = max(m - low, high - m)
+    gap = max(abs(m - 1.0), smallest)
+    return max(rounds + 1, math.ceil(1.2 * rounds * (half / gap) ** 2))

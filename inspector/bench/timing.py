@@ -33,7 +33,15 @@ from ..errors import InspectorError
 from ..model import LoadedModel
 from .runners import BACKENDS, ORT, ORT_LEVELS, Progress, Runner, call, onnx_bytes
 from .runners import runners as backend_runners
-from .stats import AdaptiveRun, StoppingRule, median_ci, noise_labels, paired_ratio_ci, run_adaptive
+from .stats import (
+    AdaptiveRun,
+    StoppingRule,
+    median_ci,
+    noise_labels,
+    paired_ratio_ci,
+    paired_verdict,
+    run_adaptive,
+)
 from .variants import VARIANT_LABELS, build_variants, input_arrays, input_specs
 
 __all__ = ["BACKENDS", "ORT", "ORT_LEVELS", "VARIANT_LABELS", "build_variants", "input_specs",
@@ -158,7 +166,10 @@ def summarize(times: Mapping[str, Sequence[float]]) -> dict[str, dict[str, Any]]
     ``paired_to_floor`` / ``paired_to_original``: (median, low, high) of the
     per-round ratios when the runs were interleaved (None otherwise), and
     ``verdict`` ("within noise of original", "faster than original (−12.0 %)",
-    "… measurement artefact" when faster than the floor)."""
+    "… measurement artefact" when faster than the floor). The verdict against the
+    original follows the per-round ratio when the runs were interleaved (drift that
+    slows both variants cancels in it; ``verdict_basis`` says ``per-round ratio``),
+    else the two medians' intervals (``medians``)."""
     stats: dict[str, dict[str, Any]] = {}
     cis = {}
     for name, values in times.items():
@@ -183,5 +194,10 @@ def summarize(times: Mapping[str, Sequence[float]]) -> dict[str, dict[str, Any]]
             ci = paired_ratio_ci(times[name], times[ref]) if paired else None
             s[f"paired_to_{ref}"] = (ci.median, ci.low, ci.high) if ci else None
     for name, label in noise_labels(cis).items():
+        paired = stats[name].get("paired_to_original")
+        if paired is not None:
+            label = "; ".join([paired_verdict(paired)] +
+                              [x for x in label.split("; ") if "artefact" in x])
         stats[name]["verdict"] = label
+        stats[name]["verdict_basis"] = "per-round ratio" if paired is not None else "medians"
     return stats

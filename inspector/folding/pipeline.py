@@ -115,10 +115,12 @@ def _fold(loaded: LoadedModel, mode: str, analysis: Analysis | None, progress: P
     rolled_back: list[str] = []
     t_reanalysed = 0.0
     while True:
-        say("writing back the folded weights", 0.3)
+        say(f"writing back: {len(analysis.changed)} layers edited, {len(analysis.steps)} BN "
+            f"removed, {len(analysis.merges)} regions merged", 0.3)
         model = write_back(loaded, analysis)
-        say("verifying the folded model", 0.6)
-        check = verify(loaded, model, steps=analysis.steps, merges=analysis.merge_log)
+        say("verifying the folded model against the original", 0.6)
+        check = verify(loaded, model, steps=analysis.steps, merges=analysis.merge_log,
+                       progress=lambda msg, frac: say(f"verifying: {msg}", 0.6 + 0.38 * frac))
         if check.passed:
             break
         if check.state == UNVERIFIED:
@@ -134,6 +136,7 @@ def _fold(loaded: LoadedModel, mode: str, analysis: Analysis | None, progress: P
                 f"the merged model differs from the original (max relative error "
                 f"{check.worst_tensor_rel_error:.2e} at tensor '{check.worst_tensor}'). To fix "
                 f"this, report the model{_meanwhile(loaded, mode, advise)}.")
+        say("verification failed: re-applying the folds one by one to find the faulty one", 0.6)
         culprit = _first_failing_step(loaded, analysis)
         if culprit is None or len(rolled_back) >= max_rollbacks:
             raise VerificationError(
@@ -142,6 +145,7 @@ def _fold(loaded: LoadedModel, mode: str, analysis: Analysis | None, progress: P
                 f"faulty fold could not be isolated. "
                 f"To fix this, report the model{_meanwhile(loaded, mode, advise)}.")
         rolled_back.append(culprit)
+        say(f"rolling back the fold of {loaded.graph.node(culprit).name} and analysing again", 0.2)
         analysis = analyze(loaded.graph, mode, exclude=rolled_back)
         t_analyze += analysis.seconds
         t_reanalysed += analysis.seconds

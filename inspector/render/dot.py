@@ -22,6 +22,7 @@ from .status import (
     ADJACENT_ONLY,
     BOTH,
     FOLDED,
+    MERGED,
     NOT_FOLDABLE,
     OPTIMAL_ONLY,
     UNANALYSED,
@@ -80,6 +81,8 @@ def build_view(
     legend: bool = True,
     edge_shapes: bool = False,
     changed: dict[str, str] | None = None,
+    only: Iterable[str] | None = None,
+    caption: bool = True,
 ) -> DotView:
     """The annotated view of ``graph``: DOT text plus the node -> drawn unit map.
 
@@ -100,6 +103,10 @@ def build_view(
         edge_shapes: label each data edge with its tensor shape (``1×64×56×56``).
         changed: node id -> short note (e.g. ``weights, bias``): layers a fold
             edited, outlined and labelled (the Fold page's after graph).
+        only: with ``focus``: draw exactly these node ids (those in ``graph``), with
+            ``…`` stubs, instead of the ``hops`` neighbourhood (the Fold page draws
+            the same region before and after).
+        caption: draw the title and BN counts above the graph.
     """
     if rankdir not in RANKDIRS:
         raise ValueError(f"rankdir must be one of {RANKDIRS}, got {rankdir!r}")
@@ -111,9 +118,14 @@ def build_view(
     for nid in changed or {}:
         if graph.has_node(nid):
             roles[nid].add("changed")
-    if focus is not None:
+    if focus is not None and only is not None:
+        shown = {n for n in only if graph.has_node(n)} | {focus}
+        nodes = [n for n in graph.nodes if n.id in shown]
+        grouping = Grouping({n.id: None for n in nodes}, {n.id: () for n in nodes})
+        note = f"region around {graph.node(focus).name}"
+    elif focus is not None:
         shown = neighbourhood(graph, focus, max(hops, 0)) | {
-            n for n, r in roles.items() if r - {"match"}}
+            n for n, r in roles.items() if r - {"match", "changed"}}
         nodes = [n for n in graph.nodes if n.id in shown]
         grouping = Grouping({n.id: None for n in nodes}, {n.id: () for n in nodes})
         note = f"focus: {max(hops, 0)} hops around {graph.node(focus).name}"
@@ -127,13 +139,15 @@ def build_view(
         nodes = list(graph.nodes)
         grouping = Grouping({n.id: None for n in nodes}, {n.id: () for n in nodes})
         note = ""
-    caption = caption_text(title or graph.name, statuses, adjacent is not None)
+    title_text = caption_text(title or graph.name, statuses, adjacent is not None,
+                              str(getattr(optimal, "mode", "optimal")))
     out = [
-        f"digraph {q_title(caption)} {{",
+        f"digraph {q_title(title_text)} {{",
         "  graph " + attrs(
             id="bnfold-graph", rankdir=rankdir, bgcolor="#FFFFFF", fontname=_FONT,
             fontcolor="#222222", fontsize="16", labelloc="t", labeljust="l",
-            label=caption + (f"\n{note}" if note else ""), nodesep="0.25", ranksep="0.35",
+            label=(title_text + (f"\n{note}" if note else "")) if caption else None,
+            nodesep="0.25", ranksep="0.35",
         ),
         "  node " + attrs(fontname=_FONT, fontsize="11", height="0.35", margin="0.1,0.04"),
         "  edge " + attrs(color="#666666", arrowsize="0.6", fontname=_FONT, fontsize="9"),
@@ -159,15 +173,18 @@ def build_view(
     return DotView("\n".join(head + [e for _, _, e in edges] + tail) + "\n", unit, skeleton)
 
 
-def caption_text(model: str, statuses: dict[str, BNStatus], with_adjacent: bool) -> str:
+def caption_text(model: str, statuses: dict[str, BNStatus], with_adjacent: bool,
+                 mode: str = "optimal") -> str:
     """E.g. ``resnet18 — 20 BN: 20 folded by adjacent, 20 by optimal, 0 not foldable``."""
     c = Counter(s.status for s in statuses.values())
     text = f"{model} — {len(statuses)} BN: "
     if with_adjacent:
         text += (f"{c[BOTH] + c[ADJACENT_ONLY]} folded by adjacent, "
-                 f"{c[BOTH] + c[OPTIMAL_ONLY]} by optimal, {c[NOT_FOLDABLE]} not foldable")
+                 f"{c[BOTH] + c[OPTIMAL_ONLY]} by {mode}, {c[NOT_FOLDABLE]} not foldable")
     else:
-        text += f"{c[FOLDED]} folded by optimal, {c[NOT_FOLDABLE]} not foldable"
+        text += f"{c[FOLDED]} folded by {mode}, {c[NOT_FOLDABLE]} not foldable"
+    if c[MERGED]:
+        text += f", {c[MERGED]} merged"
     if c[UNANALYSED]:
         text += f", {c[UNANALYSED]} not analysed"
     return text

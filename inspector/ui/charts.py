@@ -51,22 +51,36 @@ def norms_figure(before: np.ndarray, after: np.ndarray, title: str) -> go.Figure
     return fig
 
 
+#: A relative change below this is "unchanged" (float64 rounding, or a_k = 1, c_k = 0):
+#: counted, not drawn, so that it never shows as a spike at the log axis' floor.
+UNCHANGED_BELOW = 1e-12
+
+
 def rel_change_figure(values: np.ndarray, owners: Sequence[str]) -> go.Figure:
-    """Distribution of per-channel relative weight changes (log10), per layer."""
-    fig = go.Figure()
-    safe = np.log10(np.maximum(values, 1e-16))
-    layers = list(dict.fromkeys(owners))
+    """Distribution of per-channel relative weight changes (log10), per layer; channels
+    left unchanged (below ``UNCHANGED_BELOW``) are a count in the title, not a bar."""
+    values = np.asarray(values, dtype=np.float64)
     owners_arr = np.asarray(owners)
+    changed = values >= UNCHANGED_BELOW
+    unchanged = int(values.size - changed.sum())
+    logs = np.log10(values[changed])
+    owners_arr = owners_arr[changed] if owners_arr.size else owners_arr
+    fig = go.Figure()
+    layers = list(dict.fromkeys(owners_arr.tolist()))
     if len(layers) <= 12:
         for name in layers:
-            fig.add_trace(go.Histogram(x=safe[owners_arr == name], name=html_text(name), opacity=0.75,
+            fig.add_trace(go.Histogram(x=logs[owners_arr == name], name=html_text(name), opacity=0.75,
                                        nbinsx=40))
         fig.update_layout(barmode="stack")
     else:
-        fig.add_trace(go.Histogram(x=safe, name="all layers", nbinsx=60, marker_color="#0072B2"))
-    fig.update_layout(title="Relative change per output channel ‖W′[k] − W[k]‖ / ‖W[k]‖",
-                      xaxis_title="log10(relative change)", yaxis_title="channels", height=340,
-                      **_LAYOUT)
+        fig.add_trace(go.Histogram(x=logs, name="all layers", nbinsx=60, marker_color="#0072B2"))
+    title = "Relative change per output channel ‖W′[k] − W[k]‖ / ‖W[k]‖"
+    note = (f"{int(changed.sum())} channels changed; {unchanged} unchanged "
+            f"(relative change < {UNCHANGED_BELOW:.0e}, not drawn)" if unchanged else
+            f"{int(changed.sum())} channels, all changed")
+    fig.update_layout(title={"text": f"{title}<br><sup>{note}</sup>"},
+                      xaxis_title="log10(relative change)", yaxis_title="channels", height=360,
+                      **{**_LAYOUT, "margin": {**_LAYOUT["margin"], "t": 70}})
     return fig
 
 

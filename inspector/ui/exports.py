@@ -11,6 +11,7 @@ import tempfile
 import streamlit as st
 
 from ..folding.pipeline import FoldResult
+from ..folding.plan import Analysis
 from ..render import dot_available, render_svg, to_dot
 from ..render.svg import DOT_MISSING
 from ..report import build_report, to_json
@@ -22,10 +23,14 @@ MIME = {".onnx": BINARY, ".pt2": BINARY,
         ".svg": "image/svg+xml", ".json": "application/json", ".dot": "text/vnd.graphviz"}
 
 
-def export_dot(ctx: ModelContext, selected: str | None = None) -> str:
-    """DOT of the whole-graph export: every node, uncollapsed, statuses, tooltips, legend."""
-    return to_dot(ctx.graph, ctx.optimal, ctx.adjacent, selected=selected,
-                  title=ctx.name, rankdir="TB")
+def export_dot(ctx: ModelContext, selected: str | None = None,
+               analysis: Analysis | None = None) -> str:
+    """DOT of the whole-graph export: every node, uncollapsed, statuses, tooltips, legend;
+    BNs coloured by ``analysis`` (default ``optimal``; on the Fold page the applied
+    fold's, so that merged BNs show as merged in ``reparam``), compared with ``adjacent``."""
+    analysis = analysis or ctx.optimal
+    title = ctx.name if analysis.mode == "optimal" else f"{ctx.name} (mode {analysis.mode})"
+    return to_dot(ctx.graph, analysis, ctx.adjacent, selected=selected, title=title, rankdir="TB")
 
 
 def svg_bytes(dot: str) -> bytes:

@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ..diffs import all_rel_changes, diff_rows, layer_diffs
+from ..diffs import all_rel_changes, compare_region, diff_rows, layer_diffs, region_centres
 from ..folding.pipeline import FoldResult
 from ..render import to_dot
 from ..render.status import OPTIMAL_ONLY
-from ..safe_text import md_names, md_text
+from ..safe_text import md_text
 from . import graph_view, state
 from .charts import affine_figure, norms_figure, rel_change_figure
 from .errors import safe_call
@@ -24,27 +24,35 @@ def _diffs(ctx: state.ModelContext, result: FoldResult) -> list:
 def weight_changes(ctx: state.ModelContext, result: FoldResult) -> None:
     """Which layers changed and why, the BN maps (a, c), norms and relative changes."""
     a = result.analysis
-    if not a.steps:
-        st.info("No BN was folded in this mode, so no weight changed.")
-        return
     diffs = _diffs(ctx, result)
-    st.markdown(f"**{len(diffs)} layers changed** — each is a *root* (absorbs the BN's map) or "
-                "a *leaf* (undoes it so the function stays the same) of one or more folds.")
+    if not diffs:
+        st.info(f"Mode `{result.mode}` removed no BN, so no weight changed.")
+        return
+    merged = sum(bool(d.merged_from) for d in diffs)
+    folds = len(diffs) - merged
+    parts = []
+    if folds:
+        parts.append(f"{folds} by folds: each is a *root* (absorbs the BN's map) or a *leaf* "
+                     "(undoes it so the function stays the same) of one or more folds")
+    if merged:
+        parts.append(f"{merged} merged conv{'s' if merged > 1 else ''}, each replacing a "
+                     "region's convs and BNs (before: the region's convs)")
+    st.markdown(f"**{len(diffs)} layer{'s' if len(diffs) != 1 else ''} changed** — "
+                + "; ".join(parts) + ".")
     st.dataframe(pd.DataFrame(diff_rows(diffs)), hide_index=True, width="stretch",
                  height=min(38 + 35 * len(diffs), 320),
-                 column_config={"max rel. change": st.column_config.NumberColumn(format="%.3e"),
+                 column_config={"max rel. change": st.column_config.NumberColumn(
+                     format="%.3e", help="‖W′[k] − W[k]‖ / ‖W[k]‖ over output channels k; "
+                     "none for a merged conv (no single tensor before it: see its norms)"),
                                 "median rel. change": st.column_config.NumberColumn(format="%.3e"),
                                 "why": st.column_config.TextColumn(width="large")})
     left, right = st.columns(2)
     with left:
-        names = {s.bn: ctx.graph.node(s.bn).name for s in a.steps}
-        bn = st.selectbox("Folded BN", list(names), format_func=names.get, key=f"fold_bn_pick::{ctx.key}::{result.mode}")
-        step = next(s for s in a.steps if s.bn == bn)
-        st.plotly_chart(affine_figure(step.a, step.c, f"{names[bn]} — folded {step.direction}"),
-                        width="stretch", key="fold_affine_chart")
-        leaves = [x for x in step.leaves if x != bn]
-        st.caption(f"Roots: {md_names(ctx.graph.node(r).name for r in step.roots)} · "
-                   f"leaves: {md_names(ctx.graph.node(x).name for x in leaves)}")
+        if a.steps:
+            _bn_map(ctx, result)
+        else:
+            st.caption("No BN was folded on its own: every removed BN was merged into a conv "
+                       "(its norms are on the right).")
     with right:
         by_id = {d.id: d for d in diffs if d.norm_before.size}
         if by_id:
@@ -55,16 +63,36 @@ def weight_changes(ctx: state.ModelContext, result: FoldResult) -> None:
             st.plotly_chart(norms_figure(d.norm_before, d.norm_after, f"{d.name}: weight norm "
                                          "per output channel"), width="stretch",
                             key="fold_norms_chart")
-            st.caption("Why: " + md_text("; ".join(d.roles) or "edited"))
+            before = (" Before: the region's convs together, √(Σ ‖W_i[k]‖²)." if d.merged_from
+                      else "")
+            st.caption("Why: " + md_text("; ".join(d.roles) or "edited") + before)
     values, owners = all_rel_changes(diffs)
     if values.size:
         st.plotly_chart(rel_change_figure(values, owners), width="stretch", key="fold_rel_chart")
 
 
+def _bn_map(ctx: state.ModelContext, result: FoldResult) -> None:
+    """The chosen folded BN's map (a, c), its roots and leaves."""
+    a = result.analysis
+    names = {s.bn: ctx.graph.node(s.bn).name for s in a.steps}
+    bn = st.selectbox("Folded BN", list(names), format_func=names.get,
+                      key=f"fold_bn_pick::{ctx.key}::{result.mode}")
+    step = next(s for s in a.steps if s.bn == bn)
+    st.plotly_chart(affine_figure(step.a, step.c, f"{names[bn]} — folded {step.direction}"),
+                    width="stretch", key="fold_affine_chart")
+    roots = ", ".join(ctx.graph.node(r).name for r in step.roots)
+    st.caption(f"Roots: {roots or '—'} · leaves: "
+               f"{', '.join(ctx.graph.node(x).name for x in step.leaves if x != bn) or '—'}")
+
+
 def changed_notes(diffs: list) -> dict[str, str]:
-    """Layer id -> which of its parameters the fold changed (``weights, bias``)."""
+    """Layer id -> which of its parameters the fold changed (``weights, bias``), or what
+    a merged conv replaced."""
     out = {}
     for d in diffs:
+        if d.merged_from:
+            out[d.id] = f"merged from {len(d.merged_from)} conv" + ("s" if len(d.merged_from) > 1 else "")
+            continue
         parts = []
         if d.rel_change.size and d.max_rel_change > 0:
             parts.append("weights")
@@ -77,38 +105,64 @@ def changed_notes(diffs: list) -> dict[str, str]:
     return out
 
 
+#: Before/after graphs are drawn at this fixed scale: 11-pt labels at 13.75 CSS px, the
+#: 9-pt input/output labels at 11.25 px (1.0 puts 11-pt labels at 11 px).
+BA_ZOOM = 1.25
+BA_HEIGHT = 520
+
+
+def before_after_dots(ctx: state.ModelContext, result: FoldResult, centre: str, hops: int,
+                      rankdir: str = "TB") -> tuple[str, str, str, str]:
+    """DOT of the same region before and after the fold, and the node each view centres
+    on: ``(before_dot, before_focus, after_dot, after_focus)``."""
+    a = result.analysis
+    before_ids, after_ids, after_focus = compare_region(a, centre, hops)
+    merge = next((m for m in a.merges if m.conv_id == centre), None)
+    if ctx.graph.has_node(centre):
+        before_focus = centre
+    else:
+        inside = [n for n in (merge.bns if merge else ()) + (merge.nodes if merge else ())
+                  if ctx.graph.has_node(n)]
+        before_focus = inside[0] if inside else sorted(before_ids)[0]
+    selected = centre if centre in ctx.statuses else None
+    before = to_dot(ctx.graph, a, ctx.adjacent, focus=before_focus, only=before_ids,
+                    selected=selected, rankdir=rankdir, legend=False, caption=False)
+    after = to_dot(a.folded, a, None, focus=after_focus, only=after_ids, rankdir=rankdir,
+                   legend=False, caption=False, changed=changed_notes(_diffs(ctx, result)))
+    return before, before_focus, after, after_focus
+
+
 @st.fragment
 def before_after(ctx: state.ModelContext, result: FoldResult) -> None:
-    """The neighbourhood of one BN before and after folding, side by side."""
-    a = result.analysis
-    folded_ids = [s.bn for s in a.steps] or list(ctx.statuses)
-    if not folded_ids:
-        st.info("No BN in this model.")
+    """The same region before and after folding, side by side at the same scale."""
+    centres = state.per_result(ctx, result, "centres", region_centres)
+    if not centres:
+        st.info(f"Mode `{result.mode}` removed no BN, so the graph did not change.")
         return
     # BNs that only `optimal` folds first: the interesting before/after.
-    folded_ids.sort(key=lambda b: getattr(ctx.statuses.get(b), "status", "") != OPTIMAL_ONLY)
+    ids = sorted(centres, key=lambda b: getattr(ctx.statuses.get(b), "status", "") != OPTIMAL_ONLY)
     c1, c2, c3 = st.columns([2, 1, 1])
-    labels = {i: ctx.graph.node(i).name for i in folded_ids}  # no closure over the model
-    center = c1.selectbox("Region around", folded_ids, key=f"ba_center::{ctx.key}::{result.mode}",
-                          format_func=lambda i: labels.get(i, str(i)))
+    centre = c1.selectbox("Region around", ids, key=f"ba_center::{ctx.key}::{result.mode}",
+                          format_func=centres.get)
     hops = c2.slider("Hops", 1, 6, 2, key="ba_hops")
     rankdir = graph_view.LAYOUTS[c3.segmented_control(
         "Layout", list(graph_view.LAYOUTS), default="Top-down", key="ba_layout",
         required=True) or "Top-down"]
-    before = safe_call("Drawing the original graph", to_dot, ctx.graph, ctx.optimal, ctx.adjacent,
-                       focus=center, hops=hops, selected=center, rankdir=rankdir,
-                       title=f"{ctx.name} — before", legend=False)
-    changed = changed_notes(_diffs(ctx, result)) if a.steps else {}
-    after = safe_call("Drawing the folded graph", to_dot, a.folded, a, None, focus=center,
-                      hops=hops, rankdir=rankdir, legend=False, changed=changed,
-                      title=f"{ctx.name} — after {result.mode} folding")
+    drawn = safe_call("Drawing the region before and after", before_after_dots, ctx, result,
+                      centre, hops, rankdir)
+    if drawn is None:
+        return
+    before, before_focus, after, after_focus = drawn
+    st.caption("Both sides draw the same nodes at the same scale. Before: dashed links join "
+               "the BN to its roots and leaves. After: folded BNs are identities (dropped from "
+               "the saved model), a merged region is one conv, and changed layers are outlined "
+               "in purple.")
     left, right = st.columns(2)
     with left:
-        st.markdown("**Before** — dashed links: the selected BN's roots and leaves")
-        if before:
-            graph_view.show_graph(before, key="ba_before", height=520)
+        st.markdown(f"**Before** — around {centres[centre]}, {hops} hops")
+        graph_view.show_graph(before, key="ba_before", height=BA_HEIGHT, focus=before_focus,
+                              minimap=False, zoom=BA_ZOOM)
     with right:
-        st.markdown("**After** — folded BNs are identities (dropped from the saved model); "
-                    "layers whose weights or bias changed are outlined in purple")
-        if after:
-            graph_view.show_graph(after, key="ba_after", height=520)
+        st.markdown(f"**After `{result.mode}`** — the same nodes")
+        graph_view.show_graph(after, key="ba_after", height=BA_HEIGHT, focus=after_focus,
+                              minimap=False, zoom=BA_ZOOM)

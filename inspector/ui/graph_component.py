@@ -74,7 +74,8 @@ def component_key(key: str) -> str:
 def clickable_svg(svg: str, *, key: str, selected: str | None = None,
                   height: int | str = VIEWPORT_HEIGHT, on_click=None, hint: str = "",
                   roles: dict | None = None, legend: list[dict] | None = None,
-                  focus: str | None = None, minimap: bool | None = None) -> str | None:
+                  focus: str | None = None, minimap: bool | None = None,
+                  zoom: float | None = None) -> str | None:
     """Show ``svg`` with pan/zoom; returns the id of the node clicked in this run (or None).
 
     Args:
@@ -89,6 +90,8 @@ def clickable_svg(svg: str, *, key: str, selected: str | None = None,
         focus: the node the first view is centred on (default: ``selected``,
             else the first BN).
         minimap: draw the minimap (default: above ``MINIMAP_NODES`` nodes).
+        zoom: a fixed first scale (1.0: 11-pt labels are 11 CSS px) centred on
+            ``focus``, instead of fitting the panel (views compared side by side).
     """
     digest = hashlib.sha1(svg.encode("utf-8")).hexdigest()
     if minimap is None:
@@ -98,7 +101,8 @@ def clickable_svg(svg: str, *, key: str, selected: str | None = None,
         data={"svg": svg, "hash": digest, "selected": selected or "",
               "height": f"{height}px" if isinstance(height, int) else height, "hint": hint,
               "roles": roles or {}, "role_names": list(ROLES), "legend": legend or [],
-              "focus": focus or selected or "", "minimap": bool(minimap)},
+              "focus": focus or selected or "", "minimap": bool(minimap),
+              "zoom": float(zoom) if zoom else 0.0},
         on_clicked_change=on_click or (lambda: None),
     )
     value = getattr(result, "clicked", None) if result is not None else None

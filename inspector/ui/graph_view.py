@@ -179,8 +179,9 @@ def view_key_tuple(opts: ViewOptions) -> tuple:
 
 def show_layout(layout: Layout, *, key: str, selected: str | None = None,
                 on_node: Callable[[str], None] | None = None,
-                height: int | str = VIEWPORT_HEIGHT) -> None:
-    """Display a cached layout with pan/zoom, HTML legend and client-side highlight."""
+                height: int | str = VIEWPORT_HEIGHT, **view) -> None:
+    """Display a cached layout with pan/zoom, HTML legend and client-side highlight;
+    ``view``: ``focus`` / ``minimap`` / ``zoom`` of :func:`clickable_svg`."""
 
     def _clicked() -> None:
         value = clicked_value(key)
@@ -190,14 +191,15 @@ def show_layout(layout: Layout, *, key: str, selected: str | None = None,
     hint = ("wheel: zoom · drag: pan · click a node to select it, a box to open it"
             if on_node is not None else "wheel: zoom · drag: pan · hover for details")
     clickable_svg(layout.svg, key=key, selected=selected, height=height, on_click=_clicked,
-                  hint=hint, roles=layout.roles, legend=layout.legend)
+                  hint=hint, roles=layout.roles, legend=layout.legend, **view)
 
 
 def show_graph(dot: str, *, key: str, selected: str | None = None,
                height: int | str = VIEWPORT_HEIGHT,
                on_node: Callable[[str], None] | None = None,
-               roles: dict | None = None, legend: list | None = None) -> float | None:
-    """Display DOT: clickable server SVG when ``dot`` exists, else browser layout.
+               roles: dict | None = None, legend: list | None = None, **view) -> float | None:
+    """Display DOT: clickable server SVG when ``dot`` exists, else browser layout;
+    ``view``: ``focus`` / ``minimap`` / ``zoom`` of :func:`clickable_svg`.
 
     ``on_node(node_id)`` runs in a callback when a node is clicked. Returns the
     server render time in seconds (None for the browser fallback).
@@ -212,7 +214,7 @@ def show_graph(dot: str, *, key: str, selected: str | None = None,
         return None
     svg, seconds = rendered
     show_layout(Layout(svg, roles or {}, legend or [], 0.0, seconds), key=key,
-                selected=selected, on_node=on_node, height=height)
+                selected=selected, on_node=on_node, height=height, **view)
     return seconds
 
 

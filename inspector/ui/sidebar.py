@@ -199,9 +199,11 @@ def _zoo_picker() -> Choice | None:
 
 
 def _model_caption(ctx: state.ModelContext) -> None:
-    g = ctx.graph
+    from ..report import node_count
+
     st.caption(
-        f"**{md_text(ctx.name)}** · {md_text(ctx.loaded.framework)} · {len(g)} nodes · {len(ctx.statuses)} BN · "
+        f"**{md_text(ctx.name)}** · {md_text(ctx.loaded.framework)} · {node_count(ctx.graph)} nodes · "
+        f"{len(ctx.statuses)} BN · "
         f"analysed in {sum(a.seconds for a in ctx.analyses.values()):.2f} s"
     )
     for note in ctx.loaded.notes[:5]:

@@ -111,8 +111,29 @@ def run_timing(ctx: state.ModelContext, cfg: TimingSettings, progress: Progress)
             runs[backend] = {"rounds": run.rounds, "stop_reason": run.stop_reason,
                              "seconds": run.seconds}
         else:
+            t1 = time.perf_counter()
             times[backend] = time_variants(ctx.loaded, models, repeats=cfg.repeats, **common)
-            runs[backend] = {"rounds": cfg.repeats, "stop_reason": "fixed", "seconds": None}
+            runs[backend] = {"rounds": cfg.repeats, "stop_reason": "fixed",
+                             "seconds": time.perf_counter() - t1}
     progress("done", 1.0)
     return {"config": cfg, "times": times, "runs": runs,
             "seconds": time.perf_counter() - t0}
+
+
+def continue_timing(ctx: state.ModelContext, results: dict, backend: str, seconds: float,
+                    progress: Progress) -> dict:
+    """Measure ``backend`` for about ``seconds`` more (adaptive, same settings) and append
+    the new interleaved rounds to ``results`` (changed in place and returned): pairs stay
+    pairs, so the per-round ratios and the medians cover every round."""
+    cfg = replace(results["config"], backends=(backend,), adaptive=True,
+                  budget_s=float(seconds), min_rounds=1)
+    more = run_timing(ctx, cfg, progress)
+    for name, values in more["times"][backend].items():
+        results["times"][backend].setdefault(name, []).extend(values)
+    run, extra = results["runs"][backend], more["runs"][backend]
+    run["rounds"] = run.get("rounds", 0) + extra["rounds"]
+    run["seconds"] = (run.get("seconds") or 0.0) + (extra["seconds"] or 0.0)
+    run["stop_reason"] = extra["stop_reason"]
+    run["continued"] = run.get("continued", 0) + 1
+    results["seconds"] += more["seconds"]
+    return results

@@ -143,8 +143,9 @@ class _Tally:
                     "noise", node.name, output=True))
 
     # -- one run ------------------------------------------------------------
-    def compare(self, ref: Run, got: Run, nudged: Any) -> None:
-        """Compare one run; ``nudged()`` runs the original on nudged inputs (lazily)."""
+    def compare(self, ref: Run, got: Run, nudged: Any, say: Any = None) -> None:
+        """Compare one run; ``nudged()`` runs the original on nudged inputs (lazily);
+        ``say(message, fraction)`` hears which tensor is being compared."""
         ref_out, ref_t = ref
         out, tensors = got
         if len(out) != len(ref_out):
@@ -173,7 +174,10 @@ class _Tally:
             self.abs_err, self.rel_err = max(self.abs_err, e.abs_error), max(self.rel_err, rel)
             if self.worst is None or rel > self.worst_rel:
                 self.worst_rel, self.worst = rel, name
-        for t, y in ref_t.items():
+        every = max(len(ref_t) // 50, 1)
+        for k, (t, y) in enumerate(ref_t.items()):
+            if say is not None and k % every == 0:
+                say(f"comparing tensor {k + 1} of {len(ref_t)}: {t}", k / len(ref_t))
             if t in self.skip or t not in tensors:
                 continue
             if t in flipped:
@@ -275,7 +279,7 @@ def _label(node: Any) -> str:
 
 def verify(loaded: LoadedModel, folded_model: Any, trials: int = 2, seed: int = 0, *,
            steps: Sequence[Any] | None = None, merges: Sequence[Any] = (),
-           per_tensor: bool = True) -> Verification:
+           per_tensor: bool = True, progress: Any = None) -> Verification:
     """Compare ``loaded.model`` and ``folded_model`` on ``trials`` input sets.
 
     Args:
@@ -286,6 +290,8 @@ def verify(loaded: LoadedModel, folded_model: Any, trials: int = 2, seed: int = 
             merged regions are not compared.
         per_tensor: compare every shared intermediate tensor (when the
             frontend can return them and ``steps`` is given).
+        progress: ``progress(message, fraction)``, told each run and, tensor by
+            tensor, what is being compared (fraction 0..1 of the verification).
 
     Inputs are N(0, 1) unless the reference outputs are non-finite on them
     (then U(0.5, 1.5), then U(0.01, 0.1)). Dynamic axes are also run at a
@@ -298,9 +304,12 @@ def verify(loaded: LoadedModel, folded_model: Any, trials: int = 2, seed: int = 
     sets = shape_sets(loaded, folded_model)
     used_shapes: list[tuple[tuple[int, ...], ...]] = []
     range_name = INPUT_RANGES[0][0]
+    say = progress or (lambda msg, frac: None)
     for k, shapes in enumerate(sets):
         if k > 0 and len(used_shapes) >= 2:
             break  # one extra size per dynamic axis is enough
+        size = "" if k == 0 else f" at input shapes {[list(s) for s in shapes]}"
+        say(f"running the original model{size}", 0.0 if k == 0 else 0.9)
         found = _reference(loaded, shapes, seed, per_tensor, trials if k == 0 else 1,
                            strict=k == 0, problems=tally.notes)
         if found is None:  # an extra size the original does not run at
@@ -309,6 +318,8 @@ def verify(loaded: LoadedModel, folded_model: Any, trials: int = 2, seed: int = 
         if k == 0:
             range_name = name
         for i, (inputs, ref) in enumerate(runs):
+            start, width = (0.1 + 0.8 * i / len(runs), 0.8 / len(runs)) if k == 0 else (0.9, 0.1)
+            say(f"running the folded model on input set {i + 1} of {len(runs)}{size}", start)
             try:
                 got = _run_all(loaded, folded_model, inputs, bool(ref[1]), tally.notes)
             except Exception as e:  # noqa: BLE001
@@ -325,7 +336,7 @@ def verify(loaded: LoadedModel, folded_model: Any, trials: int = 2, seed: int = 
                 return _run_all(loaded, loaded.model, nudge(inputs, seed + i, dtypes),
                                 bool(ref[1]))
 
-            tally.compare(ref, got, nudged)
+            tally.compare(ref, got, nudged, lambda m, f, s=start, w=width: say(m, s + w * f))
         used_shapes.append(tuple(tuple(s) for s in shapes))
     return _verdict(loaded, tally, sets, used_shapes, trials, range_name)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import time
+
 import streamlit as st
 
 from inspector.analysis.verdict import Mode
@@ -24,18 +27,47 @@ def apply_controls(ctx: state.ModelContext) -> str:
                                 default=Mode.OPTIMAL.value, key="fold_mode",
                                 required=True) or Mode.OPTIMAL.value
     if c2.button("Apply folding", type="primary", key="fold_apply", width="stretch"):
-        bar = st.progress(0.0, text="starting…")
-
-        def progress(msg: str, frac: float) -> None:
-            bar.progress(min(max(frac, 0.0), 1.0), text=msg)
-
-        result = safe_call(f"Folding ({mode})", state.run_fold, ctx, mode, progress)
-        bar.empty()
+        result = fold_with_progress(ctx, mode)
         if result is not None:
             gone = result.analysis.folded_count + result.analysis.merged_count
             st.toast(f"Removed {gone} BN ({mode}); verification "
                      f"{'passed' if result.verification.passed else 'FAILED'}")
     return mode
+
+
+def stage_of(message: str) -> str:
+    """The stage line a progress message belongs to: the message itself, except that
+    ``verifying: `` is dropped and every ``comparing tensor k of N: x`` of one run is
+    one stage, ``comparing N shared tensors one by one``."""
+    msg = message.removeprefix("verifying: ")
+    m = re.match(r"comparing tensor \d+ of (\d+)", msg)
+    return f"comparing {m.group(1)} shared tensors one by one" if m else msg
+
+
+def fold_with_progress(ctx: state.ModelContext, mode: str) -> FoldResult | None:
+    """Run the fold inside a status box: one line per stage (analysis, write-back,
+    each verification run), a bar with what is being compared right now."""
+    t0 = time.perf_counter()
+    with st.status(f"Folding `{mode}`…", expanded=True) as box:
+        bar = st.progress(0.0, text="starting…")
+        seen: list[str] = []
+
+        def progress(msg: str, frac: float) -> None:
+            stage = stage_of(msg)
+            if not seen or seen[-1] != stage:
+                seen.append(stage)
+                box.write(f"{time.perf_counter() - t0:5.1f} s · {stage}")
+            bar.progress(min(max(frac, 0.0), 1.0), text=msg)
+
+        result = safe_call(f"Folding ({mode})", state.run_fold, ctx, mode, progress)
+        bar.empty()
+        took = time.perf_counter() - t0
+        if result is None:
+            box.update(label=f"Folding `{mode}` failed after {took:.1f} s", state="error")
+        else:
+            box.update(label=f"Folded `{mode}` in {took:.1f} s ({len(seen)} stages)",
+                       state="complete", expanded=False)
+    return result
 
 
 def mode_table(ctx: state.ModelContext) -> None:
@@ -103,9 +135,11 @@ def downloads(ctx: state.ModelContext, result: FoldResult) -> None:
                            file_name=f"{ctx.slug}-report.json", mime=exports.MIME[".json"],
                            key="dl_report", icon=":material/download:", on_click="ignore")
     with cols[3]:
-        dot = safe_call("Building the SVG", exports.export_dot, ctx)
+        dot = safe_call("Building the SVG", exports.export_dot, ctx,
+                       analysis=result.analysis)
         if dot is not None:
-            exports.svg_download(ctx, dot, key="dl_svg", label="Annotated SVG")
+            exports.svg_download(ctx, dot, key="dl_svg", label=f"Annotated SVG ({result.mode})",
+                                 name=f"{ctx.slug}-{result.mode}.svg")
     formats = exports.model_formats(ctx)
     if len(formats) == 1:
         st.caption(f"{ctx.loaded.frontend.display} input: the folded model is written as "

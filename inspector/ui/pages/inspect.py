@@ -10,10 +10,12 @@ from inspector.folding.plan import Analysis
 from inspector.render import build_view, render_view
 from inspector.render.status import (
     BOTH,
+    MERGED,
     NOT_FOLDABLE,
     OPTIMAL_ONLY,
     status_counts,
 )
+from inspector.report import node_count
 from inspector.safe_text import md_text
 from inspector.ui import bn_panel, exports, graph_view, state
 from inspector.ui.errors import safe_call
@@ -38,19 +40,28 @@ def view_key(ctx: state.ModelContext) -> str:
     return f"inspect_view::{ctx.key}"
 
 
-def metrics(ctx: state.ModelContext) -> None:
-    """BN total, folded by each mode, not foldable, and the gap between modes."""
-    c = status_counts(ctx.statuses)
+def metrics(ctx: state.ModelContext, mode: str = "optimal", shown: dict | None = None) -> None:
+    """BN total, folded by each mode, not foldable, and the gap between modes.
+    ``shown``: the statuses the graph is coloured by (``mode``; default ``ctx.statuses``):
+    "Not foldable" (and, in ``reparam``, "Merged") count those, as the graph's title
+    and legend do."""
+    base = status_counts(ctx.statuses)
+    c = status_counts(shown if shown is not None else ctx.statuses)
     adj, opt = ctx.adjacent.folded_count, ctx.optimal.folded_count
-    cols = st.columns(5)
+    cols = st.columns(6 if mode == "reparam" else 5)
     cols[0].metric("BN layers", len(ctx.statuses), help="batch-norm layers in the graph")
     cols[1].metric("Folded by adjacent", adj,
                    help="what PyTorch fx fuse, onnxruntime and onnxoptimizer do")
     cols[2].metric("Folded by optimal", opt, delta=f"+{opt - adj} vs adjacent" if opt > adj else None,
                    help="the necessary and sufficient condition (roots/leaves closure)")
-    cols[3].metric("Not foldable", c[NOT_FOLDABLE], help="folded by neither mode; see the reasons")
+    cols[3].metric("Not foldable", c[NOT_FOLDABLE],
+                   help="folded by neither mode; see the reasons" if mode == "optimal" else
+                   f"left in place by mode {mode} (the graph's colours); see the reasons")
     cols[4].metric("Gap optimal − adjacent", opt - adj,
-                   help=f"{c[OPTIMAL_ONLY]} BN folded only by optimal; {c[BOTH]} by both")
+                   help=f"{base[OPTIMAL_ONLY]} BN folded only by optimal; {base[BOTH]} by both")
+    if mode == "reparam":
+        cols[5].metric("Merged", c[MERGED], help="removed by merging parallel branches into one "
+                       "conv (mode reparam)")
 
 
 def whole_svg(ctx: state.ModelContext, selected: str | None, shown: Analysis) -> bytes:
@@ -79,7 +90,7 @@ def graph_panel(ctx: state.ModelContext, selected: str | None, shown: Analysis,
             exports.svg_download(ctx, dot, key=f"svg_view::{ctx.key}",
                                  label="Download this view only (DOT)")
         return
-    with st.spinner(f"Laying out {len(ctx.graph)} nodes…"):
+    with st.spinner(f"Laying out {node_count(ctx.graph)} nodes…"):
         cache_key = ctx.key if mode == "optimal" else f"{ctx.key}::{mode}"
         layout = safe_call("Laying out the graph", graph_view.cached_layout, cache_key,
                            graph_view.view_key_tuple(opts), ctx.name, ctx.graph, shown,
@@ -123,8 +134,11 @@ def render() -> None:
         return
     st.caption(f"**{md_text(ctx.name)}** — which batch-norm layers can be folded away, and why the "
                "others cannot.")
-    metrics(ctx)
+    top = st.container()
+    base = ctx
     mode, shown, ctx = colour_by(ctx)
+    with top:
+        metrics(base, mode, ctx.statuses)
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
     with c1:
         selected = bn_panel.selector(ctx)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from inspector.bench.stats import rounds_to_separate
 from inspector.bench.timing import ORT_LEVELS, VARIANT_LABELS, input_specs, summarize
 from inspector.bench.variants import largest_inputs
 from inspector.limits import mb
@@ -12,7 +13,7 @@ from inspector.safe_text import md_text
 from inspector.ui import state
 from inspector.ui.charts import timing_bar_figure, timing_box_figure
 from inspector.ui.errors import safe_call
-from inspector.ui.timing_run import TimingSettings, run_timing
+from inspector.ui.timing_run import TimingSettings, continue_timing, run_timing
 
 BACKEND_LABELS = {"torch": "PyTorch eager", "onnxruntime": "onnxruntime (CPU)"}
 
@@ -104,23 +105,96 @@ def settings(ctx: state.ModelContext) -> TimingSettings | None:
     return cfg
 
 
+#: The column to trust against the original, and the one shown for reference only.
+PAIRED_COL = "vs original: per-round ratio [95 % CI]"
+MEDIANS_COL = "ratio of medians (reference only)"
+#: Longest continuation offered at once (s).
+MAX_MORE_S = 300
+TRUST = ("**Which ratio to trust:** the per-round ratio. Every round runs each variant once, "
+         "back to back, so a machine that slows down or speeds up during the run moves both "
+         "alike and cancels in each round's ratio; the verdict follows it. The ratio of the two "
+         "medians compares figures taken over all rounds separately and keeps that drift.")
+
+
 def result_rows(stats: dict) -> list[dict]:
-    """Table rows: median and its interval (ms), ± %, ratios (of medians, and the
-    median per-round ratio with its interval) and the noise verdict."""
+    """Table rows: median and its interval (ms), ± %, the per-round ratio to the
+    original with its interval (the trusted one), the ratio of medians, the ratio to
+    the floor and the verdict."""
     return [{
         "variant": VARIANT_LABELS.get(name, name),
         "median (ms)": s["median"] * 1e3,
         "95 % CI (ms)": f"{s['ci_low'] * 1e3:.3f} – {s['ci_high'] * 1e3:.3f}",
         "± %": s["ci_rel"] * 100,
         "runs": s["n"],
-        "vs original": s["ratio_to_original"], "vs floor": s["ratio_to_floor"],
-        "per-round ratio to original (95 % CI)": _paired(s.get("paired_to_original")),
+        PAIRED_COL: _paired(s.get("paired_to_original")),
         "verdict": s.get("verdict", ""),
+        MEDIANS_COL: s["ratio_to_original"], "vs floor": s["ratio_to_floor"],
     } for name, s in stats.items()]
 
 
 def _paired(r: tuple[float, float, float] | None) -> str:
     return "" if r is None else f"{r[0]:.3f} [{r[1]:.3f}, {r[2]:.3f}]"
+
+
+def contradictions(stats: dict) -> list[str]:
+    """Variants whose ratio of medians and per-round ratio point different ways."""
+    out = []
+    for name, s in stats.items():
+        p, r = s.get("paired_to_original"), s.get("ratio_to_original")
+        if p is None or r is None or name == "original":
+            continue
+        if (p[0] - 1) * (r - 1) < 0:
+            out.append(f"{VARIANT_LABELS.get(name, name)}: ratio of medians {r:.3f} but per-round "
+                       f"ratio {p[0]:.3f} [{p[1]:.3f}, {p[2]:.3f}] — they point different ways; "
+                       "trust the per-round ratio (see below).")
+    return out
+
+
+def undecided(stats: dict, run: dict) -> list[tuple[str, int, float | None]]:
+    """Folded variants the run could not separate from the original (per-round ratio
+    interval holds 1): (label, rounds it would need in all, seconds more at this run's
+    pace or None when the pace is unknown)."""
+    rounds = run.get("rounds") or 0
+    pace = run["seconds"] / rounds if run.get("seconds") and rounds else None
+    out = []
+    for name, s in stats.items():
+        p = s.get("paired_to_original")
+        if name in ("original", "floor") or p is None or not p[1] <= 1.0 <= p[2]:
+            continue
+        need = rounds_to_separate(p, rounds)
+        out.append((VARIANT_LABELS.get(name, name), need,
+                    (need - rounds) * pace if pace is not None else None))
+    return out
+
+
+def _more_request(backend: str, seconds: float) -> None:
+    st.session_state["timing_more"] = (backend, seconds)
+
+
+def offer_more(backend: str, stats: dict, run: dict) -> None:
+    """Say how long separating the undecided variants would take; offer to continue."""
+    todo = undecided(stats, run)
+    if not todo:
+        return
+    names = ", ".join(n for n, _, _ in todo)
+    need = max(r for _, r, _ in todo)
+    secs = [t for _, _, t in todo if t is not None]
+    if not secs:
+        st.info(f"{names}: within noise of the original after {run.get('rounds')} rounds; "
+                f"separating them would need about {need} rounds. Use adaptive repeats.",
+                icon=":material/hourglass:")
+        return
+    more = max(secs)
+    offer = min(max(more, 5.0), MAX_MORE_S)
+    enough = "" if more <= MAX_MORE_S else (
+        f" That is more than {MAX_MORE_S} s at a time: the difference, if any, is smaller than "
+        "this machine resolves quickly; continuing narrows the interval anyway.")
+    st.info(f"**The budget could not separate {names} from the original** (their per-round "
+            f"ratio's 95 % interval holds 1 after {run.get('rounds')} rounds). Telling apart a "
+            f"difference of that size would need about **{need} rounds, ~{more:.0f} s more** at "
+            f"this run's pace.{enough}", icon=":material/hourglass:")
+    st.button(f"Continue measuring for {offer:.0f} s", key=f"timing_more::{backend}",
+              on_click=_more_request, args=(backend, offer), icon=":material/play_arrow:")
 
 
 def warnings_for(stats: dict, run: dict, cfg: TimingSettings) -> list[str]:
@@ -157,15 +231,18 @@ def show_results(ctx: state.ModelContext, results: dict) -> None:
         st.subheader(label)
         st.caption(f"{run.get('rounds', '?')} interleaved rounds — "
                    f"{STOP_TEXT.get(run.get('stop_reason'), '')}")
-        for text in warnings_for(stats, run, cfg):
+        for text in warnings_for(stats, run, cfg) + contradictions(stats):
             st.warning(text, icon=":material/warning:")
         st.dataframe(pd.DataFrame(result_rows(stats)), hide_index=True, width="stretch",
                      column_config={
                          **{c: st.column_config.NumberColumn(format="%.3f") for c in
-                            ("median (ms)", "vs original", "vs floor")},
+                            ("median (ms)", MEDIANS_COL, "vs floor")},
                          "± %": st.column_config.NumberColumn(format="%.1f"),
                          "verdict": st.column_config.TextColumn(width="large"),
                      })
+        if any(s.get("paired_to_original") for s in stats.values()):
+            st.caption(TRUST)
+        offer_more(backend, stats, run)
         left, right = st.columns(2)
         left.plotly_chart(timing_bar_figure(stats, f"{label}: median, 95 % CI", log_y),
                           width="stretch", key=f"timing_bar::{backend}")
@@ -194,6 +271,13 @@ def render() -> None:
         if result is not None:
             st.session_state[key] = result
     results = st.session_state.get(key)
+    more = st.session_state.pop("timing_more", None)
+    if results and more is not None:
+        backend, seconds = more
+        bar = st.progress(0.0, text="continuing…")
+        safe_call("Timing", continue_timing, ctx, results, backend, seconds,
+                  lambda msg, frac: bar.progress(min(max(frac, 0.0), 1.0), text=msg))
+        bar.empty()
     if results:
         show_results(ctx, results)
     elif cfg is None:
