@@ -14,7 +14,10 @@ from .folding.plan import Analysis
 from .ir import Graph
 from .statuses import BNStatus, compute_statuses
 
-__all__ = ["names", "bn_rows", "affine_summary", "explain", "summary_lines"]
+__all__ = ["names", "bn_rows", "affine_summary", "explain", "named_nodes", "summary_lines"]
+
+#: How many nodes of one role an explanation names (``names``' default limit).
+NAMED_LIMIT = 6
 
 
 def bn_rows(graph: Graph, statuses: dict[str, BNStatus]) -> list[dict[str, Any]]:
@@ -88,11 +91,36 @@ def explain(graph: Graph, status: BNStatus, adjacent: Verdict | None) -> list[st
         out.append(f"**Not foldable — {title}.** {v.reason}")
     if v.reason_code is not None:
         out.append(v.reason_code.help)
-    if v.blocking_node and graph.has_node(v.blocking_node):
-        b = graph.node(v.blocking_node)
+    blockers = [graph.node(b) for b in v.blocking_nodes if graph.has_node(b)]
+    if len(blockers) == 1:
+        b = blockers[0]
         out.append(f"Blocking node: **`{b.name}`** ({b.kind}), outlined in red on the graph.")
+    elif blockers:
+        listed = " and ".join(f"**`{b.name}`** ({b.kind})" for b in blockers)
+        out.append(f"Blocking nodes: {listed} (one per direction), both outlined in red on "
+                   "the graph.")
     if adjacent is not None and adjacent.folded:
         out.append("Note: the `adjacent` rule folds it, which should not happen — please report.")
+    return out
+
+
+def named_nodes(graph: Graph, status: BNStatus) -> list[tuple[str, str]]:
+    """``(role, node id)`` of every node :func:`explain` names for this BN, in its order:
+    ``blocker`` (each direction's), ``root``, ``leaf``, ``region`` (a merged BN's
+    region). The app turns them into "go to" links; at most ``NAMED_LIMIT`` per role,
+    like the text."""
+    v = status.verdict
+    if v is None:
+        return []
+    if v.merged:
+        groups = [("region", [x for x in v.roots if x != v.bn])]
+    elif v.folded:
+        groups = [("root", list(v.roots)), ("leaf", [x for x in v.leaves if x != v.bn])]
+    else:
+        groups = [("blocker", list(v.blocking_nodes))]
+    out: list[tuple[str, str]] = []
+    for role, ids in groups:
+        out += [(role, i) for i in dict.fromkeys(ids) if graph.has_node(i)][:NAMED_LIMIT]
     return out
 
 
