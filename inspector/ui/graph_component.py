@@ -32,7 +32,7 @@ ASSETS = Path(__file__).resolve().parents[2] / "assets"
 VENDOR = ASSETS / "vendor" / "svg-pan-zoom"
 #: Default graph height: follows the browser window (the Inspect page's panel
 #: starts about 250 px down: the whole panel fits in the first screen).
-VIEWPORT_HEIGHT = "max(360px, calc(100vh - 400px))"
+VIEWPORT_HEIGHT = "max(360px, calc(100vh - 420px))"
 
 _HTML = """
 <div class="bnfold-wrap" tabindex="0">

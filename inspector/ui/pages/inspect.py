@@ -82,7 +82,7 @@ def graph_panel(ctx: state.ModelContext, selected: str | None, shown: Analysis,
         if dot is not None:
             graph_view.show_graph(dot, key=f"graph::{ctx.key}")
             exports.svg_download(ctx, dot, key=f"svg_view::{ctx.key}",
-                                 label="Download this view only (DOT)")
+                                 label="This view (DOT)")
         return
     with st.spinner(f"Laying out {len(ctx.graph)} nodes…"):
         cache_key = ctx.key if mode == "optimal" else f"{ctx.key}::{mode}"
@@ -99,15 +99,16 @@ def graph_panel(ctx: state.ModelContext, selected: str | None, shown: Analysis,
                "hover a node for its reason · Ctrl+F finds in the graph")
     c1, c2 = st.columns(2)
     with c1:
-        st.download_button("Download whole graph (SVG, every node)", data=lambda: whole_svg(ctx, selected, shown),
+        st.download_button("Whole graph (SVG)", data=lambda: whole_svg(ctx, selected, shown),
                            file_name=f"{ctx.slug}.svg", mime=exports.MIME[".svg"],
                            key=f"svg_full::{ctx.key}", icon=":material/download:",
-                           on_click="ignore")
+                           on_click="ignore", help="Every node uncollapsed, with statuses, "
+                           "tooltips and the legend.")
     with c2:
         view_dot = graph_view.make_dot(ctx.graph, shown, ctx.adjacent, opts,
                                        selected=selected, title=ctx.name)
         exports.svg_download(ctx, view_dot, key=f"svg_view::{ctx.key}",
-                             label=f"Download this view only ({opts.view.lower()}, SVG)",
+                             label=f"This view ({opts.view.lower()}, SVG)",
                              name=f"{ctx.slug}-view.svg")
 
 
@@ -130,10 +131,12 @@ def render() -> None:
         return
     st.caption(f"**{ctx.name}** — which batch-norm layers can be folded away, and why the "
                "others cannot.")
-    metrics(ctx)
+    top = st.container()
     c1, c2 = st.columns([2, 5], vertical_alignment="bottom")
     with c1:
         mode, shown, ctx = colour_by(ctx)
+    with top:  # drawn above the mode choice, counted in the chosen mode (one figure each)
+        metrics(ctx)
     with c2:
         selected = bn_panel.selector(ctx)
     with st.sidebar:
