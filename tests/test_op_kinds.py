@@ -34,5 +34,9 @@ def test_every_blocking_op_but_the_boundary_has_a_block_reason():
     assert BLOCKING_OPS - BOUNDARY <= set(BLOCK_REASONS)
 
 
+def test_block_reasons_name_only_blocking_ops():
+    assert set(BLOCK_REASONS) <= BLOCKING_OPS - BOUNDARY
+
+
 def test_expressive_ops_have_an_emit_and_an_absorb_rule():
     assert set(EMIT) == set(ABSORB) == EXPRESSIVE_OPS

@@ -32,7 +32,6 @@ BLOCK_REASONS: dict[str, tuple[Reason, str]] = {
     "activation": (Reason.NONLINEARITY, "non-linearity"),
     "mul": (Reason.DATA_DEPENDENT_MUL, "data-dependent multiply"),
     "norm": (Reason.NORMALIZATION, "data-dependent normalisation"),
-    "sub": (Reason.UNKNOWN_OP, "unsupported op"),  # linear, but no transparency rule yet
     "other": (Reason.UNKNOWN_OP, "unsupported op"),
 }
 
