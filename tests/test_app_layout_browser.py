@@ -17,7 +17,15 @@ import pytest
 
 from inspector.render.status import STATUS_COLORS
 
-from .browser import BROWSER_MARKS, graph_panels, launch, streamlit_app, wait_idle
+from .browser import (
+    BROWSER_MARKS,
+    ROOT,
+    graph_panels,
+    launch,
+    streamlit_app,
+    truncated_texts,
+    wait_idle,
+)
 
 pytestmark = BROWSER_MARKS
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -112,6 +120,9 @@ def test_far_blocker_has_a_go_to_link_that_brings_it_on_screen(page):
     b = target.bounding_box()
     left, top, right, bottom = _visible_panel(page)
     assert left <= b["x"] and b["x"] + b["width"] <= right and top <= b["y"] <= bottom
+    assert not truncated_texts(page)  # the go-to links show whole names (issue 16.10)
+    if os.environ.get("BNFOLD_SCREENSHOTS"):
+        page.screenshot(path=str(ROOT / "docs" / "screenshots" / "inspect-blocked.png"))
 
 
 def test_neither_direction_outlines_both_blockers(page):
