@@ -1,7 +1,7 @@
 """Every page × every mode in a real Chromium at 1280×800 (issue 16, "Done when").
 
 One streamlit server and one browser for the module. Models: the opening
-sample (``sample:showcase``), a RepVGG-like model (``sample:repvgg``, merges in
+sample (``sample:showcase``), a RepVGG block (``sample:repvgg_block``, merges in
 ``reparam``), a DenseNet-like model (``sample:densenet``) and an uploaded ONNX
 file (MobileOne-like, ``sample_models/onnx/mobileone.onnx``). For each: Inspect
 coloured by ``optimal`` and ``reparam``, Fold applied in ``adjacent``,
@@ -38,7 +38,7 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 VIEWPORT = {"width": 1280, "height": 800}
 SHOTS = ROOT / "docs" / "screenshots"
-MODELS = ("sample:showcase", "sample:repvgg", "sample:densenet", "upload:mobileone.onnx")
+MODELS = ("sample:showcase", "sample:repvgg_block", "sample:densenet", "upload:mobileone.onnx")
 #: The graph panel starts in the top ~45 % of the first screen and fits in it.
 PANEL_TOP_MAX, PANEL_BOTTOM_MAX = 360, 800
 
@@ -186,7 +186,7 @@ def test_every_page_and_mode_at_1280x800(session, model):
         _inspect_checks(page, mode, where, problems)
         if model == "sample:showcase" and mode == "optimal":
             _shot(page, "inspect")
-        if model == "sample:repvgg" and mode == "reparam":
+        if model == "sample:repvgg_block" and mode == "reparam":
             _shot(page, "inspect-reparam")
     _goto_page(page, "Fold")
     for mode in ("adjacent", "optimal", "reparam"):
