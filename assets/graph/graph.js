@@ -156,7 +156,7 @@ function buildMini(st, mini, source) {
   st.vp = null;
   const copy = source.cloneNode(true);
   copy.querySelectorAll('[id]').forEach((e) => e.removeAttribute('id'));
-  copy.querySelectorAll('title, text').forEach((e) => e.remove());
+  copy.querySelectorAll('title, text, desc').forEach((e) => e.remove());  // a picture only
   const vb = (copy.getAttribute('viewBox') || '0 0 100 100').split(/[ ,]+/).map(Number);
   const gw = vb[2] || 1, gh = vb[3] || 1;
   const scale = Math.min(MINI_W / gw, MINI_H / gh);
