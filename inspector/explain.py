@@ -15,7 +15,11 @@ from .ir import Graph
 from .safe_text import md_code, md_names, md_sentence, md_text
 from .statuses import BNStatus, compute_statuses
 
-__all__ = ["names", "bn_rows", "affine_summary", "explain", "overview_lines", "summary_lines"]
+__all__ = ["names", "bn_rows", "affine_summary", "explain", "named_nodes", "overview_lines",
+           "summary_lines"]
+
+#: How many nodes of one role an explanation names (``names``' default limit).
+NAMED_LIMIT = 6
 
 
 def bn_rows(graph: Graph, statuses: dict[str, BNStatus]) -> list[dict[str, Any]]:
@@ -90,9 +94,14 @@ def explain(graph: Graph, status: BNStatus, adjacent: Verdict | None) -> list[st
         out.append(f"**Not foldable — {title}.** {md_sentence(v.reason)}")
     if v.reason_code is not None:
         out.append(v.reason_code.help)
-    if v.blocking_node and graph.has_node(v.blocking_node):
-        b = graph.node(v.blocking_node)
+    blockers = [graph.node(b) for b in v.blocking_nodes if graph.has_node(b)]
+    if len(blockers) == 1:
+        b = blockers[0]
         out.append(f"Blocking node: **{md_code(b.name)}** ({md_text(b.kind)}), outlined in red on the graph.")
+    elif blockers:
+        listed = " and ".join(f"**{md_code(b.name)}** ({md_text(b.kind)})" for b in blockers)
+        out.append(f"Blocking nodes: {listed} (one per direction), both outlined in red on "
+                   "the graph.")
     if adjacent is not None and adjacent.folded:
         out.append("Note: the `adjacent` rule folds it, which should not happen — please report.")
     return out
@@ -100,7 +109,27 @@ def explain(graph: Graph, status: BNStatus, adjacent: Verdict | None) -> list[st
 
 def _names(graph: Graph, ids) -> str:
     """:func:`names` as Markdown: each name a code span, the joining words text."""
-    return md_names((display_name(graph, i) for i in ids), limit=6)
+    return md_names((display_name(graph, i) for i in ids), limit=NAMED_LIMIT)
+
+
+def named_nodes(graph: Graph, status: BNStatus) -> list[tuple[str, str]]:
+    """``(role, node id)`` of every node :func:`explain` names for this BN, in its order:
+    ``blocker`` (each direction's), ``root``, ``leaf``, ``region`` (a merged BN's
+    region). The app turns them into "go to" links; at most ``NAMED_LIMIT`` per role,
+    like the text."""
+    v = status.verdict
+    if v is None:
+        return []
+    if v.merged:
+        groups = [("region", [x for x in v.roots if x != v.bn])]
+    elif v.folded:
+        groups = [("root", list(v.roots)), ("leaf", [x for x in v.leaves if x != v.bn])]
+    else:
+        groups = [("blocker", list(v.blocking_nodes))]
+    out: list[tuple[str, str]] = []
+    for role, ids in groups:
+        out += [(role, i) for i in dict.fromkeys(ids) if graph.has_node(i)][:NAMED_LIMIT]
+    return out
 
 
 def _adjacent_words(v: Verdict) -> str:

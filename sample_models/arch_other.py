@@ -192,3 +192,29 @@ class UNet(nn.Module):
         x2 = self.down1(x1)
         x3 = self.down2(x2)
         return self.outc(self.up2(self.up1(x3, x2), x1))
+
+
+# --- The app's first screen: every status in one small network ------------------------------------
+class Showcase(nn.Module):
+    """conv stem, a pre-activation block, two DenseNet layers and a RepVGG block.
+
+    Shows what the inspector is about on one screen: BNs that ``adjacent`` folds,
+    BNs only ``optimal`` folds (the pre-activation BN reading the residual stream),
+    BNs nothing folds, with their reasons (DenseNet BNs sharing a concat, then a
+    ReLU), and a RepVGG identity BN that only ``reparam`` removes, by merging.
+    """
+
+    def __init__(self, width: int = 8, num_classes: int = 10) -> None:
+        super().__init__()
+        from sample_models.arch_classic import DenseBlock, PreActBlock, RepVGGBlock
+
+        self.stem = nn.Conv2d(3, width, 3, padding=1, bias=False)
+        self.preact = PreActBlock(width, width)
+        self.dense = DenseBlock(2, width, growth=4, bn_size=2)
+        self.transition = nn.Conv2d(width + 8, width, 1, bias=False)
+        self.repvgg = RepVGGBlock(width, width)
+        self.linear = nn.Linear(width, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.repvgg(self.transition(self.dense(self.preact(self.stem(x)))))
+        return self.linear(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))

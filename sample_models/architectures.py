@@ -41,6 +41,10 @@ def _arch(
 
 # fmt: off
 ARCHITECTURES: list[Sample] = [
+    _arch("showcase", ot.Showcase,
+          "Every status in one small network: BNs both modes fold, a pre-activation BN only "
+          "`optimal` folds, DenseNet BNs nothing folds (with reasons), and a RepVGG identity BN "
+          "that only `reparam` removes, by merging. The app opens on it."),
     _arch("vgg_bn", cl.VGGBN,
           "VGG with BN: every BN sits directly after its conv, so `adjacent` already folds all."),
     _arch("resnet", cl.ResNet,

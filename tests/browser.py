@@ -42,8 +42,8 @@ def streamlit_app(timeout: float = 60.0) -> Iterator[str]:
     port = _free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
            "--server.headless", "true", "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
-           "--browser.gatherUsageStats", "false"]
+           "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"]
+    # usage statistics and the toolbar come from .streamlit/config.toml, as for a user
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
@@ -64,3 +64,94 @@ def streamlit_app(timeout: float = 60.0) -> Iterator[str]:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+# -- what a user sees: checks shared by the browser tests -----------------------------
+#: JS prefix: every element of the page, shadow roots included.
+ALL_ELEMENTS = """const all = []; const walk = (r) => { r.querySelectorAll('*').forEach((e) => {
+  all.push(e); if (e.shadowRoot) walk(e.shadowRoot); }); }; walk(document);"""
+
+#: JS: texts a user must read that are cut: an ellipsis, or text wider than a box (its
+#: own or an ancestor's within eight levels) that clips it. Visually hidden text (the
+#: "skip to content" link), canvas tables and the drawings themselves are left out.
+_TRUNCATED = "() => {" + ALL_ELEMENTS + """
+  const out = [];
+  // any box that does not show what overflows it (hidden, clip, or a scroller the user
+  // would have to find) cuts the text
+  const clips = (st) => st.overflowX !== 'visible' || st.textOverflow === 'ellipsis';
+  for (const e of all) {
+    if (!e.getClientRects().length || e.closest('[data-testid="stDataFrame"], svg, .bnfold-mini, '
+        + '[data-testid="stCode"], pre, textarea, input, select, .katex')) continue;
+    const own = Array.from(e.childNodes).some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!own) continue;
+    const r = e.getBoundingClientRect();
+    if (r.width <= 2 || r.height <= 2) continue;
+    let cut = e.scrollWidth > e.clientWidth + 1 && clips(getComputedStyle(e));
+    let a = e.parentElement;
+    for (let depth = 0; a && depth < 8 && !cut; depth += 1, a = a.parentElement) {
+      if (!clips(getComputedStyle(a))) continue;
+      const ar = a.getBoundingClientRect();
+      cut = r.right > ar.right + 1 || r.left < ar.left - 1;
+    }
+    if (cut) out.push(e.textContent.trim().slice(0, 80));
+  }
+  return out;
+}"""
+
+#: JS: error boxes and exceptions on the page.
+_ERRORS = "() => {" + ALL_ELEMENTS + """
+  return all.filter((e) => ['stException', 'stAlertContentError'].includes(e.dataset && e.dataset.testid))
+    .map((e) => e.textContent.trim().slice(0, 200));
+}"""
+
+#: JS: the graph panel (pan/zoom component) rectangles on the page.
+_PANELS = "() => {" + ALL_ELEMENTS + """
+  return all.filter((e) => e.classList && e.classList.contains('bnfold-wrap')).map((w) => {
+    const r = w.getBoundingClientRect(); const v = w.querySelector('.bnfold-view').getBoundingClientRect();
+    return { top: r.top, bottom: r.bottom, left: r.left, right: r.right, view_top: v.top,
+             view_bottom: v.bottom,
+             caption: (w.querySelector('.bnfold-caption') || {}).textContent || '',
+             legend: Array.from(w.querySelectorAll('.bnfold-legend > span')).map((s) => s.textContent) };
+  });
+}"""
+
+
+def truncated_texts(page) -> list[str]:
+    """Texts on screen cut by an ellipsis or clipped (tables drawn on canvas excepted)."""
+    return page.evaluate(_TRUNCATED)
+
+
+def error_boxes(page) -> list[str]:
+    """Texts of ``st.error`` boxes and exceptions on the page."""
+    return page.evaluate(_ERRORS)
+
+
+def graph_panels(page) -> list[dict]:
+    """Rectangles (viewport px), caption and legend rows of the graph panels."""
+    return page.evaluate(_PANELS)
+
+
+def leaving_machine(urls: list[str], base: str) -> list[str]:
+    """Requests to anything but the app's own server (``blob:``/``data:`` stay local)."""
+    local = (base, "blob:", "data:", "about:", "http://127.0.0.1", "http://localhost",
+             "ws://127.0.0.1", "ws://localhost")
+    return sorted({u for u in urls if not u.startswith(local)})
+
+
+def launch(p):
+    """Debian chromium with the flags that keep it quiet (no background requests)."""
+    return p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def wait_idle(page, seconds: float = 240.0) -> None:
+    """Wait until Streamlit has finished the current run (no running indicator)."""
+    deadline = time.time() + seconds
+    page.wait_for_timeout(400)
+    while time.time() < deadline:
+        running = page.locator('[data-testid="stStatusWidget"]').count()
+        if not running:
+            page.wait_for_timeout(300)
+            if not page.locator('[data-testid="stStatusWidget"]').count():
+                return
+        page.wait_for_timeout(300)
+    pytest.fail(f"the app was still running after {seconds:.0f} s")

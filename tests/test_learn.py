@@ -14,7 +14,7 @@ import pytest
 
 from inspector.analysis.verdict import Reason
 from inspector.report import compare_modes
-from inspector.ui.lesson_text import CHOICES, WHY, answer_of, judge, narrate, why_of
+from inspector.ui.lesson_text import CHOICES, WHY, answer_of, blocking_codes, judge, narrate, why_of
 from inspector.ui.lessons import BY_KEY, LESSONS, SLIDER_LESSONS, BNParams, bn_node_id, load_lesson
 from inspector.ui.quiz import draw_item
 from inspector.ui.theorem import CITATION, CLAUSES, REFERENCE_IMPL
@@ -263,3 +263,37 @@ def test_merge_lesson_names_what_reparam_merges_and_the_merged_graph_is_equivale
     inputs = random_inputs(loaded.graph, seed=1)
     _, rel = output_errors(run_graph(loaded.graph, inputs), run_graph(reparam.folded, inputs))
     assert rel < 1e-9
+
+
+# -- issue 16.15: answers judged against the engine's reason, words that match the theorem
+def test_a_reason_that_blocks_only_one_direction_is_half_right(lessons):
+    """Zero padding: 'graph boundary' blocks backward, but the engine's reason is the padding."""
+    loaded, analyses, focus = lessons["zero_padding"]
+    v = analyses["optimal"].verdicts[focus]
+    assert not v.folded
+    assert judge(v, "not foldable", why_of(v)).correct
+    one_direction = [w for w, codes in WHY.items()
+                     if codes & blocking_codes(v) and v.reason_code not in codes]
+    assert one_direction, "the lesson BN is blocked by two different reasons"
+    fb = judge(v, "not foldable", one_direction[0])
+    assert not fb.correct and v.reason_code.title in fb.text
+
+
+def test_a_fold_without_leaves_says_no_leaves_not_the_bn_itself():
+    """Theorem clause 3 speaks of every *other* layer: the BN itself is not a leaf to show."""
+    from inspector.ui.lesson_text import narrate_bn
+
+    loaded = load_lesson(BY_KEY["forward"], None)
+    analyses = compare_modes(loaded.graph, ("adjacent", "optimal"))
+    folded = [b for b, v in analyses["optimal"].verdicts.items()
+              if v.folded and not [x for x in v.leaves if x != b]]
+    assert folded
+    text = narrate_bn(loaded.graph, analyses, folded[0])
+    assert "only the BN itself" not in text and "no leaves" in text
+
+
+def test_slider_graph_title_follows_the_parameters():
+    from inspector.ui.pages.learn import slider_title
+
+    title = slider_title("maxpool", BNParams(gamma=-0.5, beta=0.0, mean=0.0, var=1.0))
+    assert "γ = -0.50" in title and "positive" not in title

@@ -249,8 +249,8 @@ def test_app_zoo_box_never_imports_a_callable(user_module):
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    at.session_state["zoo_name"] = "bnfold_user_mod:not_a_module"  # typed in the free box
     at.radio(key="model_source").set_value("Model zoo").run()
-    at.text_input(key="zoo_name").set_value("bnfold_user_mod:not_a_module").run()
     assert not at.exception and at.error
     assert not (user_module / "imported").exists()
 

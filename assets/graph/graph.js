@@ -39,10 +39,22 @@ function contentCentre(st, el) {
   return new DOMPoint(b.x + b.width / 2, b.y + b.height / 2).matrixTransform(m);
 }
 
+function visibleCentre(st) {
+  // The centre of the part of the panel that is on screen (the panel can be
+  // taller than the window, or scrolled partly out of it), in panel pixels.
+  const s = st.pz.getSizes();
+  const r = st.svg.getBoundingClientRect();
+  const top = Math.max(r.top, 0), bottom = Math.min(r.bottom, window.innerHeight);
+  const left = Math.max(r.left, 0), right = Math.min(r.right, window.innerWidth);
+  if (bottom - top < 40 || right - left < 40) return { x: s.width / 2, y: s.height / 2 };
+  return { x: (left + right) / 2 - r.left, y: (top + bottom) / 2 - r.top };
+}
+
 function centreOn(st, el) {
   const p = contentCentre(st, el);
   const s = st.pz.getSizes();
-  st.pz.pan({ x: s.width / 2 - p.x * s.realZoom, y: s.height / 2 - p.y * s.realZoom });
+  const c = visibleCentre(st);
+  st.pz.pan({ x: c.x - p.x * s.realZoom, y: c.y - p.y * s.realZoom });
 }
 
 function inView(st, el) {
@@ -50,7 +62,22 @@ function inView(st, el) {
   const s = st.pz.getSizes();
   const pan = st.pz.getPan();
   const x = p.x * s.realZoom + pan.x, y = p.y * s.realZoom + pan.y;
-  return x > 0.1 * s.width && x < 0.9 * s.width && y > 0.1 * s.height && y < 0.9 * s.height;
+  const c = visibleCentre(st);
+  const r = st.svg.getBoundingClientRect();
+  const top = Math.max(0, -r.top), bottom = Math.min(s.height, window.innerHeight - r.top);
+  return Math.abs(x - c.x) < 0.4 * s.width && y > top + 0.1 * (bottom - top) &&
+    y < bottom - 0.1 * (bottom - top);
+}
+
+function startAtInput(st) {
+  // No selection: show the graph's input end (top for top-down, left for
+  // left-right), centred across on the first input node.
+  const s = st.pz.getSizes();
+  const first = st.svg.querySelector('g.node.op-input') || st.svg.querySelector('g.node');
+  const vb = s.viewBox;
+  const p = first ? contentCentre(st, first) : { x: vb.width / 2, y: vb.height / 2 };
+  if (st.rankdir === 'LR') st.pz.pan({ x: 8, y: s.height / 2 - p.y * s.realZoom });
+  else st.pz.pan({ x: s.width / 2 - p.x * s.realZoom, y: 8 });
 }
 
 function defaultView(st) {
@@ -71,48 +98,93 @@ function defaultView(st) {
     st.pz.center();
     return;
   }
-  zoomToReal(st, READABLE);
-  const target = (st.focus && st.nodes.get(st.focus)) || st.svg.querySelector('g.node.bn') ||
-    st.svg.querySelector('g.node');
+  // Readable labels; and where the graph is narrower than the panel across the
+  // flow (a left-right graph is short), zoom until it fills that side.
+  const s = st.pz.getSizes();
+  const across = st.rankdir === 'LR' ? s.height / s.viewBox.height : s.width / s.viewBox.width;
+  zoomToReal(st, Math.min(NATURAL, Math.max(READABLE, across)));
+  const target = st.focus && st.nodes.get(st.focus);
   if (target) centreOn(st, target);
+  else startAtInput(st);
   keepInside(st);
 }
 
 function keepInside(st) {
-  // No empty band between the panel's edge and a graph bigger than the panel.
+  // No empty band between the panel's edge and a graph bigger than the panel;
+  // a graph smaller than the panel on one side is centred on that side.
   const s = st.pz.getSizes();
   const p = st.pz.getPan();
   const w = s.viewBox.width * s.realZoom, h = s.viewBox.height * s.realZoom;
-  const clamp = (v, size, view) => (size <= view ? v : Math.min(0, Math.max(view - size, v)));
+  const clamp = (v, size, view) => (size <= view ? (view - size) / 2 : Math.min(0, Math.max(view - size, v)));
   st.pz.pan({ x: clamp(p.x, w, s.width), y: clamp(p.y, h, s.height) });
 }
 
+//: Minimap box: at most MINI_W x MINI_H px; no side under MINI_MIN px (a very
+//: tall or wide graph is stretched across, so the overview stays usable).
+const MINI_W = 200, MINI_H = 240, MINI_MIN = 72, MARKER_MIN = 10;
+
 function updateMini(st) {
-  if (!st.vp) return;
+  if (!st.vp || !st.pz) return;
   const s = st.pz.getSizes();
   const p = st.pz.getPan();
-  st.vp.setAttribute('x', String(-p.x / s.realZoom));
-  st.vp.setAttribute('y', String(-p.y / s.realZoom));
-  st.vp.setAttribute('width', String(s.width / s.realZoom));
-  st.vp.setAttribute('height', String(s.height / s.realZoom));
+  let w = s.width / s.realZoom, h = s.height / s.realZoom;
+  let x = -p.x / s.realZoom, y = -p.y / s.realZoom;
+  // a marker never smaller than MARKER_MIN px on the minimap, grown about its centre
+  const minW = MARKER_MIN / st.miniScale[0], minH = MARKER_MIN / st.miniScale[1];
+  if (w < minW) { x -= (minW - w) / 2; w = minW; }
+  if (h < minH) { y -= (minH - h) / 2; h = minH; }
+  st.vp.setAttribute('x', String(x));
+  st.vp.setAttribute('y', String(y));
+  st.vp.setAttribute('width', String(w));
+  st.vp.setAttribute('height', String(h));
+}
+
+function miniWanted(st) {
+  // 'auto': only when the graph at the current zoom is bigger than the panel
+  if (st.miniMode === 'off' || !st.pz) return false;
+  if (st.miniMode === 'on') return true;
+  const s = st.pz.getSizes();
+  return s.viewBox.width * s.realZoom > 1.2 * s.width || s.viewBox.height * s.realZoom > 1.2 * s.height;
+}
+
+function showMini(st, root) {
+  const mini = root.querySelector('.bnfold-mini');
+  const btn = root.querySelector('button[data-act=map]');
+  const want = miniWanted(st) && !st.miniHidden;
+  if (mini) mini.classList.toggle('hidden', !want);
+  if (btn) {
+    btn.classList.toggle('on', want);
+    btn.setAttribute('aria-pressed', want ? 'true' : 'false');
+    btn.title = want ? 'hide the minimap (m)' : 'show the minimap (m)';
+  }
 }
 
 function buildMini(st, mini, source) {
   mini.replaceChildren();
   st.vp = null;
-  if (!st.minimap) return;
   const copy = source.cloneNode(true);
   copy.querySelectorAll('[id]').forEach((e) => e.removeAttribute('id'));
-  copy.querySelectorAll('title').forEach((e) => e.remove());
+  copy.querySelectorAll('title, text, desc').forEach((e) => e.remove());  // a picture only
+  const vb = (copy.getAttribute('viewBox') || '0 0 100 100').split(/[ ,]+/).map(Number);
+  const gw = vb[2] || 1, gh = vb[3] || 1;
+  const scale = Math.min(MINI_W / gw, MINI_H / gh);
+  const bw = Math.max(MINI_MIN, Math.min(MINI_W, gw * scale));
+  const bh = Math.max(MINI_MIN, Math.min(MINI_H, gh * scale));
+  st.miniScale = [bw / gw, bh / gh];
+  mini.style.width = `${bw}px`;
+  mini.style.height = `${bh}px`;
   copy.removeAttribute('width');
   copy.removeAttribute('height');
-  copy.setAttribute('preserveAspectRatio', 'xMidYMid meet');
+  copy.setAttribute('preserveAspectRatio', 'none');
   copy.style.pointerEvents = 'none';
   const vp = document.createElementNS(SVGNS, 'rect');
   vp.setAttribute('class', 'bnfold-vp');
   vp.setAttribute('vector-effect', 'non-scaling-stroke');
   vp.setAttribute('stroke-width', '2');
-  copy.appendChild(vp);
+  // the marker lives in the same coordinates as the pan/zoom viewport group
+  const holder = document.createElementNS(SVGNS, 'g');
+  holder.appendChild(vp);
+  copy.appendChild(holder);
   mini.appendChild(copy);
   st.vp = vp;
   const move = (ev) => {
@@ -120,7 +192,8 @@ function buildMini(st, mini, source) {
     if (!m) return;
     const pt = new DOMPoint(ev.clientX, ev.clientY).matrixTransform(m.inverse());
     const s = st.pz.getSizes();
-    st.pz.pan({ x: s.width / 2 - pt.x * s.realZoom, y: s.height / 2 - pt.y * s.realZoom });
+    const c = visibleCentre(st);
+    st.pz.pan({ x: c.x - pt.x * s.realZoom, y: c.y - pt.y * s.realZoom });
   };
   mini.onpointerdown = (ev) => {
     ev.preventDefault();
@@ -133,6 +206,49 @@ function buildMini(st, mini, source) {
     mini.onpointermove = null;
     try { mini.releasePointerCapture(ev.pointerId); } catch (e) { /* already released */ }
   };
+}
+
+// -- find in the graph (like Netron's Ctrl+F): jump, next/previous, count, dim the rest
+function searchText(st, g) {
+  const t = g.querySelector('title');
+  return `${g.id} ${(st.index || {})[g.id] || ''} ${t ? t.textContent : ''}`.toLowerCase();
+}
+
+function runSearch(st, root, text) {
+  const q = (text || '').trim().toLowerCase();
+  st.query = q;
+  st.svg.querySelectorAll('g.node.match').forEach((g) => g.classList.remove('match', 'match-current'));
+  st.matches = [];
+  st.matchAt = -1;
+  st.svg.classList.toggle('searching', !!q);
+  if (q) {
+    for (const g of st.nodes.values()) {
+      if (g.classList.contains('legend-item')) continue;
+      if (searchText(st, g).includes(q)) { g.classList.add('match'); st.matches.push(g); }
+    }
+  }
+  if (st.matches.length) stepSearch(st, root, 1);
+  else setCount(st, root);
+}
+
+function setCount(st, root) {
+  const out = root.querySelector('.bnfold-count');
+  if (!out) return;
+  if (!st.query) out.textContent = '';
+  else if (!st.matches.length) out.textContent = 'no match';
+  else out.textContent = `${st.matchAt + 1} / ${st.matches.length}`;
+}
+
+function stepSearch(st, root, delta) {
+  const n = st.matches.length;
+  if (!n || !st.ready) { setCount(st, root); return; }
+  if (st.matchAt >= 0) st.matches[st.matchAt].classList.remove('match-current');
+  st.matchAt = ((st.matchAt + delta) % n + n) % n;
+  const el = st.matches[st.matchAt];
+  el.classList.add('match-current');
+  if (realZoom(st) < READABLE) zoomToReal(st, READABLE);
+  centreOn(st, el);
+  setCount(st, root);
 }
 
 function centre(el) {
@@ -202,14 +318,23 @@ function mount(st, view, data) {
   const svg = document.importNode(source, true);
   svg.removeAttribute('width');
   svg.removeAttribute('height');
+  // The drawing's caption (model, counts, view) goes above the panel as HTML: it
+  // wraps there instead of being cut off by the pan.
+  const layer0 = svg.querySelector('g.graph');
+  const lines = layer0 ? Array.from(layer0.querySelectorAll(':scope > text')) : [];
+  const caption = view.parentElement.querySelector('.bnfold-caption');
+  if (caption) caption.textContent = lines.map((t) => t.textContent).join(' · ');
+  lines.forEach((t) => t.remove());
   canvas.replaceChildren(svg);
   st.svg = svg;
   st.nodes = new Map(Array.from(svg.querySelectorAll('g.node')).map((g) => [g.id, g]));
-  st.minimap = !!data.minimap;
+  st.miniMode = data.minimap || 'auto';
+  st.rankdir = data.rankdir || 'TB';
   st.focus = data.focus || '';
   st.zoom = Number(data.zoom) || 0;
   st.hash = data.hash;
   st.ready = false;
+  st.matches = [];
   buildMini(st, mini, document.importNode(source, true));
   let down = null;
   svg.addEventListener('pointerdown', (ev) => { down = [ev.clientX, ev.clientY]; });
@@ -227,7 +352,7 @@ function mount(st, view, data) {
   });
 }
 
-function start(st, view) {
+function start(st, view, root) {
   // svg-pan-zoom needs the real size: wait until the panel is laid out.
   if (st.ready || !st.svg || view.clientWidth < 40 || view.clientHeight < 40) return;
   st.pz = window.svgPanZoom(st.svg, {
@@ -242,7 +367,36 @@ function start(st, view) {
   st.ready = true;
   defaultView(st);
   highlight(st, st.applied);
+  showMini(st, root);
   updateMini(st);
+  const input = root.querySelector('.bnfold-find');
+  if (input && input.value) runSearch(st, root, input.value);
+}
+
+function goTo(st, id) {
+  const el = st.nodes.get(id);
+  if (!el || !st.ready) return false;
+  if (realZoom(st) < READABLE) zoomToReal(st, READABLE);
+  centreOn(st, el);
+  el.classList.remove('goto');
+  void el.getBBox();  // restart the flash
+  el.classList.add('goto');
+  setTimeout(() => el.classList.remove('goto'), 2500);
+  return true;
+}
+
+const FINDERS = (window.__bnfoldFinders = window.__bnfoldFinders || new Set());
+if (!window.__bnfoldCtrlF) {
+  // Ctrl+F / Cmd+F finds in the graph on screen (the browser's own find when none is).
+  window.__bnfoldCtrlF = true;
+  document.addEventListener('keydown', (ev) => {
+    if (!(ev.ctrlKey || ev.metaKey) || ev.altKey || (ev.key !== 'f' && ev.key !== 'F')) return;
+    const input = Array.from(FINDERS).find((i) => i.isConnected && i.getClientRects().length);
+    if (!input) return;
+    ev.preventDefault();
+    input.focus();
+    input.select();
+  }, true);
 }
 
 export default function (component) {
@@ -254,33 +408,62 @@ export default function (component) {
   st.send = setTriggerValue;
   wrap.style.setProperty('--bnfold-h', data.height || '640px');
   const hint = parentElement.querySelector('.hint');
-  if (hint) hint.textContent = data.hint || '';
+  if (hint) hint.title = data.hint || '';
   setLegend(parentElement, data.legend);
   st.roles = data.roles || {};
   st.roleNames = data.role_names || [];
+  st.index = data.index || {};
+  st.miniHidden = (() => { try { return localStorage.getItem('bnfold-minimap') === 'hidden'; } catch (e) { return false; } })();
   if (st.hash !== data.hash) {
     st.applied = data.selected || '';
     mount(st, view, data);
   }
-  start(st, view);
+  start(st, view, parentElement);
   if (st.ready && (data.selected || '') !== st.applied) {
     highlight(st, data.selected || '');
     const el = st.nodes.get(data.selected || '');
     if (el && st.clicked !== data.selected && !inView(st, el)) centreOn(st, el);
   }
+  const jump = data.goto || null;
+  if (st.ready && jump && jump.n !== st.gotoN) {
+    st.gotoN = jump.n;
+    goTo(st, jump.id);
+  }
   st.clicked = '';
+  const input = parentElement.querySelector('.bnfold-find');
+  if (input) {
+    FINDERS.add(input);
+    input.oninput = () => runSearch(st, parentElement, input.value);
+    input.onkeydown = (ev) => {
+      if (ev.key === 'Enter') { ev.preventDefault(); stepSearch(st, parentElement, ev.shiftKey ? -1 : 1); }
+      else if (ev.key === 'Escape') { input.value = ''; runSearch(st, parentElement, ''); wrap.focus({ preventScroll: true }); }
+      ev.stopPropagation();
+    };
+  }
   const act = (kind) => {
     if (!st.ready) return;
     if (kind === 'in') st.pz.zoomIn();
     else if (kind === 'out') st.pz.zoomOut();
     else if (kind === 'fit') { st.pz.fit(); st.pz.center(); }
     else if (kind === 'one') zoomToReal(st, NATURAL);
+    else if (kind === 'next') stepSearch(st, parentElement, 1);
+    else if (kind === 'prev') stepSearch(st, parentElement, -1);
+    else if (kind === 'map') {
+      const shown = miniWanted(st) && !st.miniHidden;
+      if (!shown && !miniWanted(st)) st.miniMode = 'on';
+      st.miniHidden = shown;
+      try { localStorage.setItem('bnfold-minimap', shown ? 'hidden' : 'shown'); } catch (e) { /* private mode */ }
+    }
+    showMini(st, parentElement);
+    updateMini(st);
   };
   parentElement.querySelectorAll('button[data-act]').forEach((b) => {
     b.onclick = () => act(b.getAttribute('data-act'));
   });
   wrap.onkeydown = (ev) => {
-    const k = { '+': 'in', '=': 'in', '-': 'out', '_': 'out', '0': 'one', 'f': 'fit' }[ev.key];
+    if (ev.target && ev.target.tagName === 'INPUT') return;
+    const k = { '+': 'in', '=': 'in', '-': 'out', '_': 'out', '0': 'one', 'f': 'fit', 'm': 'map',
+      'n': 'next', 'N': 'prev' }[ev.key];
     if (!k || ev.ctrlKey || ev.metaKey || ev.altKey) return;
     ev.preventDefault();
     act(k);
@@ -288,14 +471,15 @@ export default function (component) {
   view.onpointerdown = () => wrap.focus({ preventScroll: true });
   if (!st.observer && typeof ResizeObserver !== 'undefined') {
     st.observer = new ResizeObserver(() => {
-      if (!st.ready) start(st, view);
-      else { st.pz.resize(); updateMini(st); }
+      if (!st.ready) start(st, view, parentElement);
+      else { st.pz.resize(); showMini(st, parentElement); updateMini(st); }
     });
     st.observer.observe(view);
   }
   return () => {
     if (st.observer) st.observer.disconnect();
     st.observer = null;
+    if (input) FINDERS.delete(input);
     // Called before a re-render too: only a view that left the page drops its pan-zoom.
     setTimeout(() => {
       if (view.isConnected || !st.pz) return;

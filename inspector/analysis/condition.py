@@ -201,8 +201,9 @@ class _Propagation:
         if before is not None and before.attrs.get("folded_from"):
             blocked = Blocked(
                 blocked.code,
-                f"{blocked.sentence}, which follows `{before.name}`, a BN folded first that read "
-                "the same tensors (only one BN of such a group can fold)",
+                f"{blocked.sentence}, reached through `{before.name}`: that BN reads the same "
+                "tensor and was folded first, so it can no longer undo this BN's map (of the "
+                "BNs that read one tensor, only one can fold)",
                 blocked.node,
             )
         return blocked

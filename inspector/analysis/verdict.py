@@ -372,3 +372,11 @@ class Verdict:
     def removed(self) -> bool:
         """Gone from the deployed model, by a fold or a merge."""
         return self.status in (Status.FOLDED, Status.MERGED)
+
+    @property
+    def blocking_nodes(self) -> tuple[str, ...]:
+        """Every node that blocks a kept BN: ``blocking_node`` and, when neither
+        direction works, the blocker of each direction (``details["blocked"]``)."""
+        blocked = self.details.get("blocked", ()) if isinstance(self.details, dict) else ()
+        ids = [self.blocking_node, *(b[2] for b in blocked if len(b) > 2)]
+        return tuple(dict.fromkeys(i for i in ids if i))

@@ -209,8 +209,9 @@ def _roles(
         for leaf in verdict.leaves:
             if graph.has_node(leaf) and leaf != selected:
                 roles[leaf].add("leaf")
-        if verdict.blocking_node and graph.has_node(verdict.blocking_node):
-            roles[verdict.blocking_node].add("blocking")
+        for blocker in verdict.blocking_nodes:
+            if graph.has_node(blocker):
+                roles[blocker].add("blocking")
     return roles
 
 

@@ -37,7 +37,7 @@ def highlight_map(
                 wanted = {"region": [x for x in v.roots if x != bn]}
             else:
                 wanted = {"root": v.roots, "leaf": [x for x in v.leaves if x != bn],
-                          "blocking": [v.blocking_node] if v.blocking_node else []}
+                          "blocking": list(v.blocking_nodes)}
             for role, ids in wanted.items():
                 drawn = list(dict.fromkeys(units[i] for i in ids if i in units and graph.has_node(i)))
                 if drawn:

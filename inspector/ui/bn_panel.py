@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import html
+import time
+
 import pandas as pd
 import streamlit as st
 
 from ..analysis.verdict import Status
-from ..explain import affine_summary, bn_rows, explain
+from ..explain import affine_summary, bn_rows, explain, named_nodes
 from ..render.properties import node_properties
 from ..render.status import STATUS_COLORS
 from ..safe_text import md_code
@@ -26,6 +29,46 @@ def status_badge(status) -> str:
     """A markdown badge for a BN status: coloured icon plus words."""
     return f"{STATUS_ICONS.get(status.status, ':gray[:material/help:]')} " \
         f"{status.status.words}"
+
+
+def status_swatch(status) -> str:
+    """HTML: a swatch in the BN's graph colour (the same fill as its node) and the
+    status words, e.g. for a merged BN the graph's yellow."""
+    colors = STATUS_COLORS[status.color_key]
+    return (f'<span class="bnfold-status"><span class="bnfold-swatch" style="background:'
+            f'{colors.fill};border-color:{colors.edge}"></span>'
+            f"{html.escape(status.status.words)}</span>")
+
+
+#: Words of each "go to" role in the BN panel.
+GOTO_ROLES = {"blocker": "blocks it", "root": "root", "leaf": "leaf", "region": "merged region"}
+
+
+def goto_key(view_key: str) -> str:
+    """Session key of the pending "go to" jump of a graph: ``(node id, nonce)``."""
+    return f"{view_key}:goto"
+
+
+def goto_links(ctx: state.ModelContext, bn_id: str, view_key: str) -> None:
+    """One "go to" pill per node the explanation names; a click centres the graph on it."""
+    targets = named_nodes(ctx.graph, ctx.statuses[bn_id])
+    if not targets:
+        return
+    roles: dict[str, str] = {}
+    for role, nid in targets:
+        roles.setdefault(nid, role)
+    key = f"goto_pick::{ctx.key}::{bn_id}"
+
+    def jump() -> None:
+        nid = st.session_state.get(key)
+        if nid:
+            st.session_state[goto_key(view_key)] = (nid, time.time_ns())
+            st.session_state[f"{view_key}:clicked_node"] = nid
+        st.session_state[key] = None  # the same pill can be clicked again
+
+    st.pills("Go to on the graph", list(roles), key=key, on_change=jump,
+             format_func=lambda nid: f"{ctx.graph.node(nid).name} · {GOTO_ROLES[roles[nid]]}",
+             help="Centres the graph on the node (or the box that holds it) and flashes it.")
 
 
 def on_graph_node(ctx: state.ModelContext, view_key: str):
@@ -96,8 +139,9 @@ def bn_table(ctx: state.ModelContext) -> None:
     st.caption(f"{len(view)} of {len(df)} BNs shown · click a row to select it")
 
 
-def detail_panel(ctx: state.ModelContext, bn_id: str | None) -> None:
-    """Plain-words explanation of the selected BN, its roots/leaves and its map."""
+def detail_panel(ctx: state.ModelContext, bn_id: str | None, view_key: str | None = None) -> None:
+    """Plain-words explanation of the selected BN, "go to" links to every node it names
+    (when ``view_key`` names the graph), its roots/leaves and its map."""
     if bn_id is None:
         st.info("Select a BN (table row, selectbox or a click on the graph) to see why it "
                 "folds or not. Its roots and leaves are then outlined on the graph with dashed "
@@ -105,13 +149,14 @@ def detail_panel(ctx: state.ModelContext, bn_id: str | None) -> None:
         return
     s = ctx.statuses[bn_id]
     node = ctx.graph.node(bn_id)
-    colors = STATUS_COLORS[s.color_key]
     st.markdown(f"#### {md_code(node.name)}")
-    st.markdown(f"{status_badge(s)} · colour {md_code(colors.fill)} · op "
-                f"{md_code(node.kind)} · scope {md_code(node.scope or '—')}")
+    st.html(f'<div class="bnfold-badge">{status_swatch(s)} · op <code>{html.escape(node.kind)}'
+            f'</code> · scope <code>{html.escape(node.scope or "—")}</code></div>')
     adjacent = ctx.adjacent.verdicts.get(bn_id)
     for paragraph in explain(ctx.graph, s, adjacent):
         st.markdown(paragraph)
+    if view_key is not None:
+        goto_links(ctx, bn_id, view_key)
     info = affine_summary(ctx.graph, bn_id)
     if info is not None and info["channels"]:
         lo, hi = info["a_range"]

@@ -8,6 +8,11 @@ and stripped of scripts, ``foreignObject`` and event-handler attributes before
 it is inserted, although ``inspector.render`` already escapes every name that
 comes from a model.
 
+Find (Ctrl+F in the panel's box) runs in the browser: it outlines the matches,
+dims the rest, counts them and jumps between them (Enter / Shift+Enter), with no
+new layout. The minimap appears when the graph is bigger than the panel and can
+be hidden (``map``).
+
 The browser keeps the laid-out SVG while only the selection changes: a BN's
 roots, leaves and blocking node (``data.roles``, from
 ``inspector.render.highlight``) are applied as CSS classes, and dashed links
@@ -25,10 +30,9 @@ from ..render.highlight import ROLES
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 VENDOR = ASSETS / "vendor" / "svg-pan-zoom"
-#: Graphs with more nodes than this get a minimap.
-MINIMAP_NODES = 100
-#: Default graph height: follows the browser window.
-VIEWPORT_HEIGHT = "max(420px, calc(100vh - 230px))"
+#: Default graph height: follows the browser window (the Inspect page's panel
+#: starts about 250 px down: the whole panel fits in the first screen).
+VIEWPORT_HEIGHT = "max(360px, calc(100vh - 420px))"
 
 _HTML = """
 <div class="bnfold-wrap" tabindex="0">
@@ -37,10 +41,19 @@ _HTML = """
     <button data-act="out" title="zoom out (−)">−</button>
     <button data-act="fit" title="whole graph (f)">fit</button>
     <button data-act="one" title="natural size (0)">1:1</button>
-    <span class="hint"></span>
+    <button data-act="map" title="show or hide the minimap (m)">map</button>
+    <span class="bnfold-search">
+      <input class="bnfold-find" type="search" aria-label="Find in the graph"
+             placeholder="Find (Ctrl+F): name or op" spellcheck="false">
+      <span class="bnfold-count" aria-live="polite"></span>
+      <button data-act="prev" title="previous match (Shift+Enter)">↑</button>
+      <button data-act="next" title="next match (Enter)">↓</button>
+    </span>
+    <span class="hint" title="">?</span>
   </div>
+  <div class="bnfold-caption"></div>
   <div class="bnfold-legend"></div>
-  <div class="bnfold-view"><div class="bnfold-canvas"></div><div class="bnfold-mini"></div></div>
+  <div class="bnfold-view"><div class="bnfold-canvas"></div><div class="bnfold-mini hidden"></div></div>
 </div>
 """
 
@@ -75,7 +88,8 @@ def clickable_svg(svg: str, *, key: str, selected: str | None = None,
                   height: int | str = VIEWPORT_HEIGHT, on_click=None, hint: str = "",
                   roles: dict | None = None, legend: list[dict] | None = None,
                   focus: str | None = None, minimap: bool | None = None,
-                  zoom: float | None = None) -> str | None:
+                  zoom: float | None = None, index: dict[str, str] | None = None,
+                  rankdir: str = "TB", goto: dict | None = None) -> str | None:
     """Show ``svg`` with pan/zoom; returns the id of the node clicked in this run (or None).
 
     Args:
@@ -89,20 +103,24 @@ def clickable_svg(svg: str, *, key: str, selected: str | None = None,
         legend: rows ``{"label", "count", "fill", "font", "edge"}`` shown in HTML.
         focus: the node the first view is centred on (default: ``selected``,
             else the first BN).
-        minimap: draw the minimap (default: above ``MINIMAP_NODES`` nodes).
+        minimap: draw the minimap (default: when the graph is bigger than the
+            panel); the user can hide or show it either way (``map`` button, ``m``).
+        index: drawn unit -> extra text the in-browser find searches (names, op
+            types, the members of a collapsed box); titles and ids are searched too.
+        rankdir: the layout direction (the first view starts at the input end).
+        goto: ``{"id": unit, "n": nonce}``: centre on that unit once per nonce.
         zoom: a fixed first scale (1.0: 11-pt labels are 11 CSS px) centred on
             ``focus``, instead of fitting the panel (views compared side by side).
     """
     digest = hashlib.sha1(svg.encode("utf-8")).hexdigest()
-    if minimap is None:
-        minimap = svg.count('class="node') > MINIMAP_NODES
+    mini = "auto" if minimap is None else ("on" if minimap else "off")
     result = _component()(
         key=component_key(key),
         data={"svg": svg, "hash": digest, "selected": selected or "",
               "height": f"{height}px" if isinstance(height, int) else height, "hint": hint,
               "roles": roles or {}, "role_names": list(ROLES), "legend": legend or [],
-              "focus": focus or selected or "", "minimap": bool(minimap),
-              "zoom": float(zoom) if zoom else 0.0},
+              "focus": focus or selected or "", "minimap": mini, "index": index or {},
+              "rankdir": rankdir, "goto": goto, "zoom": float(zoom) if zoom else 0.0},
         on_clicked_change=on_click or (lambda: None),
     )
     value = getattr(result, "clicked", None) if result is not None else None

@@ -2,8 +2,9 @@
 
 Large graphs start collapsed by module hierarchy (``render.default_view``);
 boxes can be expanded (click or multiselect), a focus view shows the N-hop
-neighbourhood of the selected node, and a search highlights nodes by name or
-op type. With Graphviz ``dot`` installed the SVG is rendered on the server and
+neighbourhood of the selected node (plus every node its explanation names),
+and a find box in the panel searches names and op types in the browser. With
+Graphviz ``dot`` installed the SVG is rendered on the server and
 is clickable; without it ``st.graphviz_chart`` lays the DOT out in the browser.
 
 Layouts are cached per (model, view, direction) and never depend on the
@@ -24,8 +25,7 @@ from ..render import default_view, dot_available, group_of, render_svg, render_v
 from ..render.dot import build_view
 from ..render.highlight import highlight_map
 from ..render.status import compute_statuses, legend_items
-from ..render.views import matches, scope_depth, scope_prefixes
-from ..safe_text import md_code, md_names
+from ..render.views import scope_depth, scope_prefixes
 from .errors import safe_call
 from .graph_component import VIEWPORT_HEIGHT, clickable_svg, clicked_value
 
@@ -74,44 +74,42 @@ def expandable_prefixes(graph: Graph) -> list[str]:
 
 
 def view_controls(graph: Graph, prefix: str, *, focus_id: str | None) -> ViewOptions:
-    """Draw layout / view / search controls (keys start with ``prefix``)."""
+    """Draw the layout / view controls in the sidebar (keys start with ``prefix``), so
+    that the graph starts in the first screen. Finding nodes is in the graph panel."""
     default = default_view(graph)
     max_depth = max(scope_depth(graph), 1)
     k = f"{prefix}:"
     if f"{k}view" not in st.session_state:
         full = len(graph) <= FULL_DEFAULT_MAX or not default.get("collapse")
         st.session_state[f"{k}view"] = "Full" if full else "Collapsed"
-    c1, c2, c3 = st.columns([1, 1.25, 1.5])
-    layout = c1.segmented_control("Layout", list(LAYOUTS), default="Top-down", key=f"{k}layout")
-    view = c2.segmented_control("View", VIEWS, key=f"{k}view", required=True)
-    search = c3.text_input("Search nodes", key=f"{k}search",
-                           placeholder="name or op type, e.g. relu or conv")
-    shapes = st.toggle("Tensor shapes on edges", key=f"{k}shapes")
-    opts = ViewOptions(rankdir=LAYOUTS.get(layout or "Top-down", "TB"), view=view or "Full",
-                       search=search.strip(), focus=focus_id, shapes=shapes)
-    if opts.search:
-        found = [n.name for n in graph.nodes if matches(n, opts.search)]
-        st.caption(f"{len(found)} nodes match {md_code(opts.search)} (outlined twice on the "
-                   f"graph; boxes show match counts): {md_names(found, limit=8)}" if found
-                   else f"No node matches {md_code(opts.search)}.")
-    if opts.view == "Collapsed":
-        c1, c2 = st.columns([1, 3])
-        auto = default.get("collapse")
-        start = int(auto) if isinstance(auto, int) and not isinstance(auto, bool) else 1
-        opts.depth = c1.slider("Hierarchy depth", 1, max_depth, min(start, max_depth),
-                               key=f"{k}depth", disabled=max_depth == 1)
-        opts.expand = c2.multiselect("Expanded groups", expandable_prefixes(graph),
-                                     key=f"{k}expand", placeholder="click a box or pick a group")
-    elif opts.view == "Focus":
-        opts.hops = st.slider("Neighbourhood (hops)", 1, 8, 2, key=f"{k}hops")
-    elif len(graph) > FULL_VIEW_MAX:
-        st.warning(f"The full graph has {len(graph)} nodes, too many to lay out interactively "
-                   "(Graphviz needs minutes): showing the collapsed view. Use the focus view "
-                   "for detail, or `bnfold svg` for a file.")
-        opts.view, opts.depth = "Collapsed", int(default.get("collapse") or 1)
-    elif len(graph) > FULL_VIEW_WARN:
-        st.caption(f"The full graph has {len(graph)} nodes: its first layout takes a while "
-                   "(then it is cached). The collapsed and focus views stay fast.")
+    with st.sidebar:
+        st.markdown("#### Graph view")
+        layout = st.segmented_control("Layout", list(LAYOUTS), default="Top-down",
+                                      key=f"{k}layout")
+        view = st.segmented_control("View", VIEWS, key=f"{k}view", required=True)
+        shapes = st.toggle("Tensor shapes on edges", key=f"{k}shapes")
+        opts = ViewOptions(rankdir=LAYOUTS.get(layout or "Top-down", "TB"), view=view or "Full",
+                           focus=focus_id, shapes=shapes)
+        if opts.view == "Collapsed":
+            auto = default.get("collapse")
+            start = int(auto) if isinstance(auto, int) and not isinstance(auto, bool) else 1
+            opts.depth = st.slider("Hierarchy depth", 1, max_depth, min(start, max_depth),
+                                   key=f"{k}depth", disabled=max_depth == 1)
+            opts.expand = st.multiselect("Expanded groups", expandable_prefixes(graph),
+                                         key=f"{k}expand",
+                                         placeholder="click a box or pick a group")
+        elif opts.view == "Focus":
+            opts.hops = st.slider("Neighbourhood (hops)", 1, 8, 2, key=f"{k}hops",
+                                  help="Nodes this many edges away, plus every node the "
+                                       "selected BN's explanation names.")
+        elif len(graph) > FULL_VIEW_MAX:
+            st.warning(f"The full graph has {len(graph)} nodes, too many to lay out "
+                       "interactively (Graphviz needs minutes): showing the collapsed view. "
+                       "Use the focus view for detail, or `bnfold svg` for a file.")
+            opts.view, opts.depth = "Collapsed", int(default.get("collapse") or 1)
+        elif len(graph) > FULL_VIEW_WARN:
+            st.caption(f"The full graph has {len(graph)} nodes: its first layout takes a "
+                       "while (then it is cached). The collapsed and focus views stay fast.")
     return opts
 
 
@@ -120,7 +118,8 @@ def view_kwargs(opts: ViewOptions) -> dict:
     kwargs: dict = {"rankdir": opts.rankdir, "search": opts.search or None,
                     "edge_shapes": opts.shapes}
     if opts.view == "Focus" and opts.focus is not None:
-        kwargs.update(focus=opts.focus, hops=opts.hops)
+        # the focused BN's roots, leaves and blockers are drawn however far they are
+        kwargs.update(focus=opts.focus, hops=opts.hops, selected=opts.focus)
     elif opts.view == "Collapsed":
         kwargs.update(collapse=opts.depth, expand=list(opts.expand))
     return kwargs
@@ -129,19 +128,34 @@ def view_kwargs(opts: ViewOptions) -> dict:
 def make_dot(graph: Graph, optimal: Analysis, adjacent: Analysis | None, opts: ViewOptions,
              *, selected: str | None, title: str, legend: bool = True) -> str:
     """``to_dot`` with the chosen view."""
-    return to_dot(graph, optimal, adjacent, selected=selected, title=title, legend=legend,
-                  **view_kwargs(opts))
+    kwargs = {"selected": selected, **view_kwargs(opts)}  # the focus view's own selection wins
+    return to_dot(graph, optimal, adjacent, title=title, legend=legend, **kwargs)
 
 
 @dataclass(frozen=True)
 class Layout:
-    """A laid-out view: SVG, per-BN highlight roles, legend rows and timings."""
+    """A laid-out view: SVG, per-BN highlight roles, legend rows and timings, the drawn
+    unit of every shown node and the text the in-browser find searches per unit."""
 
     svg: str
     roles: dict
     legend: list
     dot_seconds: float
     layout_seconds: float
+    units: dict = field(default_factory=dict)
+    index: dict = field(default_factory=dict)
+    rankdir: str = "TB"
+
+
+def search_index(graph: Graph, units: dict[str, str]) -> dict[str, str]:
+    """Drawn unit -> the names, ids and op types of the nodes it draws (a collapsed box
+    holds many), lower-cased: what the graph panel's find matches (``views.matches``)."""
+    out: dict[str, list[str]] = {}
+    for n in graph.nodes:
+        unit = units.get(n.id)
+        if unit is not None:
+            out.setdefault(unit, []).append(f"{n.name} {n.id} {n.op} {n.kind}")
+    return {u: " | ".join(parts).casefold() for u, parts in out.items()}
 
 
 def legend_rows(statuses: dict, with_adjacent: bool = True) -> list[dict]:
@@ -168,7 +182,9 @@ def cached_layout(model_key: str, view: tuple, title: str, _graph: Graph,
     svg = render_view(drawn, timeout=SVG_TIMEOUT)
     t2 = time.perf_counter()
     return Layout(svg, highlight_map(_graph, statuses, drawn.units),
-                  legend_rows(statuses, _adjacent is not None), t1 - t0, t2 - t1)
+                  legend_rows(statuses, _adjacent is not None), t1 - t0, t2 - t1,
+                  dict(drawn.units), search_index(_graph, drawn.units),
+                  str(kwargs.get("rankdir", "TB")))
 
 
 def view_key_tuple(opts: ViewOptions) -> tuple:
@@ -179,8 +195,10 @@ def view_key_tuple(opts: ViewOptions) -> tuple:
 
 def show_layout(layout: Layout, *, key: str, selected: str | None = None,
                 on_node: Callable[[str], None] | None = None,
-                height: int | str = VIEWPORT_HEIGHT, **view) -> None:
+                height: int | str = VIEWPORT_HEIGHT, goto: tuple[str, int] | None = None,
+                **view) -> None:
     """Display a cached layout with pan/zoom, HTML legend and client-side highlight;
+    ``goto = (node id, nonce)`` centres the panel on that node (or the box drawing it);
     ``view``: ``focus`` / ``minimap`` / ``zoom`` of :func:`clickable_svg`."""
 
     def _clicked() -> None:
@@ -188,10 +206,15 @@ def show_layout(layout: Layout, *, key: str, selected: str | None = None,
         if value and on_node is not None:
             on_node(value)
 
-    hint = ("wheel: zoom · drag: pan · click a node to select it, a box to open it"
+    hint = ("wheel: zoom · drag: pan · click a node to select it, a box to open it · "
+            "keys: + − 0 (1:1) f (fit) m (minimap) · Ctrl+F: find, Enter: next match"
             if on_node is not None else "wheel: zoom · drag: pan · hover for details")
+    jump = None
+    if goto is not None and goto[0] in layout.units:
+        jump = {"id": layout.units[goto[0]], "n": goto[1]}
     clickable_svg(layout.svg, key=key, selected=selected, height=height, on_click=_clicked,
-                  hint=hint, roles=layout.roles, legend=layout.legend, **view)
+                  hint=hint, roles=layout.roles, legend=layout.legend, index=layout.index,
+                  rankdir=layout.rankdir, goto=jump, **view)
 
 
 def show_graph(dot: str, *, key: str, selected: str | None = None,

@@ -55,7 +55,8 @@ class Feedback:
 
 def judge(verdict: Verdict, choice: str, why: str | None = None) -> Feedback:
     """Feedback on a prediction: right direction/status, and for "not foldable"
-    whether ``why`` names one of the reasons that actually block it."""
+    whether ``why`` names the engine's reason (``verdict.reason_code``); a reason
+    that blocks only one direction is half right."""
     right = answer_of(verdict)
     name = f"`{verdict.name}`"
     if choice != right:
@@ -64,12 +65,18 @@ def judge(verdict: Verdict, choice: str, why: str | None = None) -> Feedback:
         return Feedback(True, f"Right: {name} is **{right}**.")
     if why is None:
         return Feedback(True, f"Right: {name} is **not foldable**. You did not say why.")
-    codes = blocking_codes(verdict)
-    if WHY.get(why, frozenset()) & codes:
+    named = WHY.get(why, frozenset())
+    main = verdict.reason_code
+    if main is not None and main in named:
         return Feedback(True, f"Right: {name} is **not foldable**, and {why} is what blocks it.")
-    titles = ", ".join(c.title for c in sorted(codes, key=lambda c: c.value))
-    return Feedback(False, f"Half right: {name} is **not foldable**, but because of {titles}, "
-                           f"not {why}.")
+    main_title = main.title if main is not None else "another reason"
+    if named & blocking_codes(verdict):
+        # it blocks one direction, but the engine's reason is another one
+        return Feedback(False, f"Half right: {name} is **not foldable**, and {why} does block "
+                               f"one direction; but the engine's reason is **{main_title}**, "
+                               "the one that also rules out the other direction.")
+    return Feedback(False, f"Half right: {name} is **not foldable**, but because of "
+                           f"**{main_title}**, not {why}.")
 
 
 # -- prose ---------------------------------------------------------------------
@@ -137,8 +144,10 @@ def narrate_bn(graph: Graph, analyses: Mapping[str, Analysis], bn_id: str) -> st
     if v.folded:
         step = next(s for s in optimal.steps if s.bn == bn_id)
         leaves = [x for x in v.leaves if x != bn_id]
+        others = (f"leaves: {_names(graph, leaves)}" if leaves else
+                  "no leaves: no other layer shares those tensors, so nothing has to undo it")
         out.append(f"**{name} folds {v.direction}** into {_names(graph, v.roots)} "
-                   f"(roots); leaves: {_names(graph, leaves) if leaves else 'only the BN itself'}. "
+                   f"(roots); {others}. "
                    f"It is fold number {(v.order or 0) + 1} of {len(optimal.steps)}.")
         out.append(f"Its map: a = {_vec(step.a)}, c = {_vec(step.c)}. Edits:")
         out.extend(_formula_lines(graph, step))

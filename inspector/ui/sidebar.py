@@ -12,7 +12,7 @@ from . import state
 from .errors import safe_call, show_error
 
 SOURCES = ("Sample", "Upload", "Model zoo")
-DEFAULT_SAMPLE = "resnet"
+DEFAULT_SAMPLE = "showcase"
 ZOO_PREFIXES = {"timm": "timm", "torchvision": "torchvision"}
 
 
@@ -25,7 +25,7 @@ def sample_options() -> tuple[list[str], dict[str, object]]:
 
 
 def default_sample(names: list[str], records: dict[str, object]) -> str:
-    """``resnet`` when bundled, else the first architecture, else the first case."""
+    """``showcase`` (every status on one screen) when bundled, else the first architecture, else the first case."""
     if DEFAULT_SAMPLE in records:
         return DEFAULT_SAMPLE
     return names[0]
@@ -172,16 +172,46 @@ def _upload_picker() -> Choice | None:
     return Choice(up.name, state.content_key("upload", data, up.name), data, up.name)
 
 
+#: Zoo models worth opening first (each shows something the inspector is about).
+ZOO_SUGGESTED = ("torchvision:densenet121", "timm:repvgg_a2", "timm:mobileone_s0",
+                 "torchvision:resnet50", "torchvision:mobilenet_v3_small", "timm:fastvit_t8",
+                 "torchvision:efficientnet_b0", "timm:resnetv2_50")
+
+
+@st.cache_data(show_spinner=False)
+def zoo_names(packages: tuple[str, ...]) -> list[str]:
+    """``prefix:name`` of every model the installed zoo packages list (suggested ones
+    first); nothing is built or downloaded."""
+    names: list[str] = []
+    if "torchvision" in packages:
+        import torchvision
+
+        names += [f"torchvision:{n}" for n in torchvision.models.list_models()]
+    if "timm" in packages:
+        import timm
+
+        names += [f"timm:{n}" for n in timm.list_models()]
+    known = set(names)
+    first = [n for n in ZOO_SUGGESTED if n in known]
+    return first + sorted(known - set(first))
+
+
 def _zoo_picker() -> Choice | None:
     available = zoo_packages()
     if not available:
         st.info("Install `timm` or `torchvision` (pip install '.[zoo]') to load zoo models by name.")
         return None
+    options = safe_call("Listing the zoo models", zoo_names, tuple(available)) or []
     if "zoo_name" not in st.session_state and st.session_state.get(KEEP_ZOO):
         st.session_state["zoo_name"] = st.session_state[KEEP_ZOO]
-    st.text_input(
-        "Model name", key="zoo_name", placeholder=f"{available[0]}:resnet18",
-        help="e.g. torchvision:densenet121, timm:resnet50 (random weights, BN statistics randomised).",
+    current = st.session_state.get("zoo_name")
+    if current and current not in options:
+        options = [current, *options]  # a name typed before stays selectable
+    st.selectbox(
+        "Model name", options, key="zoo_name", index=None, accept_new_options=True,
+        placeholder=f"type to search {len(options)} names, e.g. densenet121",
+        help="Type to filter the names of the installed zoos; any other `timm:NAME` or "
+             "`torchvision:NAME` can be typed in (random weights, BN statistics randomised).",
     )
     text = (st.session_state.get("zoo_name") or "").strip()
     st.session_state[KEEP_ZOO] = text

@@ -23,9 +23,9 @@ MODES = tuple(m.value for m in (Mode.OPTIMAL, Mode.ADJACENT, Mode.REPARAM))
 def apply_controls(ctx: state.ModelContext) -> str:
     """Mode choice and the Apply button; returns the chosen mode."""
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-    mode = c1.segmented_control("Mode", list(MODES), format_func=lambda m: Mode(m).words,
-                                default=Mode.OPTIMAL.value, key="fold_mode",
-                                required=True) or Mode.OPTIMAL.value
+    mode = c1.segmented_control("Mode", list(MODES), default=Mode.OPTIMAL.value, key="fold_mode",
+                                required=True, help=" · ".join(f"**{Mode(m).words}**".replace(
+                                    " — ", "**: ", 1) for m in MODES)) or Mode.OPTIMAL.value
     if c2.button("Apply folding", type="primary", key="fold_apply", width="stretch"):
         result = fold_with_progress(ctx, mode)
         if result is not None:

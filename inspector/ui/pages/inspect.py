@@ -21,15 +21,18 @@ from inspector.ui import bn_panel, exports, graph_view, state
 from inspector.ui.errors import safe_call
 
 #: Analyses the graph can be coloured by (compared with ``adjacent`` either way).
-COLOUR_BY = {"optimal": "optimal — necessary and sufficient condition",
-             "reparam": "reparam — optimal folding + merging parallel branches (beyond the paper)"}
+COLOUR_BY = {"optimal": "optimal", "reparam": "reparam"}
+COLOUR_HELP = ("**optimal**: the necessary and sufficient condition (roots/leaves closure). "
+               "**reparam**: optimal folding plus merging parallel branches into one conv "
+               "(RepVGG, MobileOne; beyond the paper).")
 
 
 def colour_by(ctx: state.ModelContext) -> tuple[str, Analysis, state.ModelContext]:
     """The analysis the graph, table and details follow, and the context whose
     ``statuses`` are those of that analysis (``merged`` BNs in ``reparam``)."""
     mode = st.segmented_control("Colour by", list(COLOUR_BY), format_func=COLOUR_BY.get,
-                                default="optimal", key="inspect_mode", required=True) or "optimal"
+                                default="optimal", key="inspect_mode", required=True,
+                                help=COLOUR_HELP) or "optimal"
     if mode == "optimal":
         return mode, ctx.optimal, ctx
     return mode, ctx.analyses[mode], replace(ctx, statuses=ctx.mode_statuses[mode])
@@ -52,7 +55,7 @@ def metrics(ctx: state.ModelContext, mode: str = "optimal", shown: dict | None =
     cols[0].metric("BN layers", len(ctx.statuses), help="batch-norm layers in the graph")
     cols[1].metric("Folded by adjacent", adj,
                    help="what PyTorch fx fuse, onnxruntime and onnxoptimizer do")
-    cols[2].metric("Folded by optimal", opt, delta=f"+{opt - adj} vs adjacent" if opt > adj else None,
+    cols[2].metric("Folded by optimal", opt,
                    help="the necessary and sufficient condition (roots/leaves closure)")
     cols[3].metric("Not foldable", c[NOT_FOLDABLE],
                    help="folded by neither mode; see the reasons" if mode == "optimal" else
@@ -78,6 +81,7 @@ def graph_panel(ctx: state.ModelContext, selected: str | None, shown: Analysis,
     clicked = st.session_state.get(f"{vk}:clicked_node")
     focus = selected or (clicked if clicked and ctx.graph.has_node(clicked) else None)
     opts = graph_view.view_controls(ctx.graph, vk, focus_id=focus)
+    goto = st.session_state.pop(bn_panel.goto_key(vk), None)
     if opts.view == "Focus" and focus is None:
         st.info("Select a node to focus on: pick a BN above, click a row of the BN table, or "
                 "click any node in the Full or Collapsed view.")
@@ -88,7 +92,7 @@ def graph_panel(ctx: state.ModelContext, selected: str | None, shown: Analysis,
         if dot is not None:
             graph_view.show_graph(dot, key=f"graph::{ctx.key}")
             exports.svg_download(ctx, dot, key=f"svg_view::{ctx.key}",
-                                 label="Download this view only (DOT)")
+                                 label="This view (DOT)")
         return
     with st.spinner(f"Laying out {node_count(ctx.graph)} nodes…"):
         cache_key = ctx.key if mode == "optimal" else f"{ctx.key}::{mode}"
@@ -97,27 +101,30 @@ def graph_panel(ctx: state.ModelContext, selected: str | None, shown: Analysis,
                            ctx.adjacent)
     if layout is None:
         return
+    if goto is not None and goto[0] not in layout.units:
+        st.toast(f"{ctx.graph.node(goto[0]).name} is not in this view: switch to the Full view.")
     graph_view.show_layout(layout, key=f"graph::{ctx.key}", selected=selected,
-                           on_node=bn_panel.on_graph_node(ctx, vk))
+                           on_node=bn_panel.on_graph_node(ctx, vk), goto=goto)
     st.caption(f"{opts.view} view · layout {layout.layout_seconds:.2f} s (cached per view) · "
-               "keys: + − 0 (1:1) f (fit) · hover a node for its reason")
+               "hover a node for its reason · Ctrl+F finds in the graph")
     c1, c2 = st.columns(2)
     with c1:
-        st.download_button("Download whole graph (SVG, every node)", data=lambda: whole_svg(ctx, selected, shown),
+        st.download_button("Whole graph (SVG)", data=lambda: whole_svg(ctx, selected, shown),
                            file_name=f"{ctx.slug}.svg", mime=exports.MIME[".svg"],
                            key=f"svg_full::{ctx.key}", icon=":material/download:",
-                           on_click="ignore")
+                           on_click="ignore", help="Every node uncollapsed, with statuses, "
+                           "tooltips and the legend.")
     with c2:
         view_dot = graph_view.make_dot(ctx.graph, shown, ctx.adjacent, opts,
                                        selected=selected, title=ctx.name)
         exports.svg_download(ctx, view_dot, key=f"svg_view::{ctx.key}",
-                             label=f"Download this view only ({opts.view.lower()}, SVG)",
+                             label=f"This view ({opts.view.lower()}, SVG)",
                              name=f"{ctx.slug}-view.svg")
 
 
 def details(ctx: state.ModelContext, selected: str | None) -> None:
     """The selected BN's explanation, then the properties of the last clicked node."""
-    bn_panel.detail_panel(ctx, selected)
+    bn_panel.detail_panel(ctx, selected, view_key(ctx))
     clicked = st.session_state.get(f"{view_key(ctx)}:clicked_node")
     shown = clicked if clicked and ctx.graph.has_node(clicked) else selected
     if shown is not None:
@@ -136,19 +143,23 @@ def render() -> None:
                "others cannot.")
     top = st.container()
     base = ctx
-    mode, shown, ctx = colour_by(ctx)
-    with top:
-        metrics(base, mode, ctx.statuses)
-    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    c1, c2 = st.columns([2, 5], vertical_alignment="bottom")
     with c1:
+        mode, shown, ctx = colour_by(ctx)
+    with top:  # drawn above the mode choice, counted in the chosen mode (one figure each)
+        metrics(base, mode, ctx.statuses)
+    with c2:
         selected = bn_panel.selector(ctx)
-    beside = c2.toggle("Details beside the graph", value=True, key="inspect_beside",
-                       help="Off: the graph takes the whole width and the details go below it.")
+    with st.sidebar:
+        beside = st.toggle("Details beside the graph", value=True, key="inspect_beside",
+                           help="Off: the graph takes the whole width and the details go "
+                                "below it.")
     if beside:
         left, right = st.columns([5, 2], gap="medium")
         with left:
             graph_panel(ctx, selected, shown, mode)
-        with right:
+        with right, st.container(key="bnfold_details"):
+            # sticky (assets/app.css): stays beside the graph while the page scrolls
             details(ctx, selected)
     else:
         graph_panel(ctx, selected, shown, mode)

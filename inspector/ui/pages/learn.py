@@ -79,6 +79,13 @@ def _params() -> BNParams:
     return BNParams(*(round(float(v), 2) for v in (gamma, beta, mean, var)))
 
 
+def slider_title(key: str, p: BNParams) -> str:
+    """The slider graph's title: the lesson's graph and the parameters it was built with
+    (never a sample name like ``maxpool_positive`` that the sliders may contradict)."""
+    return (f"{BY_KEY[key].question} with γ = {p.gamma:.2f}, β = {p.beta:.2f}, "
+            f"μ = {p.mean:.2f}, σ² = {p.var:.2f}")
+
+
 @st.fragment
 def affine_lab() -> None:
     """BN(x) = a·x + c from the sliders, and the verdict of a lesson that uses them."""
@@ -105,7 +112,7 @@ def affine_lab() -> None:
         st.markdown(f"**`{loaded.graph.node(bn).name}`: {status_badge(statuses[bn])}**",
                     help="recomputed by the engine for these parameters")
     st.markdown(narrate(loaded.graph, analyses, bn))
-    _graph(loaded.graph, analyses["optimal"], analyses["adjacent"], bn, loaded.name,
+    _graph(loaded.graph, analyses["optimal"], analyses["adjacent"], bn, slider_title(key, p),
            key=f"learn_slider_graph::{key}", height=220)
 
 
