@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from .errors import InspectorError
-from .safe_text import terminal_safe
+from .safe_text import SafeStream
 
 EXIT_ERROR = 2
 _CALLABLE_WARNING = ("pkg.mod:fn imports that module and calls fn(): it runs that code, so only "
@@ -109,23 +109,6 @@ def _parse_mb(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"bad --max-tensor-mb {text!r}; it must be positive")
     return value
-
-
-class SafeStream:
-    """A text stream that writes control, escape and bidi characters as ``\\uXXXX``."""
-
-    def __init__(self, stream) -> None:
-        self.stream = stream
-
-    def write(self, text: str) -> int:
-        self.stream.write(terminal_safe(text))
-        return len(text)
-
-    def flush(self) -> None:
-        self.stream.flush()
-
-    def __getattr__(self, name: str):
-        return getattr(self.stream, name)
 
 
 def main(argv: list[str] | None = None) -> int:

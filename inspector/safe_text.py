@@ -19,7 +19,8 @@ import html
 import re
 from collections.abc import Iterable
 
-__all__ = ["UNSAFE_CHARS", "terminal_safe", "visible", "md_text", "md_code", "md_sentence", "md_names", "html_text"]
+__all__ = ["UNSAFE_CHARS", "terminal_safe", "visible", "md_text", "md_code", "md_sentence", "md_names", "html_text",
+           "SafeStream"]
 
 #: C0 controls (but tab and newline), DEL, C1 controls, bidi embeddings, overrides,
 #: isolates and marks, zero-width characters, line/paragraph separators, BOM.
@@ -99,3 +100,20 @@ def html_text(text: object) -> str:
     """``text`` for a place that reads HTML-like markup (Plotly titles, legends and
     hover text understand ``<a href>``, ``<b>``...): entities, one line."""
     return html.escape(visible(text), quote=True)
+
+
+class SafeStream:
+    """A text stream that writes control, escape and bidi characters as ``\\uXXXX``."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        self.stream.write(terminal_safe(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
