@@ -127,7 +127,7 @@ MARKDOWN_CALLS = {
 MARKDOWN_KEYWORDS = {"body", "label", "help", "value", "delta"}
 #: Calls whose result is safe Markdown (escape helpers; numbers).
 SAFE_CALLS = {"md_text", "md_code", "md_sentence", "md_names", "html_text", "len", "mb", "int", "float", "round", "sum",
-              "abs", "min", "max", "status_badge", "error_line_md"}
+              "abs", "min", "max", "status_badge", "error_line_md", "node_count"}
 #: Expressions (as ``ast.unparse`` writes them) known to be the author's words or
 #: numbers, with why.
 ALLOWED = {
@@ -136,7 +136,12 @@ ALLOWED = {
     # numbers
     "info['channels']", "info['negative']", "info['zero']", "removed", "gone", "n", "v.trials",
     "c[OPTIMAL_ONLY]", "c[BOTH]", "cfg.warmup", "max_batch", "run.get('rounds', '?')", "shape",
-    "spec.shape if spec else '?'", "own", "state.MAX_UPLOAD_MB",
+    "spec.shape if spec else '?'", "own", "state.MAX_UPLOAD_MB", "base[OPTIMAL_ONLY]", "base[BOTH]",
+    "need", "run.get('rounds')",
+    # fold_views.weight_changes: "parts" are the page's own sentences with counts
+    "parts", "hops", "before",  # the slider's number; the page's own sentence
+    # timing.offer_more: variant labels (VARIANT_LABELS) and the page's own sentence
+    "labels", "enough",
     # the app's own words: modes, views, formats, backends, section titles
     "title", "merged", "mode", "result.mode", "suffix", "formats[0]", "opts.view",
     "ctx.loaded.frontend.display", "backends[0]", "source.lower()", "p", "prefix",

@@ -10,7 +10,7 @@ from ..diffs import all_rel_changes, compare_region, diff_rows, layer_diffs, reg
 from ..folding.pipeline import FoldResult
 from ..render import to_dot
 from ..render.status import OPTIMAL_ONLY
-from ..safe_text import md_text
+from ..safe_text import md_names, md_text
 from . import graph_view, state
 from .charts import affine_figure, norms_figure, rel_change_figure
 from .errors import safe_call
@@ -80,9 +80,8 @@ def _bn_map(ctx: state.ModelContext, result: FoldResult) -> None:
     step = next(s for s in a.steps if s.bn == bn)
     st.plotly_chart(affine_figure(step.a, step.c, f"{names[bn]} — folded {step.direction}"),
                     width="stretch", key="fold_affine_chart")
-    roots = ", ".join(ctx.graph.node(r).name for r in step.roots)
-    st.caption(f"Roots: {roots or '—'} · leaves: "
-               f"{', '.join(ctx.graph.node(x).name for x in step.leaves if x != bn) or '—'}")
+    st.caption(f"Roots: {md_names(ctx.graph.node(r).name for r in step.roots) or '—'} · leaves: "
+               f"{md_names(ctx.graph.node(x).name for x in step.leaves if x != bn) or '—'}")
 
 
 def changed_notes(diffs: list) -> dict[str, str]:
@@ -159,7 +158,7 @@ def before_after(ctx: state.ModelContext, result: FoldResult) -> None:
                "in purple.")
     left, right = st.columns(2)
     with left:
-        st.markdown(f"**Before** — around {centres[centre]}, {hops} hops")
+        st.markdown(f"**Before** — around {md_text(centres[centre])}, {hops} hops")
         graph_view.show_graph(before, key="ba_before", height=BA_HEIGHT, focus=before_focus,
                               minimap=False, zoom=BA_ZOOM)
     with right:

@@ -18,14 +18,15 @@ from inspector.ui.quant_view import quantization_impact
 
 #: The modes offered, in menu order.
 MODES = tuple(m.value for m in (Mode.OPTIMAL, Mode.ADJACENT, Mode.REPARAM))
+#: The mode control's help: each mode and what it does (the app's own words).
+MODE_HELP = " · ".join(f"**{Mode(m).words}**".replace(" — ", "**: ", 1) for m in MODES)
 
 
 def apply_controls(ctx: state.ModelContext) -> str:
     """Mode choice and the Apply button; returns the chosen mode."""
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
     mode = c1.segmented_control("Mode", list(MODES), default=Mode.OPTIMAL.value, key="fold_mode",
-                                required=True, help=" · ".join(f"**{Mode(m).words}**".replace(
-                                    " — ", "**: ", 1) for m in MODES)) or Mode.OPTIMAL.value
+                                required=True, help=MODE_HELP) or Mode.OPTIMAL.value
     if c2.button("Apply folding", type="primary", key="fold_apply", width="stretch"):
         result = fold_with_progress(ctx, mode)
         if result is not None:
@@ -56,8 +57,8 @@ def fold_with_progress(ctx: state.ModelContext, mode: str) -> FoldResult | None:
             stage = stage_of(msg)
             if not seen or seen[-1] != stage:
                 seen.append(stage)
-                box.write(f"{time.perf_counter() - t0:5.1f} s · {stage}")
-            bar.progress(min(max(frac, 0.0), 1.0), text=msg)
+                box.write(f"{time.perf_counter() - t0:5.1f} s · {md_text(stage)}")
+            bar.progress(min(max(frac, 0.0), 1.0), text=md_text(msg))
 
         result = safe_call(f"Folding ({mode})", state.run_fold, ctx, mode, progress)
         bar.empty()

@@ -16,7 +16,7 @@ from inspector.render.status import (
     status_counts,
 )
 from inspector.report import node_count
-from inspector.safe_text import md_text
+from inspector.safe_text import md_code, md_text
 from inspector.ui import bn_panel, exports, graph_view, state
 from inspector.ui.errors import safe_call
 
@@ -102,7 +102,7 @@ def graph_panel(ctx: state.ModelContext, selected: str | None, shown: Analysis,
     if layout is None:
         return
     if goto is not None and goto[0] not in layout.units:
-        st.toast(f"{ctx.graph.node(goto[0]).name} is not in this view: switch to the Full view.")
+        st.toast(f"{md_code(ctx.graph.node(goto[0]).name)} is not in this view: switch to the Full view.")
     graph_view.show_layout(layout, key=f"graph::{ctx.key}", selected=selected,
                            on_node=bn_panel.on_graph_node(ctx, vk), goto=goto)
     st.caption(f"{opts.view} view · layout {layout.layout_seconds:.2f} s (cached per view) · "

@@ -176,11 +176,11 @@ def offer_more(backend: str, stats: dict, run: dict) -> None:
     todo = undecided(stats, run)
     if not todo:
         return
-    names = ", ".join(n for n, _, _ in todo)
+    labels = ", ".join(n for n, _, _ in todo)  # variant labels: the app's words
     need = max(r for _, r, _ in todo)
     secs = [t for _, _, t in todo if t is not None]
     if not secs:
-        st.info(f"{names}: within noise of the original after {run.get('rounds')} rounds; "
+        st.info(f"{labels}: within noise of the original after {run.get('rounds')} rounds; "
                 f"separating them would need about {need} rounds. Use adaptive repeats.",
                 icon=":material/hourglass:")
         return
@@ -189,7 +189,7 @@ def offer_more(backend: str, stats: dict, run: dict) -> None:
     enough = "" if more <= MAX_MORE_S else (
         f" That is more than {MAX_MORE_S} s at a time: the difference, if any, is smaller than "
         "this machine resolves quickly; continuing narrows the interval anyway.")
-    st.info(f"**The budget could not separate {names} from the original** (their per-round "
+    st.info(f"**The budget could not separate {labels} from the original** (their per-round "
             f"ratio's 95 % interval holds 1 after {run.get('rounds')} rounds). Telling apart a "
             f"difference of that size would need about **{need} rounds, ~{more:.0f} s more** at "
             f"this run's pace.{enough}", icon=":material/hourglass:")
