@@ -100,7 +100,7 @@ def test_before_after_focuses_a_merged_region_on_both_sides_at_one_scale(folded)
         assert f'id="{nid}"' in before["svg"] and nid not in after_ids
     # the same scale on both sides, 11-pt labels at >= 11 px, no minimap over the nodes
     assert before["zoom"] == after["zoom"] >= 11 / 9  # 9-pt input/output labels >= 11 px
-    assert before["minimap"] is False and after["minimap"] is False
+    assert before["minimap"] == "off" and after["minimap"] == "off"
     assert _drawn(after["svg"]) == after_ids  # exactly the region, nothing from elsewhere
 
 

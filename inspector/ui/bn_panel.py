@@ -12,7 +12,7 @@ from ..analysis.verdict import Status
 from ..explain import affine_summary, bn_rows, explain, named_nodes
 from ..render.properties import node_properties
 from ..render.status import STATUS_COLORS
-from ..safe_text import md_code
+from ..safe_text import md_code, md_text
 from . import state
 from .charts import affine_figure
 
@@ -67,7 +67,7 @@ def goto_links(ctx: state.ModelContext, bn_id: str, view_key: str) -> None:
         st.session_state[key] = None  # the same pill can be clicked again
 
     st.pills("Go to on the graph", list(roles), key=key, on_change=jump,
-             format_func=lambda nid: f"{ctx.graph.node(nid).name} · {GOTO_ROLES[roles[nid]]}",
+             format_func=lambda nid: f"{md_text(ctx.graph.node(nid).name)} · {GOTO_ROLES[roles[nid]]}",
              help="Centres the graph on the node (or the box that holds it) and flashes it.")
 
 
@@ -150,8 +150,9 @@ def detail_panel(ctx: state.ModelContext, bn_id: str | None, view_key: str | Non
     s = ctx.statuses[bn_id]
     node = ctx.graph.node(bn_id)
     st.markdown(f"#### {md_code(node.name)}")
-    st.html(f'<div class="bnfold-badge">{status_swatch(s)} · op <code>{html.escape(node.kind)}'
-            f'</code> · scope <code>{html.escape(node.scope or "—")}</code></div>')
+    # The swatch is the app's own HTML; names stay out of raw HTML (Markdown, escaped).
+    st.html(f'<div class="bnfold-badge">{status_swatch(s)}</div>')
+    st.markdown(f"op {md_code(node.kind)} · scope {md_code(node.scope or '—')}")
     adjacent = ctx.adjacent.verdicts.get(bn_id)
     for paragraph in explain(ctx.graph, s, adjacent):
         st.markdown(paragraph)

@@ -122,7 +122,7 @@ def summary(ctx: state.ModelContext, result: FoldResult) -> None:
 
 def downloads(ctx: state.ModelContext, result: FoldResult) -> None:
     """Folded model(s), JSON report, annotated SVG."""
-    cols = st.columns(4)
+    cols = st.columns([1, 1, 1, 1.5])  # the SVG label names the mode: give it room at 1280 px
     for col, suffix in zip(cols, exports.model_formats(ctx)):
         with col:
             st.download_button(
