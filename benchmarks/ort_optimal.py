@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .isolate import run_isolated
+from .vs_timm import paired_ratio
 
 MODELS = ("torchvision:resnet18", "torchvision:mobilenet_v3_small", "timm:levit_128s", "timm:fastvit_t8",
           "timm:mixnet_s", "timm:resnetv2_50")
@@ -41,7 +42,7 @@ def measure(spec: str, rounds: int) -> dict[str, Any]:
     from inspector.frontends import load
 
     from .models import build
-    from .reparam import _calls, _ort_session, interleaved
+    from .reparam import _ort_session
 
     warnings.filterwarnings("ignore")
     torch.set_num_threads(1)
@@ -60,13 +61,7 @@ def measure(spec: str, rounds: int) -> dict[str, Any]:
     x = np.ascontiguousarray(b.example.numpy())
     sessions = {"original": _ort_session(loaded.model, 1), "optimal": _ort_session(result.model, 1)}
     runs = {k: (lambda s=s: s.run(None, {s.get_inputs()[0].name: x})) for k, s in sessions.items()}
-    times = interleaved(runs, rounds, 3, _calls(runs["original"]))
-    ratios = np.asarray(times["optimal"]) / np.asarray(times["original"])
-    rng = np.random.default_rng(0)
-    boot = [float(np.median(rng.choice(ratios, len(ratios)))) for _ in range(2000)]
-    row["ort_ratio"] = {"median": float(np.median(ratios)), "ci95": [float(np.percentile(boot, 2.5)),
-                        float(np.percentile(boot, 97.5))], "rounds": rounds,
-                        "original_ms": 1e3 * float(np.median(times["original"]))}
+    row["ort_ratio"] = paired_ratio(runs, "optimal", "original", rounds)
     return row
 
 

@@ -80,7 +80,7 @@ def measure(name: str, exporter: str, rounds: int) -> dict[str, Any]:
     from inspector.frontends.onnx.fusion import optimised_ops
 
     from .models import build
-    from .reparam import _calls, _ort_session, interleaved
+    from .reparam import _ort_session
 
     warnings.filterwarnings("ignore")
     torch.set_num_threads(1)
@@ -118,13 +118,7 @@ def measure(name: str, exporter: str, rounds: int) -> dict[str, Any]:
     runs = {k: (lambda s=s: s.run(None, {s.get_inputs()[0].name: x})) for k, s in sessions.items()}
     y_timm, y_ours = runs["timm"]()[0], runs["ours"]()[0]
     row["max_rel_diff_vs_timm"] = float(np.abs(y_timm - y_ours).max() / np.abs(y_timm).max())
-    times = interleaved(runs, rounds, 3, _calls(runs["timm"]))
-    ratios = np.asarray(times["ours"]) / np.asarray(times["timm"])
-    rng = np.random.default_rng(0)
-    boot = [float(np.median(rng.choice(ratios, len(ratios)))) for _ in range(2000)]
-    row["ort_ratio"] = {"median": float(np.median(ratios)), "ci95": [float(np.percentile(boot, 2.5)),
-                        float(np.percentile(boot, 97.5))], "rounds": rounds,
-                        "timm_ms": 1e3 * float(np.median(times["timm"]))}
+    row["ort_ratio"] = paired_ratio(runs, "ours", "timm", rounds)
     return row
 
 
@@ -146,6 +140,22 @@ def markdown_row(r: dict[str, Any]) -> str:
 HEADER = ("| model | exporter | timm BN/Conv/nodes | ours ONNX | ours PyTorch | identity ops left | "
           "ORT optimised nodes timm / ours / ours PyTorch | ORT ours/timm [95 %] (timm ms) |\n"
           "|---|---|---|---|---|---|---|---|")
+
+
+def paired_ratio(runs: dict, new: str, ref: str, rounds: int) -> dict[str, Any]:
+    """Median per-round CPU-time ratio ``new / ref`` over ``rounds`` interleaved rounds,
+    with its 95 % bootstrap interval and the reference's median time (ms)."""
+    import numpy as np
+
+    from .reparam import _calls, interleaved
+
+    times = interleaved(runs, rounds, 3, _calls(runs[ref]))
+    ratios = np.asarray(times[new]) / np.asarray(times[ref])
+    rng = np.random.default_rng(0)
+    boot = [float(np.median(rng.choice(ratios, len(ratios)))) for _ in range(2000)]
+    return {"median": float(np.median(ratios)), "ci95": [float(np.percentile(boot, 2.5)),
+            float(np.percentile(boot, 97.5))], "rounds": rounds,
+            f"{ref}_ms": 1e3 * float(np.median(times[ref]))}
 
 
 def main(argv: list[str] | None = None) -> int:
