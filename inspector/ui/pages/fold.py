@@ -122,7 +122,8 @@ def summary(ctx: state.ModelContext, result: FoldResult) -> None:
 
 def downloads(ctx: state.ModelContext, result: FoldResult) -> None:
     """Folded model(s), JSON report, annotated SVG."""
-    cols = st.columns([1, 1, 1, 1.5])  # the SVG label names the mode: give it room at 1280 px
+    # Two rows of two: every label (the SVG's names the mode) fits at 1280 px.
+    cols = [*st.columns(2), *st.columns(2)]
     for col, suffix in zip(cols, exports.model_formats(ctx)):
         with col:
             st.download_button(
