@@ -13,14 +13,14 @@ import torch.nn.functional as F
 from onnx import helper
 from torch import nn
 
-from inspector.bn_stats import randomize_bn
 from inspector.folding.pipeline import fold
 from inspector.frontends import pytorch
 from inspector.frontends.onnx import load_onnx, run
-from inspector.frontends.pytorch.capture import op_name
 
 from .onnx_builders import bn_affine, bn_node, bn_stats, init, model, rand, vinfo
 from .test_merge_beyond_sums import _direct_conv
+from .test_merge_pytorch import calls as _calls
+from .test_merge_pytorch import load as _load
 
 
 def _ops(m) -> Counter:
@@ -115,22 +115,6 @@ def test_onnx_parallel_gemm_heads_and_the_division_become_one_gemm():
 
 
 # -- PyTorch (FX write-back) --------------------------------------------------------------
-def _load(module: nn.Module, shape):
-    torch.manual_seed(0)
-    randomize_bn(module, seed=1)
-    return pytorch.load_module(module.eval(), input_shape=shape, name=type(module).__name__)
-
-
-def _calls(gm: torch.fx.GraphModule) -> Counter:
-    out: Counter = Counter()
-    for n in gm.graph.nodes:
-        if n.op == "call_function":
-            out[op_name(n.target)] += 1
-        elif n.op == "call_module":
-            out[type(gm.get_submodule(n.target)).__name__] += 1
-    return out
-
-
 def _affine(bn: nn.BatchNorm1d | nn.BatchNorm2d) -> tuple[np.ndarray, np.ndarray]:
     s = (bn.weight / torch.sqrt(bn.running_var + bn.eps)).detach().double().numpy()
     return s, bn.bias.detach().double().numpy() - s * bn.running_mean.double().numpy()
