@@ -40,7 +40,8 @@ def bn_figure(rows: list[dict[str, Any]]) -> Any:
 
 
 def latency_figure(rows: list[dict[str, Any]]) -> Any:
-    """Median latency / no-BN floor per model, backend and batch (error bars p10–p90)."""
+    """Median paired CPU-time ratio to the no-BN floor per model, backend and batch
+    (error bars: its 95 % interval)."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
@@ -53,12 +54,12 @@ def latency_figure(rows: list[dict[str, Any]]) -> Any:
                 s = run["stats"][variant]
                 xs.append(f"{short_name(r['model'])}<br>{run['backend']} b{run['batch']}")
                 ys.append(s["paired_ratio"])
-                lo.append(s["paired_ratio"] - s["ratio_p10"])
-                hi.append(s["ratio_p90"] - s["paired_ratio"])
+                lo.append(s["paired_ratio"] - s["ratio_ci_low"])
+                hi.append(s["ratio_ci_high"] - s["paired_ratio"])
         fig.add_bar(name=variant, x=xs, y=ys,
                     error_y={"type": "data", "symmetric": False, "array": hi, "arrayminus": lo})
     fig.add_hline(y=1.0, line_dash="dot")
-    fig.update_layout(barmode="group", title="Latency / no-BN floor (median paired ratio; bars p10–p90)",
+    fig.update_layout(barmode="group", title="CPU time / no-BN floor (median paired ratio; bars 95 % interval)",
                       height=560, width=1400, yaxis_title="ratio to floor", xaxis_tickangle=-60)
     return fig
 

@@ -1,9 +1,13 @@
 """Latency of original, adjacent-folded, optimal-folded and no-BN-floor models.
 
 Uses :mod:`inspector.bench.timing`: per backend and batch, the four variants
-run round-robin (one call each per repeat, rotated order), warm-up excluded;
-medians, p10/p90 and ratios to the floor are reported. The headline ratio is
-the median over repeats of (variant time / floor time in the same repeat). One
+run interleaved (one sample each per round, in a seeded random order each
+round), warm-up excluded, each sample this process's CPU time
+(``time.process_time``: with one thread both runtimes compute in this process,
+and on a shared machine wall time mostly measures the wait for a free core).
+The headline ratio is the median over rounds of (variant time / floor time in
+the same round), with its distribution-free 95 % interval
+(:func:`inspector.bench.stats.paired_ratio_ci`); p10/p90 are kept too. One
 model per forked child; torch and onnxruntime are pinned to the same thread
 count (default 1: on a shared 2-core machine two spinning threads per runtime
 collapse as soon as another process wants a core).
@@ -25,13 +29,17 @@ TARGET_RATIO = 1.02
 
 
 def paired_ratio(times: dict[str, list[float]], name: str) -> dict[str, float]:
-    """Median, p10 and p90 of the per-repeat ratio variant / floor. Both ran in
-    the same round-robin repeat, so slow drift of the machine cancels out."""
+    """Median of the per-round ratio variant / floor with its 95 % interval
+    (``ratio_ci_low``, ``ratio_ci_high``), p10 and p90. Both ran in the same
+    interleaved round, so slow drift of the machine cancels out."""
     import numpy as np
 
+    from inspector.bench.stats import paired_ratio_ci
+
     r = np.asarray(times[name]) / np.asarray(times["floor"])
-    return {"paired_ratio": float(np.median(r)), "ratio_p10": float(np.percentile(r, 10)),
-            "ratio_p90": float(np.percentile(r, 90))}
+    ci = paired_ratio_ci(times[name], times["floor"])
+    return {"paired_ratio": ci.median, "ratio_ci_low": ci.low, "ratio_ci_high": ci.high,
+            "ratio_p10": float(np.percentile(r, 10)), "ratio_p90": float(np.percentile(r, 90))}
 
 
 def calls_per_sample(module: Any, example: Any, batch: int, min_seconds: float = 0.02) -> int:
@@ -64,7 +72,8 @@ def measure_model(spec: str, batches: tuple[int, ...], backends: tuple[str, ...]
     row: dict[str, Any] = {
         "model": spec, "bn_total": analyses["optimal"].bn_total,
         "adjacent": analyses["adjacent"].folded_count, "optimal": analyses["optimal"].folded_count,
-        "threads": threads, "repeats": repeats, "warmup": warmup, "ort_level": ort_level, "runs": [],
+        "threads": threads, "repeats": repeats, "warmup": warmup, "ort_level": ort_level,
+        "clock": "process_time (CPU)", "order": "seeded random per round", "runs": [],
     }
     row["all_fold"] = row["optimal"] == row["bn_total"]
     for backend in backends:
@@ -73,7 +82,8 @@ def measure_model(spec: str, batches: tuple[int, ...], backends: tuple[str, ...]
             number = calls_per_sample(b.module, b.example, batch)
             try:
                 times = time_variants(b.loaded, variants, backend=backend, batch=batch, repeats=repeats,
-                                      warmup=warmup, number=number, threads=threads, ort_level=ort_level)
+                                      warmup=warmup, number=number, threads=threads, ort_level=ort_level,
+                                      clock=time.process_time)
             except Exception as e:  # one backend failing is reported, the rest still runs
                 row["runs"].append({"backend": backend, "batch": batch, "error": f"{type(e).__name__}: {e}"[:400]})
                 continue

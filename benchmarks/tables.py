@@ -85,9 +85,9 @@ def problems(rows: list[dict[str, Any]]) -> str:
 
 
 def latency_table(rows: list[dict[str, Any]]) -> str:
-    """Median latency of the floor and each variant's paired ratio to it:
-    median (p10–p90) over repeats of variant time / floor time in that repeat."""
-    header = ["model", "BNs folded adj/opt/total", "backend", "batch", "floor ms (median)",
+    """Median CPU time of the floor and each variant's paired ratio to it:
+    median [95 % interval] over rounds of variant time / floor time in that round."""
+    header = ["model", "BNs folded adj/opt/total", "backend", "batch", "floor CPU ms (median)",
               "original / floor", "adjacent / floor", "optimal / floor", "optimal ≤ 1.02 × floor"]
     body = []
     for r in rows:
@@ -103,7 +103,7 @@ def latency_table(rows: list[dict[str, Any]]) -> str:
 
             def ratio(name: str, s: dict = s) -> str:
                 v = s[name]
-                return f"{v['paired_ratio']:.3f} ({v['ratio_p10']:.2f}–{v['ratio_p90']:.2f})"
+                return f"{v['paired_ratio']:.3f} [{v['ratio_ci_low']:.3f}, {v['ratio_ci_high']:.3f}]"
 
             target = {True: "yes", False: "**no**"}.get(run.get("meets_target"), "n/a (not all fold)")
             body.append([f"`{r['model']}`", f"{r['adjacent']}/{r['optimal']}/{r['bn_total']}", run["backend"],

@@ -165,3 +165,16 @@ def test_adaptive_results_keep_the_variants_order(loaded, variants):
     run = time_variants_adaptive(loaded, variants, backend="torch", warmup=0,
                                  rule=StoppingRule(tol=1.0, budget_s=5.0, min_rounds=6))
     assert list(run.times) == list(variants)
+
+
+def test_measure_times_every_sample_with_the_given_clock():
+    from inspector.bench.timing import _measure
+
+    ticks = iter(range(10_000))
+    calls = []
+    runners = {n: (lambda n=n: calls.append(n)) for n in ("original", "optimal", "floor")}
+    # the fake clock advances by 1 per reading: each sample of 4 calls reads it twice
+    times = _measure(runners, repeats=5, warmup=1, number=4, say=lambda msg, frac: None,
+                     clock=lambda: float(next(ticks)))
+    assert times == {n: [0.25] * 5 for n in runners}
+    assert len(calls) == 3 * (1 + 5 * 4)

@@ -62,10 +62,14 @@ def time_variants(
     threads: int | None = None,
     ort_level: str = "disabled",
     progress: Progress | None = None,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> dict[str, list[float]]:
     """Seconds per forward pass of every variant, ``repeats`` samples each.
 
-    Each sample is the mean of ``number`` consecutive calls. ``threads`` sets
+    Each sample is the mean of ``number`` consecutive calls, timed with
+    ``clock`` (wall time by default; ``time.process_time`` gives this process's
+    CPU time, which on a shared machine leaves out the wait for a free core
+    when both runtimes compute in this process, i.e. with one thread). ``threads`` sets
     the intra-op threads of the backend (torch's setting is restored after the
     run; None keeps the library default). Raises
     :class:`InspectorError` for an unsupported backend/model pair or a shape
@@ -77,7 +81,7 @@ def time_variants(
         raise InspectorError("repeats and number must be >= 1 and warmup >= 0")
     say = progress or (lambda msg, frac: None)
     with backend_runners(loaded, variants, backend, batch, size, threads, ort_level, say) as found:
-        return _measure(found, repeats, warmup, number, say)
+        return _measure(found, repeats, warmup, number, say, clock)
 
 
 def time_variants_adaptive(
@@ -131,21 +135,22 @@ def _warm_up(runners: dict[str, Runner], warmup: int, say: Progress) -> None:
         say(f"warm-up {i + 1}/{warmup}", (i + 1) / warmup)
 
 
-def _one_round(runners: dict[str, Runner], order: list[str], number: int) -> dict[str, float]:
-    """One sample per variant, run in ``order``: mean seconds of ``number`` calls
-    (keyed in the runners' order, whatever order they ran in)."""
+def _one_round(runners: dict[str, Runner], order: list[str], number: int,
+               clock: Callable[[], float] = time.perf_counter) -> dict[str, float]:
+    """One sample per variant, run in ``order``: mean seconds (by ``clock``) of
+    ``number`` calls (keyed in the runners' order, whatever order they ran in)."""
     out = {}
     for name in order:
         run = runners[name]
-        t0 = time.perf_counter()
+        t0 = clock()
         for _ in range(number):
             call(run, name)
-        out[name] = (time.perf_counter() - t0) / number
+        out[name] = (clock() - t0) / number
     return {name: out[name] for name in runners}
 
 
 def _measure(runners: dict[str, Runner], repeats: int, warmup: int, number: int,
-             say: Progress) -> dict[str, list[float]]:
+             say: Progress, clock: Callable[[], float] = time.perf_counter) -> dict[str, list[float]]:
     """Warm up, then ``repeats`` interleaved rounds (shuffled order each round)."""
     names = list(runners)
     total = warmup + repeats
@@ -153,7 +158,7 @@ def _measure(runners: dict[str, Runner], repeats: int, warmup: int, number: int,
     times: dict[str, list[float]] = {name: [] for name in names}
     order = round_orders(names)
     for i in range(repeats):
-        for name, t in _one_round(runners, order(i), number).items():
+        for name, t in _one_round(runners, order(i), number, clock).items():
             times[name].append(t)
         say(f"run {i + 1}/{repeats}", (warmup + i + 1) / total)
     return times
