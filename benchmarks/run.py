@@ -1,6 +1,7 @@
 """One command for every benchmark:
 
     .venv/bin/python -m benchmarks.run [--quick] [--models SPEC ...] [--only bn latency speed reparam scale]
+                                       [--update-readme]
 
 ``reparam`` (ours against timm's ``reparameterize_model``, see
 :mod:`benchmarks.reparam`) and ``scale`` (1k to 50k-node graphs, see
@@ -8,7 +9,9 @@
 Writes ``benchmarks/results/{bn_removed,latency,tool_speed,reparam,scale}.json`` for the
 parts it runs, then ``summary.md`` (the tables) and the charts (``*.html``,
 ``*.png``) from every result file in the folder, so a part re-run alone
-(``--only speed``) keeps the other parts' results.
+(``--only speed``) keeps the other parts' results. ``--update-readme`` also
+rewrites the generated blocks (between ``<!-- bench-*:start -->`` markers) of
+``README.md`` and ``benchmarks/README.md`` from the result files.
 """
 
 from __future__ import annotations
@@ -25,9 +28,23 @@ from . import bn_removed, latency, reparam, scale, tool_speed
 from .charts import write_charts
 from .environment import environment
 from .models import LATENCY, QUICK, QUICK_LATENCY, all_models
-from .tables import bn_table, latency_table, ort_all_note, problems, speed_table
+from .readme import markers, replace_between
+from .tables import (
+    bn_table,
+    headline_bn_table,
+    latency_short_table,
+    latency_table,
+    latency_target_line,
+    ort_all_note,
+    problems,
+    speed_line,
+    speed_table,
+)
 
 RESULTS = Path(__file__).parent / "results"
+ROOT = Path(__file__).parent.parent
+#: The command named in the README markers of the blocks it writes.
+README_COMMAND = "python -m benchmarks.run --update-readme"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -49,9 +66,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="measure nothing: rebuild summary.md and the charts from the JSON files")
     p.add_argument("--out", type=Path, default=None,
                    help="output folder (default benchmarks/results, or benchmarks/results/quick with --quick)")
+    p.add_argument("--update-readme", action="store_true",
+                   help="also rewrite the generated tables in README.md and benchmarks/README.md "
+                        "(only from benchmarks/results, never from --quick or --out elsewhere)")
     args = p.parse_args(argv)
     if args.out is None:
         args.out = RESULTS / "quick" if args.quick else RESULTS
+    if args.update_readme and (args.quick or args.out.resolve() != RESULTS.resolve()):
+        p.error("--update-readme writes the READMEs from benchmarks/results: drop --quick and --out")
     return args
 
 
@@ -102,31 +124,74 @@ def main(argv: list[str] | None = None) -> int:
     bn, lat, sp = results["bn_removed"], results["latency"], results["tool_speed"]
     notes = write_charts(args.out, bn and bn["rows"], lat and lat["rows"], sp, png=not args.no_png)
     (args.out / "summary.md").write_text(summary(results, notes))
+    if args.update_readme:
+        for path in update_readmes(results):
+            log(f"updated {path}")
     log(f"done: {args.out / 'summary.md'}")
     return 0
 
 
-def summary(results: dict[str, dict | None], notes: list[str]) -> str:
-    """The markdown summary of every result file present (tables, problems)."""
+def header(data: dict) -> str:
+    """Where a result file came from: command, start, commit, minutes, versions, threads."""
+    env = data["environment"]
+    commit = f", git {env['git_commit']}" if env.get("git_commit") else ""
+    return (f"Command: `.venv/bin/{data['command']}` (started {data['started']}{commit}, "
+            f"{data.get('seconds', 0) / 60:.1f} min for this part). torch {env['torch']}, torchvision "
+            f"{env['torchvision']}, timm {env['timm']}, onnxruntime {env['onnxruntime']}, onnxoptimizer "
+            f"{env['onnxoptimizer']}, onnxscript {env['onnxscript']}; {env['cpus']} CPUs, "
+            f"{env['threads']} thread(s) for torch and onnxruntime.")
 
-    def header(data: dict) -> str:
-        env = data["environment"]
-        commit = f", git {env['git_commit']}" if env.get("git_commit") else ""
-        return (f"Command: `.venv/bin/{data['command']}` (started {data['started']}{commit}, "
-                f"{data.get('seconds', 0) / 60:.1f} min for this part). torch {env['torch']}, torchvision "
-                f"{env['torchvision']}, timm {env['timm']}, onnxruntime {env['onnxruntime']}, onnxoptimizer "
-                f"{env['onnxoptimizer']}, onnxscript {env['onnxscript']}; {env['cpus']} CPUs, "
-                f"{env['threads']} thread(s) for torch and onnxruntime.")
 
-    parts = ["# Benchmark results"]
+def main_sections(results: dict[str, dict | None], level: str = "##") -> list[str]:
+    """Markdown blocks of the BN, latency and tool-speed results present, headings at ``level``."""
+    parts = []
     bn, lat, sp = results["bn_removed"], results["latency"], results["tool_speed"]
     if bn:
-        parts += ["## BNs removed", header(bn), bn_table(bn["rows"]), ort_all_note(bn["rows"]),
-                  "### Problems, skipped models and notes", problems(bn["rows"])]
+        parts += [f"{level} BNs removed", header(bn), bn_table(bn["rows"]), ort_all_note(bn["rows"]),
+                  f"{level}# Problems, skipped models and notes", problems(bn["rows"])]
     if lat:
-        parts += ["## Latency (ratio to the no-BN floor)", header(lat), latency_table(lat["rows"])]
+        parts += [f"{level} Latency (paired CPU-time ratio to the no-BN floor)", header(lat),
+                  latency_table(lat["rows"])]
     if sp:
-        parts += ["## Tool speed", header(sp), speed_table(sp)]
+        parts += [f"{level} Tool speed", header(sp), speed_table(sp)]
+    return parts
+
+
+def readme_blocks(results: dict[str, dict | None]) -> dict[str, dict[str, str]]:
+    """Per README file (path from the repository root), the generated blocks (marker name -> markdown) from ``results``."""
+    bn, lat, sp = results["bn_removed"], results["latency"], results["tool_speed"]
+    top: dict[str, str] = {}
+    if bn:
+        top["bench-bn"] = f"{header(bn)}\n\n{headline_bn_table(bn['rows'])}\n"
+    if lat:
+        top["bench-latency"] = (f"{header(lat)}\n\n{latency_short_table(lat['rows'])}\n\n"
+                                f"{latency_target_line(lat['rows'])}\n")
+    if sp:
+        top["bench-speed"] = f"**Tool speed** (`--only speed`): {speed_line(sp)}\n"
+    full = "\n\n".join(main_sections(results, "###")) + "\n"
+    return {"README.md": top, "benchmarks/README.md": {"bench-results": full}}
+
+
+def update_readmes(results: dict[str, dict | None], root: Path = ROOT) -> list[Path]:
+    """Rewrite every generated block of the README files under ``root``; returns the
+    files written. A missing marker raises ``ValueError`` before any file is written."""
+    texts = {}
+    for name, blocks in readme_blocks(results).items():
+        text = (root / name).read_text()
+        for block, body in blocks.items():
+            start, end = markers(block, README_COMMAND)
+            text = replace_between(text, start, end, body, where=name)
+        texts[root / name] = text
+    written = []
+    for path, text in texts.items():
+        path.write_text(text)
+        written.append(path)
+    return written
+
+
+def summary(results: dict[str, dict | None], notes: list[str]) -> str:
+    """The markdown summary of every result file present (tables, problems)."""
+    parts = ["# Benchmark results", *main_sections(results)]
     rp = results.get("reparam")
     if rp:
         parts += ["## Re-parameterization: ours (`reparam`) against timm's `reparameterize_model`",

@@ -134,3 +134,119 @@ def speed_table(speed: dict[str, Any]) -> str:
                     f"median {ref['analyze_median_s']:.3f} s wall, {ref['analyze_cpu_median_s']:.3f} s CPU "
                     f"over {ref['repeats']} runs (the paper's Keras tool: 36 s).")
     return out
+
+
+#: Zoo models in the README's headline table (every model is in ``summary.md``).
+HEADLINE = (
+    "torchvision:resnet50", "torchvision:mobilenet_v2", "torchvision:mobilenet_v3_large",
+    "torchvision:efficientnet_b0", "torchvision:densenet121", "torchvision:regnet_y_400mf",
+    "torchvision:inception_v3", "timm:mixnet_s", "timm:levit_128s", "timm:resnetv2_50", "timm:dpn68",
+    "timm:repvgg_a2", "timm:fastvit_t8", "timm:nasnetalarge",
+)
+_HEADLINE_PEERS = ("fx_fuse", "onnx_dynamo", "onnxoptimizer", "onnxruntime")
+
+
+def headline_bn_table(rows: list[dict[str, Any]], models: tuple[str, ...] = HEADLINE) -> str:
+    """The README's short BN table: the ``models`` rows, then one total row for the
+    zoo and one for the bundled samples (a fold or peer output that does not verify
+    counts as 0 and is marked ✗)."""
+
+    def cells(r: dict[str, Any]) -> list[tuple[int | None, bool]]:
+        ours = [(r[m], not r.get(f"{m}_verified")) for m in ("adjacent", "optimal")]
+        return ours + [(removed(r, p), peer_is_wrong(r, p)) for p in _HEADLINE_PEERS]
+
+    def show(c: tuple[int | None, bool], bold: bool = False) -> str:
+        n, wrong = c
+        text = "–" if n is None else f"{n}{' ✗' if wrong else ''}"
+        return f"**{text}**" if bold else text
+
+    ok = {r["model"]: r for r in rows if "error" not in r}
+    body = []
+    for m in models:
+        if m in ok:
+            r = ok[m]
+            c = cells(r)
+            body.append([f"`{m}`", r["bn_total"], show(c[0]), show(c[1], True), *(show(x) for x in c[2:]),
+                         _num(r.get("optimal_rel_error"), ".1e")])
+    for label, group in (("zoo models", [r for r in ok.values() if not r["model"].startswith("sample:")]),
+                         ("bundled samples", [r for r in ok.values() if r["model"].startswith("sample:")])):
+        if not group:
+            continue
+        sums = [sum(0 if wrong else (n or 0) for n, wrong in col) for col in zip(*(cells(r) for r in group))]
+        body.append([f"**{len(group)} {label}**", f"**{sum(r['bn_total'] for r in group)}**", sums[0],
+                     f"**{sums[1]}**", *sums[2:], ""])
+    header = ["model", "BNs", "ours adjacent", "**ours optimal**", *(PEER_TITLES[p] for p in _HEADLINE_PEERS),
+              "max rel err"]
+    return _table(header, body)
+
+
+def latency_short_table(rows: list[dict[str, Any]]) -> str:
+    """The README's short latency table: per model and backend, the median paired
+    CPU-time ratio to the floor at each batch size (``b1 / b8``), and the optimal
+    fold's 95 % intervals."""
+    body = []
+    for r in rows:
+        if "error" in r:
+            body.append([f"`{r['model']}`", "", "", f"failed: {r['error'][:80]}", "", "", ""])
+            continue
+        runs: dict[str, list[dict[str, Any]]] = {}
+        for run in r["runs"]:
+            runs.setdefault(run["backend"], []).append(run)
+        folds = "" if r["all_fold"] else f" ({r['optimal']}/{r['bn_total']} fold)"
+        for backend, group in runs.items():
+            ok = [g for g in group if "stats" in g]
+            if len(ok) < len(group):
+                bad = next(g for g in group if "error" in g)
+                body.append([f"`{r['model']}`{folds}", backend, bad["batch"], f"failed: {bad['error'][:80]}",
+                             "", "", ""])
+            if not ok:
+                continue
+
+            def med(name: str, ok: list = ok) -> str:
+                return " / ".join(f"{g['stats'][name]['paired_ratio']:.3f}" for g in ok)
+
+            ci = "; ".join(f"[{g['stats']['optimal']['ratio_ci_low']:.3f}, {g['stats']['optimal']['ratio_ci_high']:.3f}]"
+                           for g in ok)
+            body.append([f"`{r['model']}`{folds}", backend, " / ".join(str(g["batch"]) for g in ok),
+                         med("original"), med("adjacent"), med("optimal"), ci])
+    header = ["model", "backend", "batch", "original", "adjacent", "**optimal**", "optimal 95 % interval"]
+    return _table(header, body)
+
+
+def latency_target_line(rows: list[dict[str, Any]]) -> str:
+    """How many zoo configurations where every BN folds have ``optimal`` within the
+    target ratio of the floor (median), and which do not."""
+    hits, misses = 0, []
+    for r in rows:
+        if "error" in r or not r["all_fold"] or r["model"].startswith("sample:"):
+            continue
+        for run in r["runs"]:
+            if "meets_target" not in run:
+                continue
+            if run["meets_target"]:
+                hits += 1
+            else:
+                s = run["stats"]["optimal"]
+                misses.append(f"`{r['model']}` {run['backend']} batch {run['batch']}: {s['paired_ratio']:.3f} "
+                              f"[{s['ratio_ci_low']:.3f}, {s['ratio_ci_high']:.3f}]")
+    line = (f"The `optimal`-folded model's median is within 2 % of the floor in {hits} of the "
+            f"{hits + len(misses)} zoo configurations where every BN folds")
+    return line + (f"; not in {', '.join(misses)}." if misses else ".")
+
+
+def speed_line(speed: dict[str, Any]) -> str:
+    """One sentence: the reference model's analysis time and each family's largest graph."""
+    parts = []
+    ref = speed.get("reference")
+    if ref and "error" not in ref:
+        parts.append(f"`{ref['model']}` optimal analysis {ref['analyze_cpu_median_s']:.2f} s CPU "
+                     f"(median of {ref['repeats']}; the paper's Keras implementation: 36 s)")
+    names = {"resnet-depth": "ResNet-like graph", "dense-width": "single dense block (every BN competes "
+             "with every other)"}
+    for family in dict.fromkeys(p["family"] for p in speed.get("points", [])):
+        pts = [p for p in speed["points"] if p["family"] == family and "error" not in p]
+        if pts:
+            p = max(pts, key=lambda p: p["nodes"])
+            parts.append(f"a {p['nodes']:,}-node {names.get(family, family)} {p['analyze_optimal_cpu_s']:.2f} s "
+                         f"(fold + verify {p['fold_s']:.2f} s)")
+    return "; ".join(parts) + "." if parts else "no tool-speed results."
