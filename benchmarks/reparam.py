@@ -59,18 +59,23 @@ def onnx_counts(proto: Any) -> dict[str, int]:
 def interleaved(runners: dict[str, Callable[[], Any]], repeats: int, warmup: int,
                 number: int) -> dict[str, list[float]]:
     """CPU seconds per call of each runner: ``repeats`` rounds, every runner once per
-    round in a rotated order, each sample the mean of ``number`` calls.
+    round in a seeded random order (``inspector.bench.timing.round_orders``: a fixed
+    rotation would pair cyclic neighbours in every round), each sample the mean of
+    ``number`` calls.
 
     CPU time of this process, not wall time: with one intra-op thread both runtimes
     compute in this process, and on a shared machine wall time mostly measures the
     wait for a free core."""
+    from inspector.bench.timing import round_orders
+
     names = list(runners)
     for _ in range(warmup):
         for name in names:
             runners[name]()
     times: dict[str, list[float]] = {n: [] for n in names}
+    order = round_orders(names)
     for r in range(repeats):
-        for name in names[r % len(names):] + names[:r % len(names)]:
+        for name in order(r):
             t0 = time.process_time()
             for _ in range(number):
                 runners[name]()
