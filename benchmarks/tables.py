@@ -235,7 +235,8 @@ def latency_target_line(rows: list[dict[str, Any]]) -> str:
 
 
 def speed_line(speed: dict[str, Any]) -> str:
-    """One sentence: the reference model's analysis time and each family's largest graph."""
+    """One sentence: the optimal analysis CPU time of the reference model and of each
+    family's largest graph (fold times are wall time: see the full table)."""
     parts = []
     ref = speed.get("reference")
     if ref and "error" not in ref:
@@ -247,6 +248,5 @@ def speed_line(speed: dict[str, Any]) -> str:
         pts = [p for p in speed["points"] if p["family"] == family and "error" not in p]
         if pts:
             p = max(pts, key=lambda p: p["nodes"])
-            parts.append(f"a {p['nodes']:,}-node {names.get(family, family)} {p['analyze_optimal_cpu_s']:.2f} s "
-                         f"(fold + verify {p['fold_s']:.2f} s)")
+            parts.append(f"a {p['nodes']:,}-node {names.get(family, family)} {p['analyze_optimal_cpu_s']:.2f} s CPU")
     return "; ".join(parts) + "." if parts else "no tool-speed results."
