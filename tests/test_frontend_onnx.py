@@ -10,6 +10,7 @@ import pytest
 from onnx import helper
 
 from inspector.errors import InspectorError, InvalidGraphError
+from inspector.folding.pipeline import fold
 from inspector.frontends import onnx as F
 from inspector.ir import bypass
 
@@ -378,6 +379,26 @@ def test_write_back_does_not_edit_shared_initializer():
     inits = {t.name: onnx.numpy_helper.to_array(t) for t in out.graph.initializer}
     np.testing.assert_array_equal(inits["w"], loaded.graph.node("conv2").params["weight"])
     check_equivalent(loaded, out)
+
+
+def test_an_initializer_read_by_two_modules_is_a_stored_copy_and_folds():
+    # torch.onnx stores equal tensors once (YOLO26's deep-copied heads read one weight):
+    # each module's conv is its own layer, and the write-back un-shares what it changes.
+    loaded = F.load_onnx(B.shared_weight_convs(names=("/head_a/conv/Conv", "/head_b/conv/Conv")))
+    result = fold(loaded, "optimal")
+    assert result.analysis.folded_count == 1 and result.verification.passed
+    conv_a, conv_b = result.model.graph.node[0], result.model.graph.node[1]
+    assert conv_b.input[1:] == ["w", "bias"] and conv_a.input[1] != "w"
+    check_equivalent(loaded, result.model)
+
+
+@pytest.mark.parametrize("names", [("/head/conv/Conv", "/head/conv/Conv_1"), ("conv1", "conv2")],
+                         ids=["one module called twice", "no module path"])
+def test_an_initializer_read_twice_by_one_module_stays_a_shared_layer(names):
+    loaded = F.load_onnx(B.shared_weight_convs(names=names))
+    analysis = fold(loaded, "optimal").analysis
+    assert analysis.folded_count == 0
+    assert analysis.verdicts["bn"].reason_code.value == "shared_params"
 
 
 def test_write_back_decomposed_bn_affine_removal():
