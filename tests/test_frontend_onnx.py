@@ -502,3 +502,21 @@ def test_a_tensor_listed_twice_among_the_outputs_is_one_output_node():
     assert result.verification.passed
     assert [o.name for o in result.model.graph.output] == ["y", "y"]
     assert op_types(result.model) == ["Conv", "Relu"]
+
+
+@pytest.mark.parametrize("raised, says", [
+    (MemoryError(), "not enough memory to load"),
+    (RuntimeError("Failed to serialize proto"), "not enough memory to load"),
+    (RuntimeError("[ONNXRuntimeError] : 10 : INVALID_GRAPH"), "onnxruntime cannot load the model"),
+], ids=["MemoryError", "protobuf out of memory", "invalid graph"])
+def test_a_session_that_cannot_be_made_says_whether_memory_or_the_model_is_why(monkeypatch, raised, says):
+    from inspector.frontends.onnx import runtime
+
+    def fail(*args, **kwargs):
+        raise raised
+
+    runtime.release_sessions()
+    monkeypatch.setattr(runtime, "make_session", fail)
+    model = B.conv_bn_relu()
+    with pytest.raises(InspectorError, match=says):
+        runtime.run(model, [np.zeros((1, 3, 8, 8), np.float32)])
