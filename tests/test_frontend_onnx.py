@@ -520,3 +520,22 @@ def test_a_session_that_cannot_be_made_says_whether_memory_or_the_model_is_why(m
     model = B.conv_bn_relu()
     with pytest.raises(InspectorError, match=says):
         runtime.run(model, [np.zeros((1, 3, 8, 8), np.float32)])
+
+
+def test_reduce_mean_without_kept_dims_passes_a_bn_on_to_the_classifier():
+    # SwiftFormer's head: BN -> x.flatten(2).mean(-1) -> Linear, exported as ReduceMean
+    # keepdims=0; the BN folds forward into the Gemm as it does through the PyTorch frontend.
+    bn, more = B.bn_node("bn", "r", "b", 4)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+             helper.make_node("Relu", ["c"], ["r"], name="relu"), bn,
+             helper.make_node("Reshape", ["b", "flat"], ["f"], name="flatten"),
+             helper.make_node("ReduceMean", ["f"], ["m"], name="mean", axes=[-1], keepdims=0),
+             helper.make_node("Gemm", ["m", "fc.w", "fc.b"], ["y"], name="fc", transB=1)]
+    inits = [B.init("w", B.rand((4, 3, 3, 3), 1)), B.init("flat", np.array([1, 4, -1])),
+             B.init("fc.w", B.rand((5, 4), 2)), B.init("fc.b", B.rand((5,), 3)), *more]
+    loaded = F.load_onnx(B.model(nodes, [B.vinfo("x", [1, 3, 8, 8])], ["y"], inits, opset=17))
+    assert loaded.graph.node("mean").op == "pool_avg"
+    result = fold(loaded, "optimal")
+    assert result.analysis.folded_count == 1 and result.verification.passed
+    assert "BatchNormalization" not in op_types(result.model)
+    check_equivalent(loaded, result.model)
