@@ -10,6 +10,8 @@ import pickle
 import pstats
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import inspector
 from benchmarks import scale
@@ -130,3 +132,56 @@ def test_large_graph_verification_uses_one_session_per_model_with_the_same_resul
     (small, small_sessions), (large, large_sessions) = check(10**9), check(0)
     assert (small_sessions, large_sessions) == (4, 2)
     assert large.passed and large == small  # the same figures, fields and notes
+
+
+# -- the propagation's fast paths (issue 18.7, DenseNet-like optimal mode) ------------------
+_VALUES = st.sampled_from([0.0, -0.0, 1.0, -1.0, 0.5, float("nan"), float("inf"), 1e-300])
+
+
+@given(st.lists(_VALUES, min_size=1, max_size=6), st.lists(_VALUES, min_size=1, max_size=6))
+@settings(max_examples=300, deadline=None)
+def test_identity_and_absorb_checks_match_the_numpy_reference(scale_values, shift_values):
+    import numpy as np
+
+    from inspector.analysis.condition import _check_absorb
+    from inspector.analysis.result import Transform
+    from inspector.analysis.transparency import is_identity
+    from inspector.ir import Node
+
+    s, t = np.array(scale_values), np.array(shift_values)
+    tr = Transform(1, s, t)
+    assert is_identity(tr) == bool(np.all(s == 1.0) and np.all(t == 0.0))
+    node = Node("c", "conv", ("x",), ("y",), "c", attrs={"padding": ((1, 1), (1, 1))})
+    zero = int(np.sum(s == 0))
+    blocked = _check_absorb(node, tr)
+    if zero:
+        assert blocked is not None and f"zero scale on {zero} channel(s)" in blocked.sentence
+    else:  # a non-zero shift meets the zero padding: blocked; else exact
+        assert (blocked is not None) == bool(np.any(t != 0))
+
+
+@given(st.lists(st.integers(0, 59), min_size=1, max_size=80))
+@settings(max_examples=60, deadline=None)
+def test_derived_graph_lookups_match_a_rebuilt_graph(edits):
+    """Graphs derived step by step (overlay, merged into its base past sqrt(N) entries)
+    answer every query like a graph rebuilt from the same nodes."""
+    from dataclasses import replace
+
+    from inspector.ir import Graph
+
+    g = inspector.load(scale.build_onnx("chain", 60), name="c.onnx").graph
+    ids = [n.id for n in g.nodes]
+    current = g
+    for k, i in enumerate(edits):
+        node = current.node(ids[i])
+        current = current.with_nodes({node.id: replace(node, name=f"{node.name}~{k}")})
+    rebuilt = Graph(nodes=list(current.nodes), tensors=dict(g.tensors))
+    for nid in [*ids, "missing"]:
+        assert current.has_node(nid) == rebuilt.has_node(nid) == (nid != "missing")
+        if nid != "missing":
+            assert current.node(nid) is rebuilt.node(nid)
+    for t in g.tensors:
+        assert current.producer(t) is rebuilt.producer(t) and current.producer_id(t) == rebuilt.producer_id(t)
+        assert current.consumers(t) == rebuilt.consumers(t) and current.consumer_ids(t) == rebuilt.consumer_ids(t)
+    assert [n.name for n in g.nodes] == [n.name for n in inspector.load(
+        scale.build_onnx("chain", 60), name="c.onnx").graph.nodes]  # the input graph untouched
