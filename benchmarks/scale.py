@@ -1,6 +1,6 @@
 """How analysis, folding and verification scale to 50,000-node graphs (issue 18.7).
 
-Three generated ONNX families, built in memory with ``onnx.helper`` at about
+Four generated ONNX families, built in memory with ``onnx.helper`` at about
 1k, 5k, 20k and 50k nodes:
 
 * ``chain``: conv → BN → ReLU repeated (a third of the nodes are BNs);
@@ -8,7 +8,10 @@ Three generated ONNX families, built in memory with ``onnx.helper`` at about
   concatenation of every earlier output of its block (concat → BN → ReLU →
   1×1 conv → BN → ReLU → 3×3 conv), a transition (concat → BN → ReLU → 1×1 conv
   → average pool) between blocks;
-* ``relu-chain``: ReLUs only (no BN): the cost of loading and walking the graph.
+* ``relu-chain``: ReLUs only (no BN): the cost of loading and walking the graph;
+* ``repvgg``: RepVGG-like blocks (3×3 conv → BN, 1×1 conv → BN and a BN of the
+  block input, summed, → ReLU), also analysed in mode ``reparam`` (each block
+  merges into one 3×3 conv), which is the mode then written back and verified.
 
 Each case runs in its own forked child (one case failing or running out of
 time costs one row): load, analysis in both modes, then the optimal fold's
@@ -38,7 +41,7 @@ from .environment import environment
 from .isolate import run_isolated
 
 RESULTS = Path(__file__).parent / "results"
-FAMILIES = ("chain", "dense", "relu-chain")
+FAMILIES = ("chain", "dense", "relu-chain", "repvgg")
 SIZES = (1_000, 5_000, 20_000, 50_000)
 QUICK_SIZES = (1_000, 5_000)
 #: Layers per DenseNet-like block, channels entering a block, channels each layer adds.
@@ -84,6 +87,10 @@ def build_onnx(family: str, nodes: int) -> bytes:
     elif family == "relu-chain":
         while count[0] < nodes:
             x = node("Relu", [x])
+    elif family == "repvgg":
+        while count[0] + 8 <= nodes:
+            a, b, c = bn(conv(x, c0, c0, 3), c0), bn(conv(x, c0, c0), c0), bn(x, c0)
+            x = node("Relu", [node("Add", [node("Add", [a, b]), c])])
     elif family == "dense":
         per_block = DENSE_LAYERS * 7 + 5
         while count[0] + per_block <= nodes:
@@ -116,9 +123,10 @@ def _mb(field: str = "VmHWM") -> float:
 
 
 def measure(family: str, nodes: int) -> dict[str, Any]:
-    """Load, analyse (both modes) and fold + verify (optimal) one generated model."""
+    """Load, analyse (adjacent and optimal; reparam too for ``repvgg``) and fold + verify
+    (optimal; reparam for ``repvgg``) one generated model."""
     import inspector
-    from inspector.folding.driver import compare_modes
+    from inspector.folding.driver import analyze, compare_modes
     from inspector.folding.pipeline import write_back
     from inspector.verification.compare import verify
 
@@ -136,8 +144,11 @@ def measure(family: str, nodes: int) -> dict[str, Any]:
     analyses = timed("analyze", lambda: compare_modes(loaded.graph))
     opt = analyses["optimal"]
     row.update(bns=opt.bn_total, folded=opt.folded_count, folded_adjacent=analyses["adjacent"].folded_count)
+    if family == "repvgg":  # the mode such a model is folded in: merge each block into one conv
+        opt = timed("reparam", lambda: analyze(loaded.graph, "reparam"))
+        row.update(merged=opt.merged_count, merges=len(opt.merges), folded=opt.folded_count)
     model = timed("write_back", lambda: write_back(loaded, opt))
-    check = timed("verify", lambda: verify(loaded, model, steps=opt.steps))
+    check = timed("verify", lambda: verify(loaded, model, steps=opt.steps, merges=opt.merge_log))
     row.update(verified=check.passed, state=check.state, rel_error=check.max_rel_error,
                tensors_compared=check.tensors_compared, peak_mb=_mb())
     return row
