@@ -73,22 +73,8 @@ LINEAR_OPS = frozenset({"conv", "conv_transpose", "linear"})
 #: Ops that can absorb a per-channel affine map into constant parameters.
 EXPRESSIVE_OPS = LINEAR_OPS | {"batch_norm", "affine"}
 #: Ops the analysis may walk through, each under its own rule.
-TRANSPARENT_OPS = frozenset(
-    {
-        "identity",
-        "add",
-        "sub",
-        "concat",
-        "split",
-        "slice",
-        "pool_max",
-        "pool_avg",
-        "reshape",
-        "transpose",
-        "pad",
-        "resize",
-    }
-)
+TRANSPARENT_OPS = frozenset({"identity", "add", "sub", "concat", "split", "slice", "pool_max", "pool_avg",
+                             "reshape", "transpose", "pad", "resize"})
 #: Ops that always block folding.
 BLOCKING_OPS = frozenset({"activation", "mul", "norm", "other", "input", "output"})
 OP_KINDS = EXPRESSIVE_OPS | TRANSPARENT_OPS | BLOCKING_OPS
@@ -254,12 +240,10 @@ class Graph:
     def consumers(self, tensor: str) -> list[Node]:
         return [self._by_id[i] for i in self._consumers.get(tensor, [])]
 
-    def producer_id(self, tensor: str) -> str | None:
-        """The id of ``tensor``'s producer (None for a graph input or constant), no node lookup."""
+    def producer_id(self, tensor: str) -> str | None:  # no node lookup
         return self._producer.get(tensor)
 
-    def consumer_ids(self, tensor: str) -> list[str]:
-        """The ids of ``tensor``'s consumers, no node lookup (do not mutate the list)."""
+    def consumer_ids(self, tensor: str) -> list[str]:  # no node lookup; do not mutate the list
         return self._consumers.get(tensor, [])
 
     def shape(self, tensor: str) -> tuple[int, ...] | None:
@@ -331,11 +315,7 @@ class Graph:
 
 
 class _Overlay(dict):
-    """The replaced nodes of a :class:`_Derived` graph; a missing id reads the base dict.
-
-    A ``dict`` subclass rather than a ``ChainMap``: a lookup is one C-level probe
-    of the (small) overlay, then the base via ``__missing__``.
-    """
+    """A :class:`_Derived` graph's replaced nodes over its base dict (faster than a ChainMap)."""
 
     __slots__ = ("base",)
 

@@ -185,3 +185,72 @@ def test_derived_graph_lookups_match_a_rebuilt_graph(edits):
         assert current.consumers(t) == rebuilt.consumers(t) and current.consumer_ids(t) == rebuilt.consumer_ids(t)
     assert [n.name for n in g.nodes] == [n.name for n in inspector.load(
         scale.build_onnx("chain", 60), name="c.onnx").graph.nodes]  # the input graph untouched
+
+
+# -- reparam mode on RepVGG-like graphs --------------------------------------------------------
+def test_reparam_calls_grow_linearly_with_the_graph():
+    from inspector.folding.driver import analyze
+
+    small, large = (inspector.load(scale.build_onnx("repvgg", n), name="r.onnx").graph for n in (1500, 3000))
+    ratio = _calls(lambda: analyze(large, "reparam")) / _calls(lambda: analyze(small, "reparam"))
+    size = len(large) / len(small)
+    # One graph rebuild per merged region and a graph scan per candidate input made it ~3.5x.
+    assert ratio < 1.25 * size, f"{ratio:.2f}x the calls for {size:.2f}x the nodes"
+    a = analyze(large, "reparam")
+    # the conv branches' BNs fold, the identity branch's BN merges: every block is one conv
+    assert (a.folded_count, a.merged_count, a.remaining_count, len(a.merges)) == (750, 375, 0, 375)
+
+
+def _merge_one_by_one(graph, regions):
+    from inspector.folding.merge import merge_region
+
+    steps = []
+    for r in regions:
+        graph, m = merge_region(graph, r)
+        steps.append(m)
+    return graph, steps
+
+
+def _same_merge(a, b):
+    import numpy as np
+
+    (ga, sa), (gb, sb) = a, b
+    assert [(n.id, n.op, n.inputs, n.outputs, n.name) for n in ga.nodes] == \
+        [(n.id, n.op, n.inputs, n.outputs, n.name) for n in gb.nodes]
+    assert list(ga.tensors) == list(gb.tensors)
+    assert [(m.conv_id, m.input, m.output, m.nodes, m.bns) for m in sa] == \
+        [(m.conv_id, m.input, m.output, m.nodes, m.bns) for m in sb]
+    for m, n in zip(sa, sb):
+        assert m.conv.attrs == n.conv.attrs
+        for k in m.conv.params:
+            np.testing.assert_array_equal(m.conv.params[k], n.conv.params[k])
+
+
+def test_merging_a_round_of_regions_at_once_equals_merging_them_one_by_one():
+    from inspector.analysis.regions import find_regions
+    from inspector.folding.merge import merge_regions
+
+    g = inspector.load(scale.build_onnx("repvgg", 400), name="r.onnx").graph
+    regions, _ = find_regions(g)
+    assert len(regions) == 50
+    _same_merge(merge_regions(g, regions), _merge_one_by_one(g, regions))
+    # regions whose anchor is a merged conv (a conv alone): the new convs get fresh ids ("#2")
+    from inspector.analysis.regions import Region
+
+    merged, steps = merge_regions(g, regions)
+    again = [Region(m.input, m.output, (m.conv_id,), m.conv_id) for m in steps[:3]]
+    at_once = merge_regions(merged, again)
+    _same_merge(at_once, _merge_one_by_one(merged, again))
+    assert [m.conv_id for m in at_once[1]] == [f"{m.conv_id}#2" for m in steps[:3]]
+
+
+@given(st.integers(0, 2**16))
+@settings(max_examples=80, deadline=None)
+def test_merging_regions_at_once_equals_one_by_one_on_random_graphs(seed):
+    from inspector.analysis.regions import find_regions
+    from inspector.builders.random_dags import RngDraw, random_dag
+    from inspector.folding.merge import merge_regions
+
+    g = random_dag(RngDraw(seed), min_ops=6, max_ops=24, max_bns=8, extended=True)
+    regions, _ = find_regions(g)
+    _same_merge(merge_regions(g, regions), _merge_one_by_one(g, regions))
