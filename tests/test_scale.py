@@ -86,6 +86,7 @@ def test_benchmark_builds_graphs_of_the_asked_size():
 
     for family in scale.FAMILIES:
         m = onnx.load_from_string(scale.build_onnx(family, 600))
+        assert family != "repvgg" or sum(n.op_type == "Add" for n in m.graph.node) == 2 * 75
         onnx.checker.check_model(m)
         assert 550 <= len(m.graph.node) <= 600
     chain = onnx.load_from_string(scale.build_onnx("chain", 600))
@@ -104,11 +105,16 @@ def test_benchmark_table_and_growth_lines():
     text = scale.table(rows)
     lines = text.splitlines()
     assert len(lines) == 2 + 3 and all(line.count("|") == lines[0].count("|") for line in lines)
-    assert "| chain | 50,000 | 16,666 | 16,666 | 5.00 | 5.00 | 20.00 | 20.00 | 40.00 | 800 (100) | yes |" in text
+    assert "| chain | 50,000 | 16,666 | 16,666 | 5.00 | 5.00 | – | 20.00 | 20.00 | 40.00 | 800 (100) | yes |" in text
     assert "✗ timed out after 900 s" in lines[-1]
     (growth,) = scale.growth(rows)  # dense has a single (failed) row: no growth line
     assert growth == ("chain (1,000 → 50,000): nodes ×50.0; analysis ×50.0; fold + verify ×40.0; "
                       "peak memory ×4.0")
+    rep = [{**_row("repvgg", n, 0.1 * k, 1.0 * k, 100.0 * k), "reparam_cpu_s": 0.2 * k}
+           for n, k in ((1000, 1), (5000, 5))]
+    assert "| repvgg | 5,000 | 1,666 | 1,666 | 0.50 | 0.50 | 1.00 | 2.50 |" in scale.table(rep)
+    assert scale.growth(rep) == ["repvgg (1,000 → 5,000): nodes ×5.0; analysis ×5.0; fold + verify ×5.0; "
+                                 "reparam ×5.0; peak memory ×5.0"]
 
 
 def test_large_graph_verification_uses_one_session_per_model_with_the_same_result(monkeypatch):
