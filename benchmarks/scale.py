@@ -227,9 +227,12 @@ def growth(rows: list[dict[str, Any]]) -> list[str]:
 def markdown(data: dict[str, Any]) -> str:
     """scale.md: command, table and growth lines."""
     rows = data["rows"]
+    load = data.get("load_average")
     lines = [f"Command: `.venv/bin/{data['command']}` (started {data['started']}, "
              f"{data.get('seconds', 0) / 60:.1f} min). CPU seconds; wall seconds are in scale.json. "
-             f"{data['environment'].get('cpus', '?')} CPUs.", "", table(rows), ""]
+             f"{data['environment'].get('cpus', '?')} CPUs"
+             + (f", load average {load:.1f} at the start (a shared machine)." if load is not None else "."),
+             "", table(rows), ""]
     lines += [f"- {g}" for g in growth(rows)]
     return "\n".join(lines) + "\n"
 
@@ -246,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     # The environment (torch, onnx versions ...) is read after the runs: imported
     # before them, every forked child would start with torch in its memory.
     meta: dict[str, Any] = {"command": command.strip(), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
-                            "environment": {"cpus": os.cpu_count()}}
+                            "environment": {"cpus": os.cpu_count()}, "load_average": os.getloadavg()[0]}
     t0 = time.perf_counter()
     sizes = tuple(args.sizes or (QUICK_SIZES if args.quick else SIZES))
     args.out.mkdir(parents=True, exist_ok=True)
