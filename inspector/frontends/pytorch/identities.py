@@ -6,7 +6,10 @@ The PyTorch counterpart of ``frontends/onnx/identities.py``: ``x + 0``,
 ``0 + branch`` when a block has no scale branch. Only the graph-surgery path
 (a ``GraphModule``) can drop them: module surgery keeps the user's ``forward``.
 A call is dropped only when its output has the input's shape and dtype (from
-the traced ``meta["val"]``).
+the traced ``meta["val"]``), and never in a graph that writes into a tensor in
+place: YOLO's pose head clones its keypoints and writes the decoded values into
+the clone (``copy_`` on slices), so without the clone it would overwrite the
+raw keypoints it also returns.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ _NEUTRAL = {
     _aten.div.Tensor: (1, False), _aten.div.Scalar: (1, False), operator.truediv: (1, False),
 }
 _COPIES = {_aten.alias.default, _aten.clone.default}
+_IN_PLACE_OPERATORS = {operator.iadd, operator.isub, operator.imul, operator.itruediv,
+                       operator.ifloordiv, operator.imod, operator.ipow, operator.imatmul,
+                       operator.iand, operator.ior, operator.ixor, operator.ilshift, operator.irshift}
 
 
 def _data_input(node: torch.fx.Node) -> torch.fx.Node | None:
@@ -56,10 +62,22 @@ def _same_tensor(x: torch.fx.Node, y: torch.fx.Node) -> bool:
             and vx.shape == vy.shape and vx.dtype == vy.dtype)
 
 
+def _writes_in_place(node: torch.fx.Node) -> bool:
+    schema = getattr(node.target, "_schema", None)
+    if node.op == "call_function" and schema is not None:
+        return schema.is_mutable
+    if node.op == "call_method":
+        return str(node.target).endswith("_") and not str(node.target).startswith("_")
+    return node.op == "call_function" and node.target in _IN_PLACE_OPERATORS
+
+
 def drop_identities(gm: torch.fx.GraphModule) -> int:
     """Remove identity arithmetic from ``gm`` in place (its users read the input); the
-    number of calls removed. Graph outputs keep their position (the output node is
-    re-pointed, FX outputs have no names to keep)."""
+    number of calls removed (0 when the graph writes into any tensor in place). Graph
+    outputs keep their position (the output node is re-pointed, FX outputs have no
+    names to keep)."""
+    if any(_writes_in_place(n) for n in gm.graph.nodes):
+        return 0
     removed = 0
     for node in list(gm.graph.nodes):
         x = _data_input(node)
