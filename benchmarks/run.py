@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         families = tool_speed.QUICK_FAMILIES if args.quick else tool_speed.FAMILIES
         reference = None if args.quick else "torchvision:densenet121"
-        speed = tool_speed.run(families, reference=reference, log=log)
+        speed = tool_speed.run(families, reference=reference, threads=args.threads, log=log)
         _dump(args.out / "tool_speed.json", {**meta, "seconds": time.perf_counter() - t0, **speed})
     if "reparam" in parts:
         t0 = time.perf_counter()

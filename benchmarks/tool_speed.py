@@ -79,12 +79,17 @@ def make_model(family: str, n: int) -> Any:
     return randomize_bn(Net(), seed=0).eval()
 
 
-def measure_point(family: str, n: int) -> dict[str, Any]:
-    """Load, analyse and fold one family member; seconds per step."""
+def measure_point(family: str, n: int, threads: int = 1) -> dict[str, Any]:
+    """Load, analyse and fold one family member with ``threads`` torch threads; seconds
+    per step. (Two threads on a loaded 2-core machine made the verification's tiny
+    convolutions ~10x slower in CPU time: spinning workers, not the tool.)"""
+    import torch
+
     from inspector.folding.driver import analyze
     from inspector.folding.pipeline import fold
     from inspector.frontends import load
 
+    torch.set_num_threads(threads)
     module = make_model(family, n)
     t0 = time.perf_counter()
     loaded = load(module, input_shape=(1, 3, 8, 8), name=f"{family}-{n}")
@@ -127,12 +132,13 @@ def measure_reference(spec: str = "torchvision:densenet121", repeats: int = 5) -
 
 
 def run(families: dict[str, tuple[int, ...]] = FAMILIES, *, reference: str | None = "torchvision:densenet121",
-        timeout: float = 600.0, log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Every family point (each in a child process) and the reference model."""
+        timeout: float = 600.0, threads: int = 1, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Every family point (each in a child process, ``threads`` torch threads) and the
+    reference model."""
     points = []
     for family, sizes in families.items():
         for n in sizes:
-            r = run_isolated(measure_point, family, n, timeout=timeout)
+            r = run_isolated(measure_point, family, n, threads, timeout=timeout)
             row = r["value"] if r["ok"] else {"family": family, "n": n, "error": r["error"]}
             points.append(row)
             log(f"[speed] {family} n={n}: " + (row.get("error") or (
