@@ -205,20 +205,30 @@ def _first_fusion_breaking_step(loaded: LoadedModel, analysis: Analysis, checker
         steps = steps[:analysis.merge_log[0].after_steps]
 
     def breaks(k: int) -> bool:
-        graph, done, changed = loaded.graph, [], {}
-        for step in steps[:k]:
-            graph = apply_step(graph, step)
-            done.append(step.bn)
-            changed.update(dict.fromkeys((*step.emitters, *step.absorbers)))
-        ids = [n for n in changed if n not in done]
-        return bool(checker(loaded.model, loaded.frontend.write_back(loaded, graph, done, ids))["fusions_lost"])
+        return bool(checker(loaded.model, _prefix_model(loaded, steps[:k]))["fusions_lost"])
 
-    if not steps or not breaks(len(steps)):
+    return _first_culprit(steps, breaks)
+
+
+def _prefix_model(loaded: LoadedModel, steps: list) -> Any:
+    """The model written back with only ``steps`` applied (weights included)."""
+    graph, done, changed = loaded.graph, [], {}
+    for step in steps:
+        graph = apply_step(graph, step)
+        done.append(step.bn)
+        changed.update(dict.fromkeys((*step.emitters, *step.absorbers)))
+    return loaded.frontend.write_back(loaded, graph, done, [n for n in changed if n not in done])
+
+
+def _first_culprit(steps: list, bad: Callable[[int], bool]) -> str | None:
+    """The BN of step k for the smallest k with ``bad(k)`` (prefix length; binary search,
+    ``bad(0)`` taken as False: the empty prefix is the original), or None if not ``bad(len)``."""
+    if not steps or not bad(len(steps)):
         return None
-    lo, hi = 1, len(steps)  # the smallest k with breaks(k)
+    lo, hi = 1, len(steps)
     while lo < hi:
         mid = (lo + hi) // 2
-        if breaks(mid):
+        if bad(mid):
             hi = mid
         else:
             lo = mid + 1
@@ -289,22 +299,6 @@ def _first_failing_step(loaded: LoadedModel, analysis: Analysis) -> str | None:
     steps = analysis.steps
 
     def fails(k: int) -> bool:
-        graph, done, changed = loaded.graph, [], {}
-        for step in steps[:k]:
-            graph = apply_step(graph, step)
-            done.append(step.bn)
-            changed.update(dict.fromkeys((*step.emitters, *step.absorbers)))
-        ids = [n for n in changed if n not in done]
-        model = loaded.frontend.write_back(loaded, graph, done, ids)
-        return verify(loaded, model, trials=1, steps=steps[:k]).state == FAILED
+        return verify(loaded, _prefix_model(loaded, steps[:k]), trials=1, steps=steps[:k]).state == FAILED
 
-    if not steps or not fails(len(steps)):
-        return None
-    lo, hi = 1, len(steps)  # fails(hi); fails(lo - 1) is False (the empty prefix is the original)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if fails(mid):
-            hi = mid
-        else:
-            lo = mid + 1
-    return steps[lo - 1].bn
+    return _first_culprit(steps, fails)
