@@ -362,9 +362,14 @@ def _summary(report: dict, lines: list[str], stream) -> None:
     elif rt:  # what the runtime makes of both models (ONNX: onnxruntime's optimised graphs)
         lost = ", ".join(f"{op} {a} → {b}" for op, (a, b) in rt["fusions_lost"].items())
         refused = report.get("fusion_refused") or []
+        merges = report.get("merge_refused") or []
         print(f"{rt['runtime']} ({rt['level']}) optimised graph: {rt['nodes_before']} → "
               f"{rt['nodes_after']} nodes, {'fusions lost: ' + lost if lost else 'every fusion kept'}"
-              + (f"; {len(refused)} fold(s) refused for breaking a fusion" if refused else ""), file=stream)
+              + (f"; {len(refused)} fold(s) refused for breaking a fusion" if refused else "")
+              + (f"; {len(merges)} merge(s) refused for breaking a fusion" if merges else ""), file=stream)
+        for m in merges:
+            print(f"  merge refused ({m['fusions_lost']}): {', '.join(m['nodes'])} kept out of "
+                  f"`{m['merged_name']}`", file=stream)
     if "quantization" in report:
         from .quant import summary_lines as quant_lines
 

@@ -120,9 +120,10 @@ def build_report(
         report["timings"].update(result.timings)
         report["rolled_back"] = list(result.rolled_back)
         # What the runtime makes of both models (optimised node counts, fusions lost) and
-        # the BNs whose fold was refused because it broke a fusion.
+        # the BNs whose fold (and the regions whose merge) was refused because it broke a fusion.
         report["runtime"] = result.runtime
         report["fusion_refused"] = [loaded.graph.node(b).name for b in result.fusion_refused]
+        report["merge_refused"] = [dict(m) for m in result.merge_refused]
     if output is not None:
         report["output"] = str(output)
     if quantization:
