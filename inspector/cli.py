@@ -363,7 +363,9 @@ def _summary(report: dict, lines: list[str], stream) -> None:
         lost = ", ".join(f"{op} {a} → {b}" for op, (a, b) in rt["fusions_lost"].items())
         refused = report.get("fusion_refused") or []
         merges = report.get("merge_refused") or []
-        print(f"{rt['runtime']} ({rt['level']}) optimised graph: {rt['nodes_before']} → "
+        export = (f" of the ONNX export ({rt['file_nodes'][0]} → {rt['file_nodes'][1]} file nodes)"
+                  if rt.get("file_nodes") else "")
+        print(f"{rt['runtime']} ({rt['level']}) optimised graph{export}: {rt['nodes_before']} → "
               f"{rt['nodes_after']} nodes, {'fusions lost: ' + lost if lost else 'every fusion kept'}"
               + (f"; {len(refused)} fold(s) refused for breaking a fusion" if refused else "")
               + (f"; {len(merges)} merge(s) refused for breaking a fusion" if merges else ""), file=stream)

@@ -61,8 +61,9 @@ def test_a_merge_that_keeps_every_fusion_is_checked_and_kept():
     assert len(result.analysis.merges) == 1 and result.analysis.remaining_count == 0
 
 
-def _add_is_fused(original, folded):
+def _add_is_fused(loaded, folded):
     """A runtime that (pretend) fuses every Add: a merge that removes one loses a fused op."""
+    original = loaded.model
     before, after = _ops(original)["Add"], _ops(folded)["Add"]
     lost = {"FusedAdd": [before, after]} if after < before else {}
     return {"runtime": "fake", "level": "test", "nodes_before": len(original.graph.node),
@@ -94,3 +95,46 @@ def test_a_fold_before_a_merge_is_still_found_by_the_event_search(monkeypatch, m
     _detector_off(monkeypatch)
     result = fold(load_onnx(gelu_then_bn_without_shift()), mode)
     assert result.fusion_refused == ["/bn"] and result.runtime["fusions_lost"] == {}
+
+
+# -- the PyTorch frontend: the same check on both models' ONNX exports (as `save` writes them) ---
+def test_the_pytorch_runtime_check_compares_the_exports_save_writes(tmp_path):
+    import onnx
+
+    result = fold(load_both(GeluThenRepVGG())[0], "reparam")
+    rt = result.runtime
+    assert rt["runtime"] == "onnxruntime" and rt["fusions_lost"] == {}
+    assert rt["nodes_after"] < rt["nodes_before"]
+    path = result.save(tmp_path / "m.onnx")
+    assert rt["file_nodes"][1] == len(onnx.load(str(path)).graph.node)
+    assert rt["file_nodes"][1] < rt["file_nodes"][0]
+
+
+def test_through_pytorch_a_merge_that_breaks_the_gelu_fusion_is_refused(monkeypatch):
+    _detector_off(monkeypatch)
+    result = fold(load_both(GeluThenRepVGG())[0], "reparam")
+    assert [m["fusions_lost"] for m in result.merge_refused] == ["Gelu 1 → 0"]
+    assert result.runtime["fusions_lost"] == {} and result.verification.passed
+    assert len(result.analysis.merges) == 1 and result.analysis.remaining_count == 0
+
+
+def test_a_pytorch_model_that_cannot_be_exported_skips_the_check_not_the_fold(monkeypatch):
+    import inspector.frontends.pytorch.fusion as torch_fusion
+
+    def no_export(model, args):
+        raise RuntimeError("unsupported op")
+
+    monkeypatch.setattr(torch_fusion, "export_onnx", no_export)
+    result = fold(load_both(GeluThenRepVGG())[0], "optimal")
+    assert result.verification.passed and result.analysis.folded_count == 2
+    assert result.runtime == {"error": "the model could not be exported to ONNX for the runtime check: "
+                                       "RuntimeError: unsupported op"}
+
+
+def test_a_pytorch_model_over_the_size_limit_skips_the_check(monkeypatch):
+    import inspector.frontends.pytorch.fusion as torch_fusion
+
+    monkeypatch.setattr(torch_fusion, "MAX_NODES", 3)
+    result = fold(load_both(GeluThenRepVGG())[0], "optimal")
+    assert result.verification.passed
+    assert "over 3): exporting it twice would cost too long; the runtime check is skipped" in result.runtime["error"]

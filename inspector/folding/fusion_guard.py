@@ -54,7 +54,7 @@ def keep_fusions(loaded: LoadedModel, mode: str, analysis: Analysis, model: Any,
     (``runtime == {"error": ...}``)."""
     checker = loaded.frontend.runtime_check
     try:
-        runtime = checker(loaded.model, model)
+        runtime = checker(loaded, model)
     except InspectorError as e:
         return Guarded(analysis, model, check, {"error": str(e)})
     out = Guarded(analysis, model, check, runtime)
@@ -91,7 +91,11 @@ def keep_fusions(loaded: LoadedModel, mode: str, analysis: Analysis, model: Any,
                 f"from the original (max relative error {check.worst_tensor_rel_error:.2e}). To fix "
                 "this, report the model.")
         out.analysis, out.model, out.check = analysis, model, check
-        out.runtime = {**checker(loaded.model, model), "refused": dict(refusals)}
+        try:
+            out.runtime = {**checker(loaded, model), "refused": dict(refusals)}
+        except InspectorError as e:
+            out.runtime = {"error": str(e), "refused": dict(refusals)}
+            break
     out.analysis = _with_fusion_reasons(out.analysis, out.refused, refusals, merge_of)
     return out
 
@@ -133,7 +137,7 @@ def _first_breaking_event(loaded: LoadedModel, analysis: Analysis, checker: Any)
     events = _events(analysis)
 
     def breaks(k: int) -> bool:
-        return bool(checker(loaded.model, _prefix_model(loaded, events[:k]))["fusions_lost"])
+        return bool(checker(loaded, _prefix_model(loaded, events[:k]))["fusions_lost"])
 
     if not events or not breaks(len(events)):
         return None
