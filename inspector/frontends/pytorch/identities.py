@@ -24,6 +24,11 @@ _NEUTRAL = {
     _aten.sub.Tensor: (0, False), _aten.sub.Scalar: (0, False), operator.sub: (0, False),
     _aten.mul.Tensor: (1, True), _aten.mul.Scalar: (1, True), operator.mul: (1, True),
     _aten.div.Tensor: (1, False), _aten.div.Scalar: (1, False), operator.truediv: (1, False),
+    # in place (``out += 0``: timm's MobileOne with no scale branch): self is the data input
+    _aten.add_.Tensor: (0, False), _aten.add_.Scalar: (0, False),
+    _aten.sub_.Tensor: (0, False), _aten.sub_.Scalar: (0, False),
+    _aten.mul_.Tensor: (1, False), _aten.mul_.Scalar: (1, False),
+    _aten.div_.Tensor: (1, False), _aten.div_.Scalar: (1, False),
 }
 _COPIES = {_aten.alias.default, _aten.clone.default}
 
