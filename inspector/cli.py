@@ -210,7 +210,7 @@ def _load(args):
     t0 = time.perf_counter()
     loaded = inspector.load(args.model, input_shape=args.input_shape,
                             max_tensor_mb=args.max_tensor_mb, trust_pickle=args.trust_pickle)
-    _log(f"loaded {loaded.name}: {node_count(loaded.graph)} nodes, {len(loaded.graph.bn_nodes())} BN ({time.perf_counter() - t0:.2f} s)")
+    _log(f"loaded {loaded.name}: {node_count(loaded.graph)} {loaded.frontend.node_unit}, {len(loaded.graph.bn_nodes())} BN ({time.perf_counter() - t0:.2f} s)")
     for note in loaded.notes:
         _log(f"note: {note}")
     return loaded

@@ -116,6 +116,10 @@ class Adapter:
         time_runners: ``(variants, inputs, threads)`` -> a context manager giving
             ``{variant: zero-argument runner}`` for the format's own backend
             (the first of ``timing_backends`` when it is not ``onnxruntime``).
+        node_unit: what the node counts of its models count, as the CLI and the report
+            (``node_unit``) name it: ``nodes`` (the nodes of the loaded and of the
+            written-back file) or ``graph nodes`` (the framework graph's operations,
+            when the saved file is an export whose count differs).
         release: ``() -> None``: drop what the frontend caches to run models (e.g.
             onnxruntime sessions); ``fold`` calls it once its verification is done.
     """
@@ -139,6 +143,7 @@ class Adapter:
     time_runners: Callable[..., AbstractContextManager[dict[str, Callable[[], Any]]]] | None = None
     runtime_check: Callable[[LoadedModel, Any], dict[str, Any]] | None = None
     release: Callable[[], None] | None = None
+    node_unit: str = "nodes"
 
     @property
     def display(self) -> str:

@@ -121,7 +121,7 @@ def _fold(loaded: LoadedModel, mode: str, analysis: Analysis | None, progress: P
         model = write_back(loaded, analysis)
         say("verifying the folded model against the original", 0.6)
         check = verify(loaded, model, steps=analysis.steps, merges=analysis.merge_log,
-                       progress=lambda msg, frac: say(f"verifying: {msg}", 0.6 + 0.38 * frac))
+                       progress=lambda msg, frac: say(f"verifying: {msg}", 0.6 + 0.3 * frac))
         if check.passed:
             break
         if check.state == UNVERIFIED:
@@ -152,7 +152,7 @@ def _fold(loaded: LoadedModel, mode: str, analysis: Analysis | None, progress: P
         t_reanalysed += analysis.seconds
     runtime, refused, merge_refused = None, [], []
     if loaded.frontend.runtime_check is not None and (analysis.steps or analysis.merges):
-        say("checking what the runtime makes of it", 0.8)
+        say("checking what the runtime makes of it", 0.92)
         kept = keep_fusions(loaded, mode, analysis, model, check, rolled_back, max_rollbacks)
         analysis, model, check, runtime = kept.analysis, kept.model, kept.check, kept.runtime
         refused, merge_refused = kept.refused, kept.merges_refused

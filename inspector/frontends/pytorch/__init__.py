@@ -198,4 +198,5 @@ ADAPTER = Adapter(
     accepts=lambda obj: isinstance(obj, nn.Module), supports_merges=True,
     other_sizes=other_sizes, single_size_note=SINGLE_SIZE_NOTE,
     timing_backends=("torch", "onnxruntime"), time_runners=time_runners, runtime_check=runtime_check,
+    node_unit="graph nodes",  # torch graph operations; a fold's ONNX export: runtime.file_nodes
 )
