@@ -1,6 +1,6 @@
 """How analysis, folding and verification scale to 50,000-node graphs (issue 18.7).
 
-Three generated ONNX families, built in memory with ``onnx.helper`` at about
+Four generated ONNX families, built in memory with ``onnx.helper`` at about
 1k, 5k, 20k and 50k nodes:
 
 * ``chain``: conv → BN → ReLU repeated (a third of the nodes are BNs);
@@ -8,7 +8,10 @@ Three generated ONNX families, built in memory with ``onnx.helper`` at about
   concatenation of every earlier output of its block (concat → BN → ReLU →
   1×1 conv → BN → ReLU → 3×3 conv), a transition (concat → BN → ReLU → 1×1 conv
   → average pool) between blocks;
-* ``relu-chain``: ReLUs only (no BN): the cost of loading and walking the graph.
+* ``relu-chain``: ReLUs only (no BN): the cost of loading and walking the graph;
+* ``repvgg``: RepVGG-like blocks (3×3 conv → BN, 1×1 conv → BN and a BN of the
+  block input, summed, → ReLU), also analysed in mode ``reparam`` (each block
+  merges into one 3×3 conv), which is the mode then written back and verified.
 
 Each case runs in its own forked child (one case failing or running out of
 time costs one row): load, analysis in both modes, then the optimal fold's
@@ -38,11 +41,14 @@ from .environment import environment
 from .isolate import run_isolated
 
 RESULTS = Path(__file__).parent / "results"
-FAMILIES = ("chain", "dense", "relu-chain")
+FAMILIES = ("chain", "dense", "relu-chain", "repvgg")
 SIZES = (1_000, 5_000, 20_000, 50_000)
 QUICK_SIZES = (1_000, 5_000)
 #: Layers per DenseNet-like block, channels entering a block, channels each layer adds.
 DENSE_LAYERS, DENSE_IN, DENSE_GROWTH = 6, 8, 4
+#: Scale of the RepVGG-like branches' BN gammas (1: the three summed branches overflow
+#: float32 after a few hundred blocks, and verification then compares infinities).
+REPVGG_GAIN = 0.5
 
 
 def build_onnx(family: str, nodes: int) -> bytes:
@@ -70,9 +76,9 @@ def build_onnx(family: str, nodes: int) -> bytes:
         w = tensor(rng.standard_normal((cout, cin, k, k)) * (1.0 / np.sqrt(cin * k * k)), f"w{count[0] + 1}")
         return node("Conv", [x, w], pads=[k // 2] * 4)
 
-    def bn(x: str, c: int) -> str:
+    def bn(x: str, c: int, gain: float = 1.0) -> str:
         i = count[0] + 1
-        stats = [rng.uniform(0.5, 1.5, c), rng.standard_normal(c) * 0.5, rng.standard_normal(c) * 0.5,
+        stats = [rng.uniform(0.5, 1.5, c) * gain, rng.standard_normal(c) * 0.5, rng.standard_normal(c) * 0.5,
                  rng.uniform(0.5, 2.0, c)]
         return node("BatchNormalization", [x, *(tensor(v, f"bn{i}.{k}") for v, k in zip(stats, "gbmv"))])
 
@@ -84,6 +90,12 @@ def build_onnx(family: str, nodes: int) -> bytes:
     elif family == "relu-chain":
         while count[0] < nodes:
             x = node("Relu", [x])
+    elif family == "repvgg":
+        while count[0] + 8 <= nodes:
+            # gain: the three branches summed keep the activations' scale over thousands of blocks
+            a, b, c = (bn(conv(x, c0, c0, 3), c0, REPVGG_GAIN), bn(conv(x, c0, c0), c0, REPVGG_GAIN),
+                       bn(x, c0, REPVGG_GAIN))
+            x = node("Relu", [node("Add", [node("Add", [a, b]), c])])
     elif family == "dense":
         per_block = DENSE_LAYERS * 7 + 5
         while count[0] + per_block <= nodes:
@@ -116,9 +128,10 @@ def _mb(field: str = "VmHWM") -> float:
 
 
 def measure(family: str, nodes: int) -> dict[str, Any]:
-    """Load, analyse (both modes) and fold + verify (optimal) one generated model."""
+    """Load, analyse (adjacent and optimal; reparam too for ``repvgg``) and fold + verify
+    (optimal; reparam for ``repvgg``) one generated model."""
     import inspector
-    from inspector.folding.driver import compare_modes
+    from inspector.folding.driver import analyze, compare_modes
     from inspector.folding.pipeline import write_back
     from inspector.verification.compare import verify
 
@@ -136,8 +149,11 @@ def measure(family: str, nodes: int) -> dict[str, Any]:
     analyses = timed("analyze", lambda: compare_modes(loaded.graph))
     opt = analyses["optimal"]
     row.update(bns=opt.bn_total, folded=opt.folded_count, folded_adjacent=analyses["adjacent"].folded_count)
+    if family == "repvgg":  # the mode such a model is folded in: merge each block into one conv
+        opt = timed("reparam", lambda: analyze(loaded.graph, "reparam"))
+        row.update(merged=opt.merged_count, merges=len(opt.merges), folded=opt.folded_count)
     model = timed("write_back", lambda: write_back(loaded, opt))
-    check = timed("verify", lambda: verify(loaded, model, steps=opt.steps))
+    check = timed("verify", lambda: verify(loaded, model, steps=opt.steps, merges=opt.merge_log))
     row.update(verified=check.passed, state=check.state, rel_error=check.max_rel_error,
                tensors_compared=check.tensors_compared, peak_mb=_mb())
     return row
@@ -166,28 +182,31 @@ def _f(v: Any, fmt: str = ".2f") -> str:
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    """Markdown table of the rows (CPU seconds; wall seconds in the JSON)."""
-    head = ("| family | nodes | BNs | folded (optimal) | load s | analyse s (both modes) | write-back s "
-            "| verify s | fold + verify s | peak MB (start) | verified |")
+    """Markdown table of the rows (CPU seconds; wall seconds in the JSON). For ``repvgg`` the
+    folded count, write-back and verification are those of mode ``reparam``."""
+    head = ("| family | nodes | BNs | folded (optimal) | load s | analyse s (both modes) | reparam s "
+            "| write-back s | verify s | fold + verify s | peak MB (start) | verified |")
     lines = [head, "|" + "---|" * head.count(" | ") + "---|"]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['family']} | ~{r['target']:,} | – | – | – | – | – | – | – | – | ✗ {r['error'][:80]} |")
+            lines.append(f"| {r['family']} | ~{r['target']:,} | – | – | – | – | – | – | – | – | – | ✗ {r['error'][:80]} |")
             continue
         fold = r["write_back_cpu_s"] + r["verify_cpu_s"]
         lines.append(
             f"| {r['family']} | {r['nodes']:,} | {r['bns']:,} | {r['folded']:,} | {_f(r['load_cpu_s'])} "
-            f"| {_f(r['analyze_cpu_s'])} | {_f(r['write_back_cpu_s'])} | {_f(r['verify_cpu_s'])} "
+            f"| {_f(r['analyze_cpu_s'])} | {_f(r.get('reparam_cpu_s'))} | {_f(r['write_back_cpu_s'])} "
+            f"| {_f(r['verify_cpu_s'])} "
             f"| {_f(fold)} | {_f(r['peak_mb'], '.0f')} ({_f(r.get('start_mb'), '.0f')}) | {'yes' if r['verified'] else r['state']} |")
     return "\n".join(lines)
 
 
 def growth(rows: list[dict[str, Any]]) -> list[str]:
-    """Per family: how analysis, fold + verify time and peak memory grew from each size
-    to the next, against how the node count grew (equal factors = linear)."""
+    """Per family: how analysis, fold + verify time, reparam analysis time (where measured) and
+    peak memory grew from each size to the next, against how the node count grew (equal factors
+    = linear)."""
     keys = {"analysis": lambda r: r["analyze_cpu_s"],
             "fold + verify": lambda r: r["write_back_cpu_s"] + r["verify_cpu_s"],
-            "peak memory": lambda r: r["peak_mb"]}
+            "reparam": lambda r: r["reparam_cpu_s"], "peak memory": lambda r: r["peak_mb"]}
     out = []
     for family in dict.fromkeys(r["family"] for r in rows):
         ok = sorted((r for r in rows if r["family"] == family and "error" not in r), key=lambda r: r["nodes"])
@@ -199,7 +218,8 @@ def growth(rows: list[dict[str, Any]]) -> list[str]:
             return ", ".join(f"×{key(b) / key(a):.1f}" if key(a) > 0 else "–" for a, b in pairs)
 
         sizes = " → ".join(f"{r['nodes']:,}" for r in ok)
-        parts = [f"nodes {steps(lambda r: r['nodes'])}"] + [f"{k} {steps(f)}" for k, f in keys.items()]
+        parts = [f"nodes {steps(lambda r: r['nodes'])}"] + [
+            f"{k} {steps(f)}" for k, f in keys.items() if k != "reparam" or all("reparam_cpu_s" in r for r in ok)]
         out.append(f"{family} ({sizes}): " + "; ".join(parts))
     return out
 
@@ -207,9 +227,12 @@ def growth(rows: list[dict[str, Any]]) -> list[str]:
 def markdown(data: dict[str, Any]) -> str:
     """scale.md: command, table and growth lines."""
     rows = data["rows"]
+    load = data.get("load_average")
     lines = [f"Command: `.venv/bin/{data['command']}` (started {data['started']}, "
              f"{data.get('seconds', 0) / 60:.1f} min). CPU seconds; wall seconds are in scale.json. "
-             f"{data['environment'].get('cpus', '?')} CPUs.", "", table(rows), ""]
+             f"{data['environment'].get('cpus', '?')} CPUs"
+             + (f", load average {load:.1f} at the start (a shared machine)." if load is not None else "."),
+             "", table(rows), ""]
     lines += [f"- {g}" for g in growth(rows)]
     return "\n".join(lines) + "\n"
 
@@ -226,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     # The environment (torch, onnx versions ...) is read after the runs: imported
     # before them, every forked child would start with torch in its memory.
     meta: dict[str, Any] = {"command": command.strip(), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
-                            "environment": {"cpus": os.cpu_count()}}
+                            "environment": {"cpus": os.cpu_count()}, "load_average": os.getloadavg()[0]}
     t0 = time.perf_counter()
     sizes = tuple(args.sizes or (QUICK_SIZES if args.quick else SIZES))
     args.out.mkdir(parents=True, exist_ok=True)

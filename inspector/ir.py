@@ -62,7 +62,6 @@ Conventions every frontend must follow (the analysis relies on them):
 from __future__ import annotations
 
 import copy
-from collections import ChainMap
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -74,22 +73,8 @@ LINEAR_OPS = frozenset({"conv", "conv_transpose", "linear"})
 #: Ops that can absorb a per-channel affine map into constant parameters.
 EXPRESSIVE_OPS = LINEAR_OPS | {"batch_norm", "affine"}
 #: Ops the analysis may walk through, each under its own rule.
-TRANSPARENT_OPS = frozenset(
-    {
-        "identity",
-        "add",
-        "sub",
-        "concat",
-        "split",
-        "slice",
-        "pool_max",
-        "pool_avg",
-        "reshape",
-        "transpose",
-        "pad",
-        "resize",
-    }
-)
+TRANSPARENT_OPS = frozenset({"identity", "add", "sub", "concat", "split", "slice", "pool_max", "pool_avg",
+                             "reshape", "transpose", "pad", "resize"})
 #: Ops that always block folding.
 BLOCKING_OPS = frozenset({"activation", "mul", "norm", "other", "input", "output"})
 OP_KINDS = EXPRESSIVE_OPS | TRANSPARENT_OPS | BLOCKING_OPS
@@ -255,6 +240,12 @@ class Graph:
     def consumers(self, tensor: str) -> list[Node]:
         return [self._by_id[i] for i in self._consumers.get(tensor, [])]
 
+    def producer_id(self, tensor: str) -> str | None:  # no node lookup
+        return self._producer.get(tensor)
+
+    def consumer_ids(self, tensor: str) -> list[str]:  # no node lookup; do not mutate the list
+        return self._consumers.get(tensor, [])
+
     def shape(self, tensor: str) -> tuple[int, ...] | None:
         t = self.tensors.get(tensor)
         return t.shape if t is not None else None
@@ -317,10 +308,29 @@ class Graph:
         if len(over) > 16 and len(over) ** 2 > len(g._src):  # amortised O(sqrt(N)) per step
             base, over = {**base, **over}, {}
         g._base, g._over, g._nodes = base, over, None
-        g._by_id = ChainMap(over, base) if over else base
+        g._by_id = _Overlay(over, base) if over else base
         g.tensors, g.name, g.framework, g.dtype = self.tensors, self.name, self.framework, self.dtype
         g._producer, g._consumers = self._producer, self._consumers  # never mutated: shared
         return g
+
+
+class _Overlay(dict):
+    """A :class:`_Derived` graph's replaced nodes over its base dict (faster than a ChainMap)."""
+
+    __slots__ = ("base",)
+
+    def __init__(self, over: dict[str, Node], base: dict[str, Node]) -> None:
+        super().__init__(over)
+        self.base = base
+
+    def __missing__(self, key: str) -> Node:
+        return self.base[key]
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self, key) or key in self.base
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self[key] if key in self else default
 
 
 class _Derived(Graph):

@@ -160,11 +160,12 @@ def opset_mix(opset: int) -> onnx.ModelProto:
     return model(nodes, [vinfo("x", [1, 3, 8, 8])], ["y"], inits, opset)
 
 
-def shared_weight_convs(c: int = 4) -> onnx.ModelProto:
-    """Two convs reading the same weight initializer; only the first feeds a BN."""
+def shared_weight_convs(c: int = 4, names: tuple[str, str] = ("conv1", "conv2")) -> onnx.ModelProto:
+    """Two convs reading the same weight initializer; only the first feeds a BN.
+    ``names``: the convs' node names (a ``/``-path gives them a module scope)."""
     bn, more = bn_node("bn", "c1", "b1", c)
-    nodes = [helper.make_node("Conv", ["x", "w", "bias"], ["c1"], name="conv1"), bn,
-             helper.make_node("Conv", ["x", "w", "bias"], ["c2"], name="conv2"),
+    nodes = [helper.make_node("Conv", ["x", "w", "bias"], ["c1"], name=names[0]), bn,
+             helper.make_node("Conv", ["x", "w", "bias"], ["c2"], name=names[1]),
              helper.make_node("Add", ["b1", "c2"], ["y"], name="add")]
     inits = [init("w", rand((c, 3, 3, 3), 1)), init("bias", rand((c,), 2)), *more]
     return model(nodes, [vinfo("x", [1, 3, 8, 8])], ["y"], inits)

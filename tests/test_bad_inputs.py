@@ -168,6 +168,30 @@ def test_archive_bombs_are_refused_in_one_line_without_inflating(folder):
         assert row["peak"] - warm < 100, (name, warm, row["peak"])
 
 
+@pytest.mark.parametrize("name", [n for n, c in CASES.items() if c.view_error])
+def test_a_graph_over_the_drawing_limit_is_refused_in_one_line_before_layout(folder, capsys, monkeypatch,
+                                                                             name):
+    from inspector.render import svg
+
+    monkeypatch.setattr(svg, "_run", lambda *a, **k: pytest.fail("Graphviz ran"))
+    out = folder / "view.svg"
+    assert main(["svg", str(folder / name), "-o", str(out)]) == 2
+    err = [x for x in capsys.readouterr().err.splitlines() if x.startswith("bnfold:")]
+    assert len(err) == 1 and CASES[name].view_error in err[0] and "Traceback" not in err[0]
+    assert not out.exists()
+
+
+@pytest.mark.slow  # ~6 s: write-back, two onnxruntime sessions, the runtime's fusion check
+def test_the_scale_case_folds_and_verifies():
+    """The 5,100-node chain: every BN folds in both modes and the folded model verifies."""
+    from inspector.folding.pipeline import fold
+
+    loaded = load_bytes(CASES["chain_5k.onnx"].data, "chain_5k.onnx")
+    result = fold(loaded, "optimal")
+    assert result.verification.passed and result.rolled_back == []
+    assert result.analysis.folded_count == result.analysis.bn_total == C.CHAIN_NODES // 3
+
+
 def test_max_tensor_mb_lets_a_bigger_constant_through_the_library():
     model = C.constant_of_shape_bomb(False)
     with pytest.raises(errors.ResourceLimitError, match="15,259 MB"):
@@ -196,7 +220,12 @@ def test_app_upload_outcome_for_every_case():
             at.file_uploader(key="upload").set_value((name, case.data, "application/octet-stream")).run()
             assert not at.exception, (name, [e.message for e in at.exception])
             if case.expected == "ok":
-                assert not at.error and any(m.label == "BN layers" for m in at.metric), name
+                assert any(m.label == "BN layers" for m in at.metric), name
+                messages = [plain(e.value) for e in at.error]
+                if case.view_error:  # analysed, but the graph is refused in one line, not drawn
+                    assert len(messages) == 1 and case.view_error in messages[0], (name, messages)
+                else:
+                    assert not messages, (name, messages)
             else:
                 # The same one-line error in the sidebar and in the main area.
                 messages = {plain(e.value) for e in at.error}

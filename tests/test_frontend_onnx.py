@@ -10,6 +10,7 @@ import pytest
 from onnx import helper
 
 from inspector.errors import InspectorError, InvalidGraphError
+from inspector.folding.pipeline import fold
 from inspector.frontends import onnx as F
 from inspector.ir import bypass
 
@@ -380,6 +381,26 @@ def test_write_back_does_not_edit_shared_initializer():
     check_equivalent(loaded, out)
 
 
+def test_an_initializer_read_by_two_modules_is_a_stored_copy_and_folds():
+    # torch.onnx stores equal tensors once (YOLO26's deep-copied heads read one weight):
+    # each module's conv is its own layer, and the write-back un-shares what it changes.
+    loaded = F.load_onnx(B.shared_weight_convs(names=("/head_a/conv/Conv", "/head_b/conv/Conv")))
+    result = fold(loaded, "optimal")
+    assert result.analysis.folded_count == 1 and result.verification.passed
+    conv_a, conv_b = result.model.graph.node[0], result.model.graph.node[1]
+    assert conv_b.input[1:] == ["w", "bias"] and conv_a.input[1] != "w"
+    check_equivalent(loaded, result.model)
+
+
+@pytest.mark.parametrize("names", [("/head/conv/Conv", "/head/conv/Conv_1"), ("conv1", "conv2")],
+                         ids=["one module called twice", "no module path"])
+def test_an_initializer_read_twice_by_one_module_stays_a_shared_layer(names):
+    loaded = F.load_onnx(B.shared_weight_convs(names=names))
+    analysis = fold(loaded, "optimal").analysis
+    assert analysis.folded_count == 0
+    assert analysis.verdicts["bn"].reason_code.value == "shared_params"
+
+
 def test_write_back_decomposed_bn_affine_removal():
     loaded = F.load_onnx(B.decomposed_bn())
     g = loaded.graph
@@ -481,3 +502,40 @@ def test_a_tensor_listed_twice_among_the_outputs_is_one_output_node():
     assert result.verification.passed
     assert [o.name for o in result.model.graph.output] == ["y", "y"]
     assert op_types(result.model) == ["Conv", "Relu"]
+
+
+@pytest.mark.parametrize("raised, says", [
+    (MemoryError(), "not enough memory to load"),
+    (RuntimeError("Failed to serialize proto"), "not enough memory to load"),
+    (RuntimeError("[ONNXRuntimeError] : 10 : INVALID_GRAPH"), "onnxruntime cannot load the model"),
+], ids=["MemoryError", "protobuf out of memory", "invalid graph"])
+def test_a_session_that_cannot_be_made_says_whether_memory_or_the_model_is_why(monkeypatch, raised, says):
+    from inspector.frontends.onnx import runtime
+
+    def fail(*args, **kwargs):
+        raise raised
+
+    runtime.release_sessions()
+    monkeypatch.setattr(runtime, "make_session", fail)
+    model = B.conv_bn_relu()
+    with pytest.raises(InspectorError, match=says):
+        runtime.run(model, [np.zeros((1, 3, 8, 8), np.float32)])
+
+
+def test_reduce_mean_without_kept_dims_passes_a_bn_on_to_the_classifier():
+    # SwiftFormer's head: BN -> x.flatten(2).mean(-1) -> Linear, exported as ReduceMean
+    # keepdims=0; the BN folds forward into the Gemm as it does through the PyTorch frontend.
+    bn, more = B.bn_node("bn", "r", "b", 4)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+             helper.make_node("Relu", ["c"], ["r"], name="relu"), bn,
+             helper.make_node("Reshape", ["b", "flat"], ["f"], name="flatten"),
+             helper.make_node("ReduceMean", ["f"], ["m"], name="mean", axes=[-1], keepdims=0),
+             helper.make_node("Gemm", ["m", "fc.w", "fc.b"], ["y"], name="fc", transB=1)]
+    inits = [B.init("w", B.rand((4, 3, 3, 3), 1)), B.init("flat", np.array([1, 4, -1])),
+             B.init("fc.w", B.rand((5, 4), 2)), B.init("fc.b", B.rand((5,), 3)), *more]
+    loaded = F.load_onnx(B.model(nodes, [B.vinfo("x", [1, 3, 8, 8])], ["y"], inits, opset=17))
+    assert loaded.graph.node("mean").op == "pool_avg"
+    result = fold(loaded, "optimal")
+    assert result.analysis.folded_count == 1 and result.verification.passed
+    assert "BatchNormalization" not in op_types(result.model)
+    check_equivalent(loaded, result.model)

@@ -208,3 +208,34 @@ def test_zoo_network_counts_agree_between_frontends(spec):
     onnx_side = load(export_onnx_unfolded(torch_side.model, example), name=spec)
     t, o = (analyze(m.graph, "optimal") for m in (torch_side, onnx_side))
     assert (t.bn_total, t.folded_count) == (o.bn_total, o.folded_count)
+
+
+class CloneThenWriteInto(nn.Module):
+    """YOLO's pose head: clone the raw keypoints, write decoded values into the clone,
+    return both (the clone is no identity: without it the raw output is overwritten)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 6, 1)
+        self.bn = nn.BatchNorm2d(6)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        raw = self.bn(self.conv(x)) + 0
+        decoded = raw.clone()
+        decoded[:, 2::3] = decoded[:, 2::3].sigmoid()
+        return decoded, raw
+
+
+def test_a_clone_written_into_in_place_is_kept_and_the_fold_verifies(tmp_path):
+    from inspector.folding.pipeline import fold
+    from inspector.sources import randomize_bn
+
+    module = CloneThenWriteInto().eval()
+    randomize_bn(module, 0)
+    path = tmp_path / "pose.pt2"
+    x = torch.randn(1, 3, 8, 8)
+    torch.export.save(torch.export.export(module, (x,), strict=False), str(path))
+    result = fold(load(str(path)), "optimal")
+    assert result.verification.passed and result.analysis.folded_count == 1
+    assert "clone" in str(result.model.graph_module.code if hasattr(result.model, "graph_module")
+                          else result.model.code)

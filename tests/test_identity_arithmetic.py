@@ -131,12 +131,13 @@ def test_in_place_identity_arithmetic_leaves_a_folded_graph_module_too():
         def __init__(self) -> None:
             super().__init__()
             self.block, self.conv = RepVGGBlock(C, C), nn.Conv2d(C, C, 1)
+            self.act = nn.ReLU(inplace=True)  # an in-place write no identity's input sees
 
         def forward(self, x):
-            y = self.conv(self.block(x))
+            y = self.conv(self.block(x)) + 0
             y += 0
             y *= 1
-            return y
+            return self.act(y)
 
     module = InPlaceZero()
     torch.manual_seed(0)

@@ -87,3 +87,38 @@ def test_timings_count_every_re_analysis_after_a_roll_back():
     result = fold(two_block_model(corrupt="bn2"), "optimal")
     assert result.rolled_back == ["bn2"]
     assert result.timings["analyze_s"] > result.analysis.seconds
+
+
+def chain_model(blocks: int, corrupt: str | None) -> LoadedModel:
+    b = GraphBuilder(seed=7)
+    x = b.input((1, 3, 5, 5))
+    for _ in range(blocks):
+        x = b.bn(b.conv(x, 3))  # linear: a wrong fold anywhere reaches the output
+    b.output(x)
+    graph = b.build()
+
+    def write_back(loaded, folded, removed, changed):  # a wrong rule for BN ``corrupt`` only
+        if corrupt in removed:
+            conv = graph.producer(graph.node(corrupt).inputs[0])
+            node = folded.node(conv.id)
+            folded = folded.with_nodes({conv.id: replace(node, params={**node.params,
+                                                                       "weight": -node.params["weight"]})})
+        return folded
+
+    return LoadedModel("chain", graph, "numpy", graph, [InputSpec("x", (1, 3, 5, 5), "float64")],
+                       numpy_adapter(write_back, per_tensor=False))
+
+
+@pytest.mark.parametrize("culprit", ["bn1", "bn17", "bn40"])
+def test_a_planted_wrong_fold_is_found_by_a_binary_search_and_rolled_back(monkeypatch, culprit):
+    from inspector.folding import pipeline
+
+    probes = []
+    real = pipeline.verify
+    monkeypatch.setattr(pipeline, "verify", lambda *a, **k: probes.append(k.get("trials")) or real(*a, **k))
+    result = fold(chain_model(40, culprit), "optimal")
+    assert result.rolled_back == [culprit] and result.verification.passed
+    assert result.analysis.verdicts[culprit].reason_code.value == "verification_failed"
+    assert result.analysis.folded_count == 39
+    # 2 full verifications + the search's one-trial probes: log2(40) ~ 6, not up to 40.
+    assert probes.count(1) <= 7 and len(probes) - probes.count(1) == 2

@@ -144,9 +144,12 @@ class _Propagation:
 
     def _set(self, tensor: str, t: Transform) -> None:
         self.req[tensor] = t
-        producer = self.g.producer(tensor)
-        for node in (*self.g.consumers(tensor), *((producer,) if producer else ())):
-            self.known_count[node.id] = self.known_count.get(node.id, 0) + 1
+        known = self.known_count
+        for nid in self.g.consumer_ids(tensor):
+            known[nid] = known.get(nid, 0) + 1
+        producer = self.g.producer_id(tensor)
+        if producer is not None:
+            known[producer] = known.get(producer, 0) + 1
 
     def _process(self, tensor: str) -> Blocked | None:
         t = self.req[tensor]
@@ -268,12 +271,12 @@ def _fused(graph: Graph, node: Node) -> Blocked | None:
 
 def _check_absorb(node: Node, t: Transform) -> Blocked | None:
     """Exactness of undoing ``s*x + t`` at a consumer's input."""
-    zero = int(np.sum(t.scale == 0))
+    zero = 0 if t.scale.all() else int(np.count_nonzero(t.scale == 0))  # .all(): NaN counts as non-zero
     if zero:
         return Blocked(
             Reason.ZERO_SCALE, f"zero scale on {zero} channel(s) cannot be undone by `{node.name}`", node.id
         )
-    if not np.any(t.shift != 0):
+    if not t.shift.any():  # ndarray method: np.any's dispatch costs more than the test
         return None
     if node.op == "conv" and node.attrs.get("padding_mode", "zeros") == "zeros":
         pads = [p for pair in node.attrs.get("padding", ()) for p in pair]

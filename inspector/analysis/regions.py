@@ -222,9 +222,11 @@ def check_region(graph: Graph, x: str, nodes: list[Node]) -> Region | Blocked:
     return Region(x, last.outputs[0], tuple(n.id for n in nodes), last.id)
 
 
-def region_nodes(graph: Graph, x: str, anchor: Node, limit: int = REGION_LIMIT) -> list[Node] | None:
+def region_nodes(graph: Graph, x: str, anchor: Node, limit: int = REGION_LIMIT,
+                 order: dict[str, int] | None = None) -> list[Node] | None:
     """The nodes on paths from ``x`` to ``anchor`` (graph order), or None when some path
-    of ``anchor``'s inputs does not lead back to ``x`` through region ops."""
+    of ``anchor``'s inputs does not lead back to ``x`` through region ops. ``order``
+    (node id -> position in ``graph.nodes``) sorts them without scanning the graph."""
     seen: dict[str, Node] = {}
     stack = [anchor]
     while stack:
@@ -241,6 +243,8 @@ def region_nodes(graph: Graph, x: str, anchor: Node, limit: int = REGION_LIMIT) 
             if p is None:
                 return None
             stack.append(p)
+    if order is not None:
+        return sorted(seen.values(), key=lambda n: order[n.id])
     return [n for n in graph.nodes if n.id in seen]
 
 
@@ -268,7 +272,7 @@ def find_region(graph: Graph, anchor: Node, order: dict[str, int] | None = None,
     ranked = sorted(candidates, key=lambda t: order[graph.producer(t).id] if graph.producer(t) else -1)
     refusals: list[Refusal] = []
     for x in ranked:
-        nodes = region_nodes(graph, x, anchor)
+        nodes = region_nodes(graph, x, anchor, order=order)
         if (nodes is None or not any(n.op in WEIGHTED for n in nodes) or _maps(nodes) < min_maps
                 or any(n.id in avoid for n in nodes)):
             continue

@@ -74,7 +74,7 @@ def fold(
 
     Verification compares every tensor the original and the folded model share
     (see :func:`inspector.verification.compare.verify`). A fold whose
-    verification fails is located (steps re-applied one by one), excluded and
+    verification fails is located (a binary search over prefixes of the steps), excluded and
     the analysis redone; after ``max_rollbacks`` culprits a
     :class:`VerificationError` is raised rather than returning a wrong model.
 
@@ -137,7 +137,7 @@ def _fold(loaded: LoadedModel, mode: str, analysis: Analysis | None, progress: P
                 f"the merged model differs from the original (max relative error "
                 f"{check.worst_tensor_rel_error:.2e} at tensor '{check.worst_tensor}'). To fix "
                 f"this, report the model{_meanwhile(loaded, mode, advise)}.")
-        say("verification failed: re-applying the folds one by one to find the faulty one", 0.6)
+        say("verification failed: re-applying prefixes of the folds to find the faulty one", 0.6)
         culprit = _first_failing_step(loaded, analysis)
         if culprit is None or len(rolled_back) >= max_rollbacks:
             raise VerificationError(
@@ -199,17 +199,37 @@ def write_back(loaded: LoadedModel, analysis: Analysis) -> Any:
 
 
 def _first_failing_step(loaded: LoadedModel, analysis: Analysis) -> str | None:
-    """Re-apply the steps one at a time; the BN id of the first that breaks."""
-    graph = loaded.graph
-    done: list[str] = []
-    changed: dict[str, None] = {}
-    for k, step in enumerate(analysis.steps):
-        graph = apply_step(graph, step)
-        done.append(step.bn)
-        for nid in (*step.emitters, *step.absorbers):
-            changed[nid] = None
+    """The BN id of a fold step whose addition makes a verifying prefix of the steps fail
+    (binary search over prefixes: O(log n) write-backs and verifications, not n), or None
+    when the whole sequence re-applied passes a one-trial verification.
+
+    Sound because failing is monotone in the prefix as far as outputs go: every step edits
+    parameters by exact identities (emit/absorb with the step's own map, whatever the
+    current values), so a wrong step's error survives every later step. Where an error
+    shows only in an intermediate tensor that a later step stops comparing, the predicate
+    need not be monotone; the search then still returns a step after whose prefix the
+    model verifies and with which it does not (a true culprit, maybe not the first one);
+    the caller re-verifies after each roll-back.
+    """
+    steps = analysis.steps
+
+    def fails(k: int) -> bool:
+        graph, done, changed = loaded.graph, [], {}
+        for step in steps[:k]:
+            graph = apply_step(graph, step)
+            done.append(step.bn)
+            changed.update(dict.fromkeys((*step.emitters, *step.absorbers)))
         ids = [n for n in changed if n not in done]
-        model = loaded.frontend.write_back(loaded, graph, list(done), ids)
-        if verify(loaded, model, trials=1, steps=analysis.steps[:k + 1]).state == FAILED:
-            return step.bn
-    return None
+        model = loaded.frontend.write_back(loaded, graph, done, ids)
+        return verify(loaded, model, trials=1, steps=steps[:k]).state == FAILED
+
+    if not steps or not fails(len(steps)):
+        return None
+    lo, hi = 1, len(steps)  # fails(hi); fails(lo - 1) is False (the empty prefix is the original)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if fails(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return steps[lo - 1].bn

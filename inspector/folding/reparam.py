@@ -20,7 +20,7 @@ from ..analysis.verdict import Mode, Status, Verdict
 from ..ir import Graph, is_bn
 from .apply import replay
 from .fixpoint import analyze_folds
-from .merge import MergeStep, merge_region
+from .merge import MergeStep, merge_regions
 from .plan import Analysis
 
 #: Fold/merge rounds before giving up on a fixed point (each round removes nodes).
@@ -42,9 +42,8 @@ def analyze_reparam(graph: Graph, exclude: Iterable[str] = (), unmerged: Iterabl
             current = replay(current, last.steps)
             steps.extend(last.steps)
         regions, refusals = find_regions(current, avoid)
-        for region in regions:
-            current, m = merge_region(current, region, len(steps))
-            log.append(m)
+        current, merged = merge_regions(current, regions, len(steps))  # one rebuild per round
+        log.extend(merged)
         if not regions and not last.steps:
             break
     origin = _origins(log)

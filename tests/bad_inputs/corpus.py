@@ -32,6 +32,9 @@ class Case:
     data: bytes
     expected: str  # "ok" or an InspectorError subclass name
     what: str  # the class of bad input (README table)
+    #: For an "ok" case too big to draw: the one line that ``bnfold svg`` (exit 2, no file)
+    #: and the app's graph view give instead of laying it out; "" when it draws.
+    view_error: str = ""
 
 
 def _model(nodes, inputs, outputs, inits=(), opset: int = 17) -> onnx.ModelProto:
@@ -152,7 +155,24 @@ def cases() -> list[Case]:
         Case("long_name.onnx", names.hostile_names(long_name=20_000).SerializeToString(), "ok",
              "a node name of 20,000 characters (over Graphviz's 16 KB label limit)"),
         *(Case(*row) for row in onnx_cases.cases()),
+        # scale (issue 18.7): linear analysis and folding; a view over the drawing limit is
+        # refused before any layout work
+        Case("chain_5k.onnx", scale_chain(CHAIN_NODES), "ok",
+             f"{CHAIN_NODES:,}-node conv→BN→ReLU chain ({CHAIN_NODES // 3:,} BNs), over the drawing limit",
+             view_error=f"the view has {CHAIN_NODES + 2:,} nodes to draw, more than the renderer's "
+                        "limit of 5,000. To fix this, draw a focus view"),
     ]
+
+
+#: Nodes of the scale case: just over ``render.layout.MAX_DRAWN_UNITS`` (5,000).
+CHAIN_NODES = 5_100
+
+
+def scale_chain(nodes: int) -> bytes:
+    """A conv → BN → ReLU chain of ``nodes`` nodes (the scale benchmark's ``chain`` family)."""
+    from benchmarks.scale import build_onnx
+
+    return build_onnx("chain", nodes)
 
 
 def write(folder: Path) -> list[Path]:

@@ -14,6 +14,9 @@ Naming rules:
 * Constant sub-graphs (Constant, Shape of a known shape, Gather/Concat/... on
   constants) are evaluated once and disappear from the IR; their values are
   params of the nodes that use them, keyed by tensor name.
+* ``Node.param_keys``: the initializer's name, except for an initializer that
+  layers of different modules read (see :func:`separate_copies`):
+  ``"<name>@<scope>"``; :func:`storage_name` gives the name back.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from __future__ import annotations
 import ast
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import onnx
@@ -75,6 +78,38 @@ def scope_of(node: onnx.NodeProto) -> str:
             return "/".join(parts[:-1])
     parts = [p for p in node.name.split("/") if p]
     return "/".join(parts[:-1]) if "/" in node.name else ""
+
+
+COPY_MARK = "@"
+
+
+def storage_name(node: Node, key: str) -> str:
+    """The initializer name behind one of ``node``'s param keys (see :func:`separate_copies`)."""
+    suffix = f"{COPY_MARK}/{node.scope}"
+    return key[:-len(suffix)] if node.scope and key.endswith(suffix) else key
+
+
+def separate_copies(nodes: list[Node]) -> list[Node]:
+    """Give each module its own key for an initializer that layers of different
+    modules read.
+
+    Exporters store equal tensors once (torch.onnx de-duplicates initializers, so two
+    freshly initialised or deep-copied heads read one weight): that is storage, not one
+    layer called twice, and the write-back gives a changed node its own initializer.
+    A tensor read by nodes of one module (a layer called twice), or by nodes without a
+    module path, stays shared, as the PyTorch frontend sees it.
+    """
+    readers: dict[str, list[Node]] = {}
+    for n in nodes:
+        for key in set(n.param_keys.values()):
+            readers.setdefault(key, []).append(n)
+    split = {key for key, ns in readers.items() if len(ns) > 1
+             and all(n.scope for n in ns) and len({n.scope for n in ns}) == len(ns)}
+    if not split:
+        return nodes
+    return [replace(n, param_keys={p: f"{k}{COPY_MARK}/{n.scope}" if k in split else k
+                                   for p, k in n.param_keys.items()})
+            if split.intersection(n.param_keys.values()) else n for n in nodes]
 
 
 def _subgraph_inputs(node: onnx.NodeProto) -> list[str]:
@@ -137,6 +172,7 @@ def build_graph(work: onnx.ModelProto, specs: list[InputSpec], consts: dict[str,
         nodes.append(Node(id=nid, op=it.t.op, inputs=it.inputs, outputs=it.outputs,
                           name=onnx_node.name or next(iter(it.outputs), nid), attrs=attrs,
                           params=it.t.params, param_keys=it.t.keys, scope=scope_of(onnx_node)))
+    nodes = separate_copies(nodes)
     # A tensor listed twice among the outputs (YOLOv10's exports) is one output node.
     nodes += [Node(id=f"output:{out}", op="output", inputs=(out,), name=out)
               for out in dict.fromkeys(vi.name for vi in g.output)]

@@ -125,7 +125,9 @@ def pool_rule(v: OpView) -> Translation | None:
 def reduce_mean_rule(v: OpView) -> Translation | None:
     shape = v.shape()
     axes = v.attr("axes") if v.opset < 18 else (v.const(1) if v.has(1) else None)
-    if shape is None or axes is None or not v.attr("keepdims", 1):
+    # keepdims=0 (torch's `x.flatten(2).mean(-1)` before a classifier) is a global pool
+    # that drops the pooled axes: the executor reshapes to the recorded output shape.
+    if shape is None or axes is None or (not v.attr("keepdims", 1) and v.out_shape() is None):
         return None
     if sorted(a % len(shape) for a in ints(axes)) != list(range(2, len(shape))) or len(shape) < 3:
         return None

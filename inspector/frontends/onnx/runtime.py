@@ -97,6 +97,21 @@ def release_sessions() -> None:
         _SESSIONS.clear()
 
 
+_OUT_OF_MEMORY = ("bad_alloc", "Failed to serialize proto", "Failed to allocate")
+
+
+def _load_error(e: Exception, model: onnx.ModelProto) -> InspectorError:
+    """Why a session could not be made: memory (the process ran out: protobuf reports it as a
+    failed serialisation) or the model itself."""
+    if isinstance(e, MemoryError) or any(m in str(e) for m in _OUT_OF_MEMORY):
+        return InspectorError(
+            f"not enough memory to load the {model.ByteSize() / 2**20:,.0f} MB model into "
+            "onnxruntime (each session holds a copy of it, and verification runs two). To fix "
+            "this, free memory or raise the process's memory limit.")
+    return InspectorError(f"onnxruntime cannot load the model: {first_line(e)}. "
+                          "To fix this, check it with onnx.checker.check_model.")
+
+
 def _run(owner: onnx.ModelProto, build: Any, key: Any, inputs: Sequence[np.ndarray],
          keep_sequences: bool = False) -> list[np.ndarray]:
     """Run ``build()`` with a session cached under ``key`` while ``owner`` lives;
@@ -106,8 +121,7 @@ def _run(owner: onnx.ModelProto, build: Any, key: Any, inputs: Sequence[np.ndarr
         try:
             entry = (owner, make_session(build()), owner.ByteSize())
         except Exception as e:
-            raise InspectorError(f"onnxruntime cannot load the model: {first_line(e)}. "
-                                 "To fix this, check it with onnx.checker.check_model.") from e
+            raise _load_error(e, owner) from e
         session = entry[1]  # held here: a concurrent release cannot take it away mid-run
         with _LOCK:
             _SESSIONS[key] = entry

@@ -24,7 +24,7 @@ from onnx import helper, numpy_helper
 from ...errors import InspectorError
 from ...ir import Graph, Node
 from ...model import LoadedModel
-from .capture import OnnxCapture
+from .capture import OnnxCapture, storage_name
 from .identities import drop_identities
 
 __all__ = ["write_back"]
@@ -120,7 +120,7 @@ class _Editor:
                 self.writes.append((idx[0], 1, np.ascontiguousarray(new["weight"].T), "weight"))
             if "bias" in new and len(idx) == 2:
                 add = self.nodes[idx[1]]
-                pos = list(add.input).index(before.param_keys["bias"])
+                pos = list(add.input).index(storage_name(before, before.param_keys["bias"]))
                 self.writes.append((idx[1], pos, new["bias"], "bias"))
             elif "bias" in new:
                 out = node.output[0]
