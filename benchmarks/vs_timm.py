@@ -1,7 +1,7 @@
 """The deployed file, ours against timm's ``reparameterize_model``, under onnxruntime (issue 15).
 
     nice .venv/bin/python -m benchmarks.vs_timm [--models NAME ...] [--exporters legacy dynamo]
-                                                [--rounds 30] [--out PATH]
+                                                [--rounds 30] [--out PATH] [--table JSON]
 
 For each timm model (random weights, randomised BN statistics, seed 0) and each
 exporter (``legacy``: ``torch.onnx.export(dynamo=False, do_constant_folding=False,
@@ -142,6 +142,11 @@ HEADER = ("| model | exporter | timm BN/Conv/nodes | ours ONNX | ours PyTorch | 
           "|---|---|---|---|---|---|---|---|")
 
 
+def table(rows: list[dict[str, Any]]) -> str:
+    """The markdown table of ``rows`` (header and one row per run)."""
+    return "\n".join([HEADER, *map(markdown_row, rows)])
+
+
 def paired_ratio(runs: dict, new: str, ref: str, rounds: int) -> dict[str, Any]:
     """Median per-round CPU-time ratio ``new / ref`` over ``rounds`` interleaved rounds,
     with its 95 % bootstrap interval and the reference's median time (ms)."""
@@ -164,7 +169,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--exporters", nargs="+", choices=EXPORTERS, default=list(EXPORTERS))
     p.add_argument("--rounds", type=int, default=30)
     p.add_argument("--out", type=Path, default=OUT)
+    p.add_argument("--table", type=Path, metavar="JSON",
+                   help="only print the markdown table of a results file (what the READMEs show)")
     args = p.parse_args(argv)
+    if args.table is not None:
+        print(table(json.loads(args.table.read_text())["rows"]))
+        return 0
     rows = []
     print(HEADER, flush=True)
     for name in args.models:

@@ -210,7 +210,7 @@ def _load(args):
     t0 = time.perf_counter()
     loaded = inspector.load(args.model, input_shape=args.input_shape,
                             max_tensor_mb=args.max_tensor_mb, trust_pickle=args.trust_pickle)
-    _log(f"loaded {loaded.name}: {node_count(loaded.graph)} nodes, {len(loaded.graph.bn_nodes())} BN ({time.perf_counter() - t0:.2f} s)")
+    _log(f"loaded {loaded.name}: {node_count(loaded.graph)} {loaded.frontend.node_unit}, {len(loaded.graph.bn_nodes())} BN ({time.perf_counter() - t0:.2f} s)")
     for note in loaded.notes:
         _log(f"note: {note}")
     return loaded
@@ -362,9 +362,16 @@ def _summary(report: dict, lines: list[str], stream) -> None:
     elif rt:  # what the runtime makes of both models (ONNX: onnxruntime's optimised graphs)
         lost = ", ".join(f"{op} {a} → {b}" for op, (a, b) in rt["fusions_lost"].items())
         refused = report.get("fusion_refused") or []
-        print(f"{rt['runtime']} ({rt['level']}) optimised graph: {rt['nodes_before']} → "
+        merges = report.get("merge_refused") or []
+        export = (f" of the ONNX export ({rt['file_nodes'][0]} → {rt['file_nodes'][1]} file nodes)"
+                  if rt.get("file_nodes") else "")
+        print(f"{rt['runtime']} ({rt['level']}) optimised graph{export}: {rt['nodes_before']} → "
               f"{rt['nodes_after']} nodes, {'fusions lost: ' + lost if lost else 'every fusion kept'}"
-              + (f"; {len(refused)} fold(s) refused for breaking a fusion" if refused else ""), file=stream)
+              + (f"; {len(refused)} fold(s) refused for breaking a fusion" if refused else "")
+              + (f"; {len(merges)} merge(s) refused for breaking a fusion" if merges else ""), file=stream)
+        for m in merges:
+            print(f"  merge refused ({m['fusions_lost']}): {', '.join(m['nodes'])} kept out of "
+                  f"`{m['merged_name']}`", file=stream)
     if "quantization" in report:
         from .quant import summary_lines as quant_lines
 

@@ -173,7 +173,8 @@ def overview_lines(report: dict[str, Any]) -> list[str]:
 
     c = count_summary(report)
     total, mode, modes = report["bn_total"], report["mode"], report["modes"]
-    lines = [f"{report['model']}: {total} BN, {report['nodes']} nodes"]
+    unit = report.get("node_unit", "nodes")
+    lines = [f"{report['model']}: {total} BN, {report['nodes']} {unit}"]
     order = [str(s) for s in Status]
     statuses = ", ".join(f"{n} {Status(k).words}" for k, n in
                          sorted(c["by_status"].items(), key=lambda kv: order.index(kv[0])))
@@ -186,7 +187,7 @@ def overview_lines(report: dict[str, Any]) -> list[str]:
     for m, n in c["removes"].items():
         s = modes[m]
         split = f" ({s['folded']} folded + {s['merged']} merged)" if s["merged"] else ""
-        per_mode.append(f"{m} {n} of {total}{split}, nodes {s['nodes_before']} → {s['nodes_after']}")
+        per_mode.append(f"{m} {n} of {total}{split}, {unit} {s['nodes_before']} → {s['nodes_after']}")
     lines.append("  removed per mode: " + "; ".join(per_mode))
     best = max(c["removes"], key=lambda m: c["removes"][m])
     own = c["removes"].get(mode, 0)

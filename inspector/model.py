@@ -108,13 +108,18 @@ class Adapter:
         single_size_note: said by verification when ``other_sizes`` gives none.
         timing_backends: the timing backends that run its models (``bench.timing``);
             ``onnxruntime`` runs any format through ``save(..., ".onnx")``.
-        runtime_check: ``(original_model, folded_model) -> dict`` comparing what the
-            format's runtime makes of both (optimised node counts and
+        runtime_check: ``(loaded, folded_model) -> dict`` comparing what the runtime
+            makes of ``loaded.model`` and ``folded_model`` (optimised node counts and
             ``fusions_lost``: ``{fused op: [before, after]}``); the pipeline refuses a
-            fold that loses a fusion. None: no such check.
+            fold or merge that loses a fusion. It raises ``InspectorError`` when it
+            cannot run (the fold goes on). None: no such check.
         time_runners: ``(variants, inputs, threads)`` -> a context manager giving
             ``{variant: zero-argument runner}`` for the format's own backend
             (the first of ``timing_backends`` when it is not ``onnxruntime``).
+        node_unit: what the node counts of its models count, as the CLI and the report
+            (``node_unit``) name it: ``nodes`` (the nodes of the loaded and of the
+            written-back file) or ``graph nodes`` (the framework graph's operations,
+            when the saved file is an export whose count differs).
         release: ``() -> None``: drop what the frontend caches to run models (e.g.
             onnxruntime sessions); ``fold`` calls it once its verification is done.
     """
@@ -136,8 +141,9 @@ class Adapter:
     single_size_note: str | None = None
     timing_backends: tuple[str, ...] = ("onnxruntime",)
     time_runners: Callable[..., AbstractContextManager[dict[str, Callable[[], Any]]]] | None = None
-    runtime_check: Callable[[Any, Any], dict[str, Any]] | None = None
+    runtime_check: Callable[[LoadedModel, Any], dict[str, Any]] | None = None
     release: Callable[[], None] | None = None
+    node_unit: str = "nodes"
 
     @property
     def display(self) -> str:

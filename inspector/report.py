@@ -114,15 +114,16 @@ def build_report(
         found[mode] = result.analysis
     missing = tuple(m for m in report_modes(mode) if m not in found)
     found.update(compare_modes(loaded.graph, missing) if missing else {})
-    report = _analysis_report(loaded.name, found, mode, loaded.framework)
+    report = _analysis_report(loaded.name, found, mode, loaded.framework, loaded.frontend.node_unit)
     if result is not None:
         report["verification"] = result.verification.as_dict()
         report["timings"].update(result.timings)
         report["rolled_back"] = list(result.rolled_back)
         # What the runtime makes of both models (optimised node counts, fusions lost) and
-        # the BNs whose fold was refused because it broke a fusion.
+        # the BNs whose fold (and the regions whose merge) was refused because it broke a fusion.
         report["runtime"] = result.runtime
         report["fusion_refused"] = [loaded.graph.node(b).name for b in result.fusion_refused]
+        report["merge_refused"] = [dict(m) for m in result.merge_refused]
     if output is not None:
         report["output"] = str(output)
     if quantization:
@@ -133,7 +134,7 @@ def build_report(
 
 
 def _analysis_report(name: str, analyses: Mapping[str, Analysis], mode: str,
-                     framework: str) -> dict[str, Any]:
+                     framework: str, node_unit: str = "nodes") -> dict[str, Any]:
     main = analyses[mode]
     graph = main.graph
     adjacent = analyses.get(Mode.ADJACENT)
@@ -163,6 +164,8 @@ def _analysis_report(name: str, analyses: Mapping[str, Analysis], mode: str,
         "framework": framework,
         "mode": mode,
         "nodes": node_count(graph),
+        # what "nodes" and every nodes_before / nodes_after count (the frontend's node_unit)
+        "node_unit": node_unit,
         "bn_total": main.bn_total,
         "modes": {m: mode_summary(a) for m, a in analyses.items()},
         "layers": layers,

@@ -273,7 +273,7 @@ def test_a_runtime_check_that_cannot_run_never_fails_the_fold():
 
     from .onnx_builders import conv_bn_relu
 
-    def unavailable(original, folded):
+    def unavailable(loaded, folded):
         raise InspectorError("onnxruntime could not optimise the model: boom")
 
     loaded = load_onnx(conv_bn_relu())

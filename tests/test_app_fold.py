@@ -170,12 +170,13 @@ def test_inspect_fold_and_cli_count_nodes_the_same_way(folded, capsys):
     n = node_count(result.loaded.graph)
     assert n == len(result.loaded.graph) - 2  # one input, one output: not nodes of the file
     sidebar = " ".join(c.value for c in at.sidebar.caption)
-    assert f" {n} nodes " in sidebar
+    unit = result.loaded.frontend.node_unit
+    assert f" {n} {unit} " in sidebar
     m = {x.label: x.value for x in at.metric}
     assert m["Nodes"].startswith(f"{n} → ")
     assert mode_summary(result.analysis)["nodes_before"] == n
     assert main(["analyze", f"sample:{SAMPLE}"]) == 0
-    assert capsys.readouterr().out.startswith(f"sample:{SAMPLE}: 18 BN, {n} nodes\n")
+    assert capsys.readouterr().out.startswith(f"sample:{SAMPLE}: 18 BN, {n} {unit}\n")
 
 
 # -- progress by stage (issue 16.13) --------------------------------------------

@@ -168,9 +168,10 @@ def test_analyze_starts_with_a_summary_that_agrees_with_the_json(capsys, tmp_pat
     report = json.loads(target.read_text())
     lines = out.splitlines()
     assert code == 0
-    total, nodes = report["bn_total"], report["nodes"]
-    assert lines[0] == f"sample:repvgg: {total} BN, {nodes} nodes"
-    assert f"{nodes} nodes" in err  # the load line counts nodes the same way
+    total, nodes, unit = report["bn_total"], report["nodes"], report["node_unit"]
+    assert unit == "graph nodes"  # a PyTorch sample: torch graph operations, not an ONNX file's
+    assert lines[0] == f"sample:repvgg: {total} BN, {nodes} {unit}"
+    assert f"{nodes} {unit}" in err  # the load line counts nodes the same way
     # per status, counted here from the JSON layers
     both = sum(x["status"] == "folded" and x["adjacent"] for x in report["layers"])
     kept = sum(x["status"] == "not_foldable" for x in report["layers"])
@@ -192,3 +193,24 @@ def test_analyze_starts_with_a_summary_that_agrees_with_the_json(capsys, tmp_pat
 def test_analyze_in_the_mode_that_removes_most_gives_no_hint(capsys):
     code, out, _ = run_cli(capsys, "analyze", "sample:repvgg", "--mode", "reparam")
     assert code == 0 and "hint:" not in out and "mode reparam: " in out
+
+
+def test_a_pytorch_fold_labels_graph_nodes_and_counts_its_onnx_export_like_the_json(capsys, tmp_path):
+    out_path, target = tmp_path / "f.onnx", tmp_path / "r.json"
+    code, out, _ = run_cli(capsys, "fold", "sample:conv_bn_relu", "-o", str(out_path), "--json", str(target))
+    report = json.loads(target.read_text())
+    assert code == 0 and report["node_unit"] == "graph nodes"
+    m = report["modes"]["optimal"]
+    assert f"graph nodes {m['nodes_before']} → {m['nodes_after']}" in out
+    before, after = report["runtime"]["file_nodes"]
+    assert after == len(onnx.load(str(out_path)).graph.node)  # the saved file's nodes
+    assert f"of the ONNX export ({before} → {after} file nodes)" in out
+
+
+def test_an_onnx_fold_counts_the_file_nodes(capsys, tmp_path):
+    out_path, target = tmp_path / "f.onnx", tmp_path / "r.json"
+    code, out, _ = run_cli(capsys, "fold", str(onnx_path("conv_bn_relu")), "-o", str(out_path), "--json", str(target))
+    report = json.loads(target.read_text())
+    assert code == 0 and report["node_unit"] == "nodes"
+    assert report["modes"]["optimal"]["nodes_after"] == len(onnx.load(str(out_path)).graph.node)
+    assert "file_nodes" not in report["runtime"]

@@ -116,3 +116,36 @@ def test_a_folded_graph_module_carries_no_identity_arithmetic():
     x = torch.randn(1, C, 6, 6)
     with torch.no_grad():
         torch.testing.assert_close(result.model(x), module(x), rtol=1e-4, atol=1e-5)
+
+
+def test_in_place_identity_arithmetic_leaves_a_folded_graph_module_too():
+    """``out += 0`` (timm's MobileOne blocks without a scale branch) is an ``aten.add_``."""
+    import torch
+    from torch import nn
+
+    from inspector.bn_stats import randomize_bn
+    from inspector.frontends import pytorch
+    from sample_models.catalogue_reparam import RepVGGBlock
+
+    class InPlaceZero(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.block, self.conv = RepVGGBlock(C, C), nn.Conv2d(C, C, 1)
+            self.act = nn.ReLU(inplace=True)  # an in-place write no identity's input sees
+
+        def forward(self, x):
+            y = self.conv(self.block(x)) + 0
+            y += 0
+            y *= 1
+            return self.act(y)
+
+    module = InPlaceZero()
+    torch.manual_seed(0)
+    randomize_bn(module, seed=1)
+    loaded = pytorch.load_module(module.eval(), input_shape=(1, C, 6, 6))
+    result = fold(loaded, "reparam")
+    targets = [str(n.target) for n in result.model.graph.nodes if n.op == "call_function"]
+    assert not [t for t in targets if t.startswith(("aten.add", "aten.mul"))], targets
+    x = torch.randn(1, C, 6, 6)
+    with torch.no_grad():
+        torch.testing.assert_close(result.model(x), module(x), rtol=1e-4, atol=1e-5)

@@ -283,12 +283,14 @@ def find_region(graph: Graph, anchor: Node, order: dict[str, int] | None = None,
     return None, refusals
 
 
-def _through_scalars(graph: Graph, node: Node) -> Node:
+def _through_scalars(graph: Graph, node: Node, avoid: frozenset[str] = frozenset()) -> Node:
     """The last of the affines / identities that alone read ``node``'s output, one
-    after the other (``(head(x) + head_dist(x)) / 2``: the scalar joins the sum's region)."""
+    after the other (``(head(x) + head_dist(x)) / 2``: the scalar joins the sum's region),
+    none of them in ``avoid``."""
     while True:
         readers = graph.consumers(node.outputs[0])
-        if len(readers) != 1 or readers[0].op not in ("affine", "identity") or not is_region_op(readers[0], graph):
+        if (len(readers) != 1 or readers[0].op not in ("affine", "identity") or readers[0].id in avoid
+                or not is_region_op(readers[0], graph)):
             return node
         node = readers[0]
 
@@ -297,11 +299,13 @@ def _through_scalars(graph: Graph, node: Node) -> Node:
 _SEQUENCE_ENDS = ("conv", "linear", "batch_norm", "affine")
 
 
-def find_regions(graph: Graph) -> tuple[list[Region], list[Refusal]]:
+def find_regions(graph: Graph, avoid: Iterable[str] = ()) -> tuple[list[Region], list[Refusal]]:
     """Disjoint mergeable regions, one per sum (``add``/``sub``) at most, latest sums
     first so that a region takes every sum it contains; then sequences of two or more
     convs (or linears) outside those regions, latest ends first; plus the refused
-    candidates (the weight-size rule refuses sequences like sums)."""
+    candidates (the weight-size rule refuses sequences like sums). No region holds a
+    node of ``avoid`` (ids of nodes never to merge: a merge the runtime check refused)."""
+    avoid = frozenset(avoid)
     regions: list[Region] = []
     refusals: list[Refusal] = []
     taken: set[str] = set()
@@ -310,11 +314,11 @@ def find_regions(graph: Graph) -> tuple[list[Region], list[Refusal]]:
         for node in reversed(graph.nodes):
             is_sum = node.op in ("add", "sub")
             if (is_sum != sums or (not sums and node.op not in _SEQUENCE_ENDS) or node.id in taken
-                    or not is_region_op(node, graph)):
+                    or node.id in avoid or not is_region_op(node, graph)):
                 continue
-            end = _through_scalars(graph, node) if sums else node
+            end = _through_scalars(graph, node, avoid) if sums else node
             region, refused = find_region(graph, end, order, 1 if sums else 2,
-                                           frozenset() if sums else frozenset(taken))
+                                           avoid if sums else avoid | taken)
             refusals.extend(refused)
             if region is not None and not taken.intersection(region.nodes):
                 regions.append(region)

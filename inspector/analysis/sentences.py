@@ -61,6 +61,12 @@ def fusion_refused_reason(lost: str) -> str:
             "deployed model would be slower, so the fold is refused")
 
 
+def merge_fusion_refused_reason(lost: str, fold_reason_text: str) -> str:
+    """A kept BN whose region's merge was refused because the runtime then fuses fewer ops."""
+    return (f"cannot merge its branches: merging them breaks a fusion of the runtime "
+            f"({lost or 'a fused op is lost'}), so the merge is refused; {fold_reason_text}")
+
+
 def merge_reason(conv: str) -> str:
     """E.g. ``merged with the parallel branches into `merged:add_1```."""
     return f"merged with the parallel branches into `{conv}`"

@@ -32,22 +32,24 @@ __all__ = ["MODES", "Mode", "analyze", "compare_modes", "try_fold", "fold_one", 
 MODES = tuple(m.value for m in Mode)
 
 
-def analyze(graph: Graph, mode: str = Mode.OPTIMAL, exclude: Iterable[str] = ()) -> Analysis:
+def analyze(graph: Graph, mode: str = Mode.OPTIMAL, exclude: Iterable[str] = (),
+            unmerged: Iterable[str] = ()) -> Analysis:
     """Verdicts for every BN of ``graph`` in ``mode``, folding (and in ``reparam``
     merging) to a fixed point.
 
     In ``optimal`` mode BNs whose regions overlap (they compete: folding one
     may block another) are grouped, and for small groups every fold order is
     searched for the one removing the most BNs. ``exclude``: BN ids never to
-    fold (used to roll back a fold whose verification failed). The input graph
-    is never mutated.
+    fold (used to roll back a fold whose verification failed); ``unmerged`` (mode
+    ``reparam``): ids of nodes never to merge into a region (a merge that broke a
+    runtime fusion). The input graph is never mutated.
     """
     try:
         mode = Mode(mode)
     except ValueError:
         raise ValueError(f"unknown mode {mode!r}; use one of {MODES}") from None
     if mode == Mode.REPARAM:
-        return analyze_reparam(graph, exclude)
+        return analyze_reparam(graph, exclude, unmerged)
     return analyze_folds(graph, mode, exclude)
 
 

@@ -5,19 +5,18 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..analysis.sentences import fusion_refused_reason
-from ..analysis.verdict import Reason
 from ..errors import InspectorError, OutputError, UnsupportedModelError, VerificationError
 from ..model import LoadedModel
 from ..safe_io import atomic_write
 from ..verification.compare import FAILED, UNVERIFIED, Verification, verify
-from .apply import apply_step
 from .driver import analyze
+from .fusion_guard import keep_fusions
 from .plan import Analysis
+from .prefix import first_culprit, prefix_model
 
 Progress = Callable[[str, float], None]
 
@@ -33,10 +32,12 @@ class FoldResult:
     timings: dict[str, float] = field(default_factory=dict)
     rolled_back: list[str] = field(default_factory=list)
     #: What the runtime makes of the original and the folded model (the frontend's
-    #: ``runtime_check``; None when it has none) and the BN ids whose fold was refused
-    #: because it broke a runtime fusion.
+    #: ``runtime_check``; None when it has none), the BN ids whose fold was refused
+    #: because it broke a runtime fusion, and the merges refused for that reason
+    #: (``{"merged_name", "nodes": names kept out of regions, "fusions_lost": text}``).
     runtime: dict[str, Any] | None = None
     fusion_refused: list[str] = field(default_factory=list)
+    merge_refused: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def mode(self) -> str:
@@ -120,7 +121,7 @@ def _fold(loaded: LoadedModel, mode: str, analysis: Analysis | None, progress: P
         model = write_back(loaded, analysis)
         say("verifying the folded model against the original", 0.6)
         check = verify(loaded, model, steps=analysis.steps, merges=analysis.merge_log,
-                       progress=lambda msg, frac: say(f"verifying: {msg}", 0.6 + 0.38 * frac))
+                       progress=lambda msg, frac: say(f"verifying: {msg}", 0.6 + 0.3 * frac))
         if check.passed:
             break
         if check.state == UNVERIFIED:
@@ -149,103 +150,17 @@ def _fold(loaded: LoadedModel, mode: str, analysis: Analysis | None, progress: P
         analysis = analyze(loaded.graph, mode, exclude=rolled_back)
         t_analyze += analysis.seconds
         t_reanalysed += analysis.seconds
-    runtime, refused = None, []
+    runtime, refused, merge_refused = None, [], []
     if loaded.frontend.runtime_check is not None and (analysis.steps or analysis.merges):
-        say("checking what the runtime makes of it", 0.8)
-        analysis, model, check, runtime, refused = _keep_fusions(loaded, mode, analysis, model, check,
-                                                                 rolled_back, max_rollbacks)
+        say("checking what the runtime makes of it", 0.92)
+        kept = keep_fusions(loaded, mode, analysis, model, check, rolled_back, max_rollbacks)
+        analysis, model, check, runtime = kept.analysis, kept.model, kept.check, kept.runtime
+        refused, merge_refused = kept.refused, kept.merges_refused
     say("done", 1.0)
     # analyze_s: every analysis (the first one and any after a roll-back);
     # fold_s: write-back, verification and the runtime check.
     timings = {"analyze_s": t_analyze, "fold_s": time.perf_counter() - t0 - t_reanalysed}
-    return FoldResult(loaded, analysis, model, check, timings, rolled_back, runtime, refused)
-
-
-def _keep_fusions(loaded: LoadedModel, mode: str, analysis: Analysis, model: Any, check: Verification,
-                  rolled_back: list[str], max_rollbacks: int) -> tuple:
-    """Refuse every fold that breaks a fusion of the runtime (DESIGN §3.8): compare the
-    runtime's optimised graphs, find the first fold step that loses a fused op, exclude its
-    BN and redo the analysis, until no fused op is lost (or no fold step explains it).
-    Returns (analysis, model, verification, runtime check, refused BN ids)."""
-    checker = loaded.frontend.runtime_check
-    try:
-        runtime = checker(loaded.model, model)
-    except InspectorError as e:  # the check is advice on speed: never a reason to fail a fold
-        return analysis, model, check, {"error": str(e)}, []
-    refused: list[str] = []
-    while runtime["fusions_lost"] and len(refused) < max_rollbacks:
-        try:
-            culprit = _first_fusion_breaking_step(loaded, analysis, checker)
-        except InspectorError as e:
-            runtime["error"] = str(e)
-            break
-        if culprit is None:
-            break
-        refused.append(culprit)
-        analysis = analyze(loaded.graph, mode, exclude=[*rolled_back, *refused])
-        model = write_back(loaded, analysis)
-        check = verify(loaded, model, steps=analysis.steps, merges=analysis.merge_log)
-        if not check.passed:
-            raise VerificationError(
-                f"the model folded without the folds that break a runtime fusion differs from the "
-                f"original (max relative error {check.worst_tensor_rel_error:.2e}). To fix this, "
-                "report the model.")
-        refusals = {**runtime.get("refused", {}), culprit: runtime["fusions_lost"]}
-        runtime = {**checker(loaded.model, model), "refused": refusals}
-    if refused:
-        analysis = _with_fusion_reasons(analysis, refused, runtime)
-    return analysis, model, check, runtime, refused
-
-
-def _first_fusion_breaking_step(loaded: LoadedModel, analysis: Analysis, checker: Any) -> str | None:
-    """The BN of the first fold step after which the runtime loses a fused op (binary search
-    over prefixes of the steps that come before any merge), or None."""
-    steps = analysis.steps
-    if analysis.merge_log:
-        steps = steps[:analysis.merge_log[0].after_steps]
-
-    def breaks(k: int) -> bool:
-        return bool(checker(loaded.model, _prefix_model(loaded, steps[:k]))["fusions_lost"])
-
-    return _first_culprit(steps, breaks)
-
-
-def _prefix_model(loaded: LoadedModel, steps: list) -> Any:
-    """The model written back with only ``steps`` applied (weights included)."""
-    graph, done, changed = loaded.graph, [], {}
-    for step in steps:
-        graph = apply_step(graph, step)
-        done.append(step.bn)
-        changed.update(dict.fromkeys((*step.emitters, *step.absorbers)))
-    return loaded.frontend.write_back(loaded, graph, done, [n for n in changed if n not in done])
-
-
-def _first_culprit(steps: list, bad: Callable[[int], bool]) -> str | None:
-    """The BN of step k for the smallest k with ``bad(k)`` (prefix length; binary search,
-    ``bad(0)`` taken as False: the empty prefix is the original), or None if not ``bad(len)``."""
-    if not steps or not bad(len(steps)):
-        return None
-    lo, hi = 1, len(steps)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if bad(mid):
-            hi = mid
-        else:
-            lo = mid + 1
-    return steps[lo - 1].bn
-
-
-def _with_fusion_reasons(analysis: Analysis, refused: list[str], runtime: dict[str, Any]) -> Analysis:
-    """``analysis`` with every refused BN that stayed in place explained by the fusion it broke."""
-    verdicts = dict(analysis.verdicts)
-    for bn in refused:
-        v = verdicts.get(bn)
-        if v is None or v.removed:
-            continue
-        ops = ", ".join(f"{op} {a} → {b}" for op, (a, b) in runtime.get("refused", {}).get(bn, {}).items())
-        verdicts[bn] = replace(v, reason_code=Reason.FUSED_ACTIVATION,
-                               reason=fusion_refused_reason(ops), details={**v.details, "fusion_lost": ops})
-    return replace(analysis, verdicts=verdicts)
+    return FoldResult(loaded, analysis, model, check, timings, rolled_back, runtime, refused, merge_refused)
 
 
 #: The next simpler mode to suggest when a fold is refused.
@@ -299,6 +214,7 @@ def _first_failing_step(loaded: LoadedModel, analysis: Analysis) -> str | None:
     steps = analysis.steps
 
     def fails(k: int) -> bool:
-        return verify(loaded, _prefix_model(loaded, steps[:k]), trials=1, steps=steps[:k]).state == FAILED
+        return verify(loaded, prefix_model(loaded, steps[:k]), trials=1, steps=steps[:k]).state == FAILED
 
-    return _first_culprit(steps, fails)
+    culprit = first_culprit(steps, fails)
+    return None if culprit is None else culprit.bn

@@ -27,10 +27,12 @@ from .plan import Analysis
 MAX_ROUNDS = 16
 
 
-def analyze_reparam(graph: Graph, exclude: Iterable[str] = ()) -> Analysis:
-    """The ``reparam`` analysis of ``graph`` (never mutated); ``exclude``: BN ids never to fold."""
+def analyze_reparam(graph: Graph, exclude: Iterable[str] = (), unmerged: Iterable[str] = ()) -> Analysis:
+    """The ``reparam`` analysis of ``graph`` (never mutated); ``exclude``: BN ids never to fold;
+    ``unmerged``: ids of nodes of ``graph`` never to merge into a region."""
     start = time.perf_counter()
     excluded = list(exclude)
+    avoid = frozenset(unmerged)
     current, steps, log = graph, [], []
     last: Analysis | None = None
     refusals: list[Refusal] = []
@@ -39,13 +41,13 @@ def analyze_reparam(graph: Graph, exclude: Iterable[str] = ()) -> Analysis:
         if last.steps:
             current = replay(current, last.steps)
             steps.extend(last.steps)
-        regions, refusals = find_regions(current)
+        regions, refusals = find_regions(current, avoid)
         current, merged = merge_regions(current, regions, len(steps))  # one rebuild per round
         log.extend(merged)
         if not regions and not last.steps:
             break
     origin = _origins(log)
-    merges = _effective(graph, current, log, origin, {s.bn for s in steps})
+    merges = effective_merges(graph, current, log, {s.bn for s in steps})
     verdicts = _verdicts(graph, current, steps, merges, last, refusals, origin, set(excluded))
     return Analysis(Mode.REPARAM, graph, current, verdicts, steps, time.perf_counter() - start,
                     merges=merges, merge_log=log, known_folded=current)
@@ -59,9 +61,10 @@ def _origins(log: list[MergeStep]) -> dict[str, tuple[str, ...]]:
     return origin
 
 
-def _effective(graph: Graph, current: Graph, log: list[MergeStep], origin: dict[str, tuple[str, ...]],
-               folded: set[str]) -> list[MergeStep]:
-    """The merges still present at the end, in terms of the nodes of ``graph``."""
+def effective_merges(graph: Graph, current: Graph, log: list[MergeStep], folded: set[str]) -> list[MergeStep]:
+    """The merges of ``log`` still present in ``current``, in terms of the nodes of ``graph``
+    (``folded``: the BN ids removed by fold steps)."""
+    origin = _origins(log)
     out = []
     superseded = {n for m in log for n in m.nodes}
     for m in log:

@@ -24,7 +24,7 @@ from .capture import OnnxCapture, build_graph
 from .constants import fold_constants
 from .dynamic import dynamic_axes, shape_derived, symbolic_shapes
 from .functions import inline_functions
-from .fusion import runtime_check
+from .fusion import check_loaded
 from .inference import infer_shapes
 from .inputs import concrete_inputs
 from .reader import check_model, default_opset, read_model, read_source, skeleton
@@ -104,5 +104,5 @@ ADAPTER = Adapter(
     name=name, label="ONNX", extensions=extensions, save_formats=save_formats,
     write_back=write_back, run=run, save=save, run_tensors=run_tensors,
     load_file=_load_file, load_bytes=_load_bytes, load_object=load_onnx, accepts=_accepts,
-    supports_merges=True, runtime_check=runtime_check, release=release_sessions,
+    supports_merges=True, runtime_check=check_loaded, release=release_sessions,
 )

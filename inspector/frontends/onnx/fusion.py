@@ -21,9 +21,10 @@ from typing import Any
 import onnx
 
 from ...errors import InspectorError, first_line
+from ...model import LoadedModel
 from .runtime import make_session
 
-__all__ = ["optimised_ops", "runtime_check", "LEVEL"]
+__all__ = ["optimised_ops", "runtime_check", "check_loaded", "LEVEL"]
 
 #: The onnxruntime optimisation level compared (the one that fuses activations; "all"
 #: adds hardware-specific layout nodes on top).
@@ -72,3 +73,8 @@ def runtime_check(original: onnx.ModelProto, folded: onnx.ModelProto,
     lost = {op: [before[op], after[op]] for op in sorted(fused) if after[op] < before[op]}
     return {"runtime": "onnxruntime", "level": LEVEL, "nodes_before": sum(before.values()),
             "nodes_after": sum(after.values()), "fusions_lost": lost}
+
+
+def check_loaded(loaded: LoadedModel, folded: onnx.ModelProto) -> dict[str, Any]:
+    """The adapter's ``runtime_check``: :func:`runtime_check` of ``loaded.model`` and ``folded``."""
+    return runtime_check(loaded.model, folded)

@@ -37,6 +37,7 @@ from ...model import Adapter, LoadedModel
 from .archive import load_program
 from .capture import graph_from_program
 from .capture_errors import capture_failure
+from .fusion import runtime_check
 from .runtime import run, run_tensors, save
 from .timing import SINGLE_SIZE_NOTE, other_sizes, time_runners
 from .writeback import write_back as _write_back
@@ -196,5 +197,6 @@ ADAPTER = Adapter(
     load_file=_load_file, load_bytes=load_bytes, load_object=_load_object,
     accepts=lambda obj: isinstance(obj, nn.Module), supports_merges=True,
     other_sizes=other_sizes, single_size_note=SINGLE_SIZE_NOTE,
-    timing_backends=("torch", "onnxruntime"), time_runners=time_runners,
+    timing_backends=("torch", "onnxruntime"), time_runners=time_runners, runtime_check=runtime_check,
+    node_unit="graph nodes",  # torch graph operations; a fold's ONNX export: runtime.file_nodes
 )

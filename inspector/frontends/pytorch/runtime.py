@@ -87,7 +87,9 @@ def _export(model: Any, args: tuple) -> ExportedProgram:
         return torch.export.export(module, args, strict=False)
 
 
-def _save_onnx(model: Any, args: tuple, path: Path) -> None:
+def export_onnx(model: Any, args: tuple) -> Any:
+    """``model`` as the ``onnx.ModelProto`` that ``save(..., ".onnx")`` writes: the dynamo
+    exporter, constant folding only (the default optimizer would itself fold Conv+BN)."""
     import onnx
     from onnxscript import ir, optimizer
 
@@ -100,12 +102,23 @@ def _save_onnx(model: Any, args: tuple, path: Path) -> None:
         else:
             program = torch.onnx.export(target, args, dynamo=True, optimize=False,
                                         verbose=False)
-    # Constant folding only: the default optimizer would itself fold Conv+BN.
     optimizer.fold_constants(program.model)
     optimizer.remove_unused_nodes(program.model)
     proto = ir.serde.serialize_model(program.model)
     onnx.checker.check_model(proto)
-    onnx.save(proto, str(path))
+    return proto
+
+
+def example_args(model: Any, loaded: LoadedModel) -> tuple:
+    """``loaded``'s seeded random inputs as tensors of ``model``'s float dtype."""
+    dtype = _float_dtype(_as_module(model))
+    return tuple(_to_tensor(x, dtype) for x in loaded.random_inputs())
+
+
+def _save_onnx(model: Any, args: tuple, path: Path) -> None:
+    import onnx
+
+    onnx.save(export_onnx(model, args), str(path))
 
 
 def save(model: Any, path: str | Path, loaded: LoadedModel) -> None:
@@ -118,8 +131,7 @@ def save(model: Any, path: str | Path, loaded: LoadedModel) -> None:
     suffix = p.suffix.lower()
     if suffix not in (".pt2", ".onnx"):
         raise InspectorError(f"cannot save {p.name}: use a .pt2 or .onnx file name.")
-    dtype = _float_dtype(_as_module(model))
-    args = tuple(_to_tensor(x, dtype) for x in loaded.random_inputs())
+    args = example_args(model, loaded)
     try:
         if suffix == ".pt2":
             torch.export.save(_export(model, args), str(p))
