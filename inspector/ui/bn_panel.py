@@ -67,7 +67,7 @@ def goto_links(ctx: state.ModelContext, bn_id: str, view_key: str) -> None:
         st.session_state[key] = None  # the same pill can be clicked again
 
     st.pills("Go to on the graph", list(roles), key=key, on_change=jump,
-             format_func=lambda nid: f"{md_text(ctx.graph.node(nid).name)} · {GOTO_ROLES[roles[nid]]}",
+             format_func=lambda nid: f"{md_text(ctx.graph.node(nid).name, wrap=True)} · {GOTO_ROLES[roles[nid]]}",
              help="Centres the graph on the node (or the box that holds it) and flashes it.")
 
 
