@@ -280,6 +280,11 @@ def test_long_names_in_the_explanation_wrap_only_at_dots_and_underscores(page):
     _select_bn(page, "norm5")  # blocked by features.denseblock2.denselayer1.relu1, far up
     details = page.locator(".st-key-bnfold_details")
     details.locator("code", has_text="relu1").first.wait_for()
+    props = details.get_by_text("Node properties").first
+    if not details.get_by_text("Inputs", exact=True).count():
+        props.click()  # open: its tensor and node names are measured too
+    details.get_by_text("Inputs", exact=True).first.wait_for()
+    assert not details.locator('[data-testid="stDataFrame"]').count()  # text, not a canvas
     found = details.evaluate(_LINE_BREAKS)
     print(f"\n[figure] explanation column at 1280×800: {found['spans']} code spans/pills, "
           f"{found['multi']} on several lines, {len(found['breaks'])} line breaks")

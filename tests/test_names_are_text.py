@@ -162,6 +162,8 @@ SAFE_CALLS = {"md_text", "md_code", "md_sentence", "md_names", "html_text", "len
 ALLOWED = {
     # explain() paragraphs: every name escaped inside inspector.explain
     "paragraph",
+    # bn_panel.properties_panel: lines built by _tensor_line/_param_line (md_code/md_text)
+    "prop_line",
     # numbers
     "info['channels']", "info['negative']", "info['zero']", "removed", "gone", "n", "v.trials",
     "c[OPTIMAL_ONLY]", "c[BOTH]", "cfg.warmup", "max_batch", "run.get('rounds', '?')", "shape",
