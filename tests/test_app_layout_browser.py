@@ -281,7 +281,7 @@ def test_long_names_in_the_explanation_wrap_only_at_dots_and_underscores(page):
     details = page.locator(".st-key-bnfold_details")
     details.locator("code", has_text="relu1").first.wait_for()
     props = details.get_by_text("Node properties").first
-    if not details.get_by_text("Inputs", exact=True).count():
+    if not details.get_by_text("Inputs", exact=True).first.is_visible():
         props.click()  # open: its tensor and node names are measured too
     details.get_by_text("Inputs", exact=True).first.wait_for()
     assert not details.locator('[data-testid="stDataFrame"]').count()  # text, not a canvas
