@@ -233,3 +233,11 @@ def test_quantization_table_columns_fit_their_longest_text_at_1280(folded):
         longest = max(texts, key=_needed_px)
         assert width >= _needed_px(longest), (col, width, longest)
     assert sum(widths.values()) <= MAIN_WIDTH, widths
+
+
+def test_changed_layers_table_puts_the_free_text_why_last(folded):
+    at, _result = folded
+    table = at.dataframe[1]  # [0] is the per-mode table
+    assert "why" in table.value.columns
+    assert list(table.proto.column_order)[-1] == "why"
+    assert list(table.proto.column_order)[:2] == ["layer", "op"]
