@@ -19,7 +19,7 @@ import html
 import re
 from collections.abc import Iterable
 
-__all__ = ["UNSAFE_CHARS", "terminal_safe", "visible", "md_text", "md_code", "md_sentence", "md_names", "html_text",
+__all__ = ["UNSAFE_CHARS", "terminal_safe", "visible", "wrap_points", "md_text", "md_code", "md_sentence", "md_names", "html_text",
            "SafeStream"]
 
 #: C0 controls (but tab and newline), DEL, C1 controls, bidi embeddings, overrides,
@@ -58,16 +58,32 @@ _AUTOLINK = re.compile(r"(?i)(?<=https)(?=:)|(?<=http)(?=:)|(?<=ftp)(?=:)|(?<=ma
 ZWSP = "\u200b"
 
 
-def md_text(text: object) -> str:
+#: Where a long name may wrap on screen: after each run of ``.``, ``_`` or ``/``
+#: (``denseblock3.`` | ``denselayer12.`` | ``norm1``), never inside a word.
+_WRAP_AFTER = re.compile(r"(?<=[./_])(?=[^./_])")
+
+
+def wrap_points(text: str) -> str:
+    """``text`` with a zero-width space after each run of ``.``/``_``/``/``: the only
+    places a browser may break it (the app's copy handler drops them again)."""
+    return _WRAP_AFTER.sub(ZWSP, text)
+
+
+def md_text(text: object, *, wrap: bool = False) -> str:
     """Markdown that displays ``text`` literally: no link, image, emphasis, code,
     HTML, math, colour directive or autolink can come out of it (an invisible
-    zero-width space breaks ``http:``, ``www.`` and ``@`` for the autolinker)."""
-    return _MD_PUNCT.sub(r"\\\1", _AUTOLINK.sub(ZWSP, visible(text)))
-
-
-def md_code(text: object) -> str:
-    """``text`` as a Markdown code span, whatever backticks it holds."""
+    zero-width space breaks ``http:``, ``www.`` and ``@`` for the autolinker).
+    ``wrap``: a name that breaks only after ``.``/``_``/``/`` (:func:`wrap_points`)."""
     s = visible(text)
+    return _MD_PUNCT.sub(r"\\\1", _AUTOLINK.sub(ZWSP, wrap_points(s) if wrap else s))
+
+
+def md_code(text: object, *, wrap: bool = True) -> str:
+    """``text`` as a Markdown code span, whatever backticks it holds; with ``wrap``
+    a long name breaks only after ``.``/``_``/``/`` (:func:`wrap_points`)."""
+    s = visible(text)
+    if wrap:
+        s = wrap_points(s)
     longest = max((len(r) for r in re.findall(r"`+", s)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if s.startswith("`") or s.endswith("`") or not s.strip() else ""

@@ -116,6 +116,32 @@ _PANELS = "() => {" + ALL_ELEMENTS + """
 }"""
 
 
+#: JS: canvas tables (``st.dataframe``) whose columns are wider than the table, so that
+#: some column is off to the side (the columns are sized to their text: see
+#: inspector/ui/tables.py); each as its column headers (from the grid's DOM mirror).
+#: Only the tables with a column headed by one of ``marks``.
+_WIDE_TABLES = "(marks) => {" + ALL_ELEMENTS + """
+  const heads = (t) => Array.from(t.querySelectorAll('th, [role="columnheader"]')).map((h) => h.textContent.trim());
+  return all.filter((e) => e.dataset && e.dataset.testid === 'stDataFrame' && e.getClientRects().length)
+    .filter((t) => heads(t).some((h) => marks.includes(h)))
+    .filter((t) => { const s = t.querySelector('.dvn-scroller');
+                     return s && s.scrollWidth > s.clientWidth + 1; })
+    .map((t) => Array.from(t.querySelectorAll('th, [role="columnheader"]')).map((h) => h.textContent.trim())
+      .join(' | ').slice(0, 160) || 'a table');
+}"""
+
+
+#: A column header of each canvas table sized to its text (issue 16.10): the
+#: quantization table (inspector/ui/quant_view.py).
+FITTED_TABLES = ["per-tensor dB"]
+
+
+def wide_tables(page, marks: list[str] = FITTED_TABLES) -> list[str]:
+    """Canvas tables (those with a column headed by one of ``marks``) with a column
+    pushed out of sight (a horizontal scroll)."""
+    return page.evaluate(_WIDE_TABLES, marks)
+
+
 def truncated_texts(page) -> list[str]:
     """Texts on screen cut by an ellipsis or clipped (tables drawn on canvas excepted)."""
     return page.evaluate(_TRUNCATED)

@@ -77,7 +77,7 @@ def test_quantization_view_includes_the_merged_convs(folded):
 
     at, result = folded
     merged = {d.name for d in layer_diffs(result.analysis) if d.merged_from}
-    quant = next(df.value for df in at.dataframe if "per-tensor drop (dB)" in df.value.columns)
+    quant = next(df.value for df in at.dataframe if "per-tensor dB" in df.value.columns)
     assert merged <= set(quant["layer"])
     assert "No layer with a weight tensor changed" not in " ".join(i.value for i in at.info)
 
@@ -209,3 +209,36 @@ def test_fold_page_shows_the_stages_in_a_status_box():
     assert any("writing back" in x for x in lines)
     assert any("running the folded model on input set 1" in x for x in lines)
     assert any(re.search(r"comparing \d+ shared tensors one by one", x) for x in lines)
+
+
+#: Measured in Chromium (canvas measureText, Source Sans 14 px, the table font):
+#: digits are 7.2 px, node names average 6.0–6.6 px a character, ``→``/``⚠`` 8.7/12.6;
+#: a cell pads 8 px a side.
+DIGIT_PX, LETTER_PX, OTHER_PX, CELL_PAD = 7.2, 6.6, 8.7, 16
+MAIN_WIDTH = 820  # the main column at 1280 × 800
+
+
+def _needed_px(text: str) -> float:
+    return CELL_PAD + sum(DIGIT_PX if c.isdigit() else LETTER_PX if c.isascii() else OTHER_PX
+                          for c in text)
+
+
+def test_quantization_table_columns_fit_their_longest_text_at_1280(folded):
+    at, _result = folded
+    table = next(df for df in at.dataframe if "per-tensor dB" in df.value.columns)
+    config = json.loads(table.proto.columns)
+    widths = {c: config[c]["width"] for c in table.value.columns}
+    for col, width in widths.items():
+        fmt = config[col].get("type_config", {}).get("format")
+        texts = [col] + [fmt % v if fmt else str(v) for v in table.value[col]]
+        longest = max(texts, key=_needed_px)
+        assert width >= _needed_px(longest), (col, width, longest)
+    assert sum(widths.values()) <= MAIN_WIDTH, widths
+
+
+def test_changed_layers_table_puts_the_free_text_why_last(folded):
+    at, _result = folded
+    table = at.dataframe[1]  # [0] is the per-mode table
+    assert "why" in table.value.columns
+    assert list(table.proto.column_order)[-1] == "why"
+    assert list(table.proto.column_order)[:2] == ["layer", "op"]

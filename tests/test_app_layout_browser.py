@@ -11,6 +11,7 @@ links, and the BN panel's status colour equal to the graph's.
 from __future__ import annotations
 
 import os
+import re
 import time
 
 import pytest
@@ -110,7 +111,7 @@ def test_far_blocker_has_a_go_to_link_that_brings_it_on_screen(page):
     _select_bn(page, "not foldable")  # the first kept BN (the options read "name — status")
     pill = page.locator(".st-key-bnfold_details").get_by_text("blocks it").first
     pill.wait_for()
-    name = pill.inner_text().split(" · ")[0].strip()
+    name = pill.inner_text().split(" · ")[0].strip().replace("\u200b", "")
     pill.click()
     wait_idle(page)
     target = page.locator(".bnfold-canvas g.node.goto").first
@@ -223,3 +224,85 @@ def test_bn_panel_colour_is_the_graph_colour_and_no_developer_noise(page):
     rgb = "rgb({}, {}, {})".format(*(int(fill[i:i + 2], 16) for i in (1, 3, 5)))
     assert colour == rgb
     assert fill in {c.fill.lower() for c in STATUS_COLORS.values()}
+
+
+#: JS: for every code span and "go to" pill in ``root``, each place its text goes on
+#: to a new line, as ``[text before, unmeasured text between, text after]`` (up to 20
+#: characters each side), and
+#: how many of them take more than one line. Characters are measured one by one
+#: (Range.getClientRects); zero-width spaces and blanks are the break points, not
+#: measured.
+_LINE_BREAKS = """(root) => {
+  const out = { breaks: [], multi: 0, spans: 0 };
+  for (const el of root.querySelectorAll('code, button')) {
+    const chars = [];
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      for (let i = 0; i < n.data.length; i += 1) {
+        const c = n.data[i];
+        let top = null;
+        if (!/[\\s\u200b]/.test(c)) {
+          const r = document.createRange(); r.setStart(n, i); r.setEnd(n, i + 1);
+          const rects = r.getClientRects();
+          if (rects.length) top = rects[0].top;
+        }
+        chars.push([c, top]);
+      }
+    }
+    out.spans += 1;
+    const text = chars.map((c) => c[0]).join('');
+    let last = null, lines = 1;
+    chars.forEach(([c, top], i) => {
+      if (top === null) return;
+      if (last !== null && top > chars[last][1] + 2) {
+        lines += 1;
+        out.breaks.push([text.slice(Math.max(0, last - 19), last + 1), text.slice(last + 1, i),
+                         text.slice(i, i + 20)]);
+      }
+      last = i;
+    });
+    if (lines > 1) out.multi += 1;
+  }
+  return out;
+}"""
+
+
+def _breaks_inside_a_word(breaks: list[list[str]]) -> list[str]:
+    """Line breaks between two letters or digits of one word: not at a blank, not after
+    ``.``/``_``/``/`` (``denselayer1.|relu1`` is fine, ``re|lu1`` is not)."""
+    return [f"{before}|{after}" for before, between, after in breaks
+            if not re.search(r"\s", between) and before[-1] not in "./_"
+            and re.match(r"\w", before[-1]) and re.match(r"\w", after[0])]
+
+
+def test_long_names_in_the_explanation_wrap_only_at_dots_and_underscores(page):
+    page.mouse.wheel(0, -2000)
+    _select_bn(page, "norm5")  # blocked by features.denseblock2.denselayer1.relu1, far up
+    details = page.locator(".st-key-bnfold_details")
+    details.locator("code", has_text="relu1").first.wait_for()
+    props = details.get_by_text("Node properties").first
+    if not details.get_by_text("Inputs", exact=True).first.is_visible():
+        props.click()  # open: its tensor and node names are measured too
+    details.get_by_text("Inputs", exact=True).first.wait_for()
+    assert not details.locator('[data-testid="stDataFrame"]').count()  # text, not a canvas
+    found = details.evaluate(_LINE_BREAKS)
+    print(f"\n[figure] explanation column at 1280×800: {found['spans']} code spans/pills, "
+          f"{found['multi']} on several lines, {len(found['breaks'])} line breaks")
+    assert found["multi"] >= 1, "no long name wrapped: the check measured nothing"
+    assert not _breaks_inside_a_word(found["breaks"]), _breaks_inside_a_word(found["breaks"])
+
+
+def test_a_copied_name_has_no_wrap_points(page):
+    code = page.locator(".st-key-bnfold_details code", has_text="relu1").first
+    code.wait_for()
+    copied = code.evaluate("""(c) => {
+      const r = document.createRange(); r.selectNodeContents(c);
+      const sel = window.getSelection(); sel.removeAllRanges(); sel.addRange(r);
+      const dt = new DataTransfer();
+      c.dispatchEvent(new ClipboardEvent('copy', { clipboardData: dt, bubbles: true, cancelable: true }));
+      sel.removeAllRanges();
+      return [c.textContent, dt.getData('text/plain')];
+    }""")
+    shown, text = copied
+    assert "\u200b" in shown  # the page's code span holds the wrap points...
+    assert text == shown.replace("\u200b", "") and "." in text  # ...the copy does not

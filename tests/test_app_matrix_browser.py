@@ -31,6 +31,7 @@ from .browser import (
     streamlit_app,
     truncated_texts,
     wait_idle,
+    wide_tables,
 )
 
 pytestmark = BROWSER_MARKS
@@ -118,6 +119,8 @@ def _common(page, url: str, requests: list[str], where: str, problems: list[str]
         problems.append(f"{where}: error box: {text}")
     for text in truncated_texts(page):
         problems.append(f"{where}: cut text: {text!r}")
+    for table in wide_tables(page):
+        problems.append(f"{where}: table wider than the page (a column is out of sight): {table}")
     for u in leaving_machine(requests, url):
         problems.append(f"{where}: request leaving the machine: {u}")
 

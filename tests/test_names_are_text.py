@@ -16,7 +16,15 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from inspector.safe_text import md_code, md_sentence, md_text, terminal_safe, visible
+from inspector.safe_text import (
+    ZWSP,
+    md_code,
+    md_sentence,
+    md_text,
+    terminal_safe,
+    visible,
+    wrap_points,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -92,7 +100,7 @@ def test_md_code_is_one_code_span_holding_the_name(name):
     md = md_code(name)
     _assert_inert(md)
     codes = [t for t in _tokens(md) if t.type == "code_inline"]
-    assert len(codes) == 1 and codes[0].content.strip() == visible(name).strip()
+    assert len(codes) == 1 and codes[0].content.replace(ZWSP, "").strip() == visible(name).strip()
 
 
 @pytest.mark.parametrize("name", HOSTILE)
@@ -104,8 +112,29 @@ def test_md_sentence_keeps_quoted_names_as_code_and_stays_inert(name):
 
 def test_md_sentence_quotes_an_ordinary_name_as_code():
     md = md_sentence("cannot cross `layer1.pool` (max-pool)")
-    assert [t.content for t in _tokens(md) if t.type == "code_inline"] == ["layer1.pool"]
-    assert _plain(md) == "cannot cross layer1.pool (max-pool)"
+    assert [t.content for t in _tokens(md) if t.type == "code_inline"] == [f"layer1.{ZWSP}pool"]
+    assert _plain(md).replace(ZWSP, "") == "cannot cross layer1.pool (max-pool)"
+
+
+@pytest.mark.parametrize("name, shown", [
+    ("features.denseblock3.denselayer12.norm1", "features.|denseblock3.|denselayer12.|norm1"),
+    ("features.stage3.blocks.2.conv_kxk.0.bn", "features.|stage3.|blocks.|2.|conv_|kxk.|0.|bn"),
+    ("relu__1", "relu__|1"), ("/model/Conv_3", "/|model/|Conv_|3"), ("bn.", "bn."), ("relu1", "relu1"),
+])
+def test_names_wrap_only_after_dots_underscores_and_slashes(name, shown):
+    assert wrap_points(name).replace(ZWSP, "|") == shown
+    code = [t for t in _tokens(md_code(name)) if t.type == "code_inline"][0].content
+    assert code.replace(ZWSP, "|") == shown
+    assert _plain(md_text(name, wrap=True)).replace(ZWSP, "|") == shown
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_wrapped_names_stay_inert_and_show_the_name(name):
+    md = md_text(name, wrap=True)
+    _assert_inert(md)
+    assert _every_punctuation_escaped(md)
+    assert _plain(md).replace(ZWSP, "") == visible(name)
+    assert md_code(name, wrap=False) != md_code(name) or not re.search(r"[./_][^./_]", visible(name))
 
 
 def test_terminal_safe_escapes_ansi_osc_and_bidi_but_keeps_lines():
@@ -133,6 +162,8 @@ SAFE_CALLS = {"md_text", "md_code", "md_sentence", "md_names", "html_text", "len
 ALLOWED = {
     # explain() paragraphs: every name escaped inside inspector.explain
     "paragraph",
+    # bn_panel.properties_panel: lines built by _tensor_line/_param_line (md_code/md_text)
+    "prop_line",
     # numbers
     "info['channels']", "info['negative']", "info['zero']", "removed", "gone", "n", "v.trials",
     "c[OPTIMAL_ONLY]", "c[BOTH]", "cfg.warmup", "max_batch", "run.get('rounds', '?')", "shape",

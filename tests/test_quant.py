@@ -139,6 +139,6 @@ def test_fold_page_shows_the_quantization_impact_of_every_changed_layer():
     at.button(key="fold_apply").click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert any("Quantization impact" in h.value for h in at.subheader)
-    tables = [d.value for d in at.dataframe if "per-tensor SQNR after (dB)" in d.value.columns]
+    tables = [d.value for d in at.dataframe if "per-tensor dB" in d.value.columns]
     assert len(tables) == 1 and list(tables[0]["layer"]) == ["conv"]
     assert len(at.get("plotly_chart")) >= 1

@@ -399,6 +399,18 @@ if (!window.__bnfoldCtrlF) {
   }, true);
 }
 
+if (!window.__bnfoldCopy) {
+  // Names wrap at zero-width spaces after '.', '_' and '/' (inspector.safe_text.wrap_points):
+  // a name copied from the page is the name, without them.
+  window.__bnfoldCopy = true;
+  document.addEventListener('copy', (ev) => {
+    const text = String(window.getSelection() || '');
+    if (!text.includes('\u200b') || !ev.clipboardData) return;
+    ev.clipboardData.setData('text/plain', text.replace(/\u200b/g, ''));
+    ev.preventDefault();
+  }, true);
+}
+
 export default function (component) {
   const { data, setTriggerValue, parentElement } = component;
   const wrap = parentElement.querySelector('.bnfold-wrap');

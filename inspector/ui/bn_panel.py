@@ -67,7 +67,7 @@ def goto_links(ctx: state.ModelContext, bn_id: str, view_key: str) -> None:
         st.session_state[key] = None  # the same pill can be clicked again
 
     st.pills("Go to on the graph", list(roles), key=key, on_change=jump,
-             format_func=lambda nid: f"{md_text(ctx.graph.node(nid).name)} · {GOTO_ROLES[roles[nid]]}",
+             format_func=lambda nid: f"{md_text(ctx.graph.node(nid).name, wrap=True)} · {GOTO_ROLES[roles[nid]]}",
              help="Centres the graph on the node (or the box that holds it) and flashes it.")
 
 
@@ -169,22 +169,39 @@ def detail_panel(ctx: state.ModelContext, bn_id: str | None, view_key: str | Non
 
 
 def properties_panel(ctx: state.ModelContext, node_id: str | None) -> None:
-    """Netron-like properties of any node: op, attributes, tensors, parameters."""
+    """Netron-like properties of any node: op, attributes, tensors, parameters. Lines of
+    text rather than tables: the panel is narrow, and names wrap at their dots instead
+    of being cut by a column."""
     if node_id is None or not ctx.graph.has_node(node_id):
         return
     p = node_properties(ctx.graph, node_id)
     st.markdown(f"##### Properties of {md_code(p['name'])}")
     st.caption(f"op {md_code(p['op'])} · kind {md_code(p['kind'])} · "
                f"scope {md_code(p['scope'] or '—')}")
-    for title, rows in (("Inputs", p["inputs"]), ("Outputs", p["outputs"]),
-                        ("Attributes", p["attributes"]), ("Parameters", p["parameters"])):
-        if rows:
-            st.markdown(f"**{title}**")
-            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-                         height=min(38 + 35 * len(rows), 250))
+    for title, lines in (("Inputs", [_tensor_line(r, "from") for r in p["inputs"]]),
+                         ("Outputs", [_tensor_line(r, "to") for r in p["outputs"]]),
+                         ("Attributes", [f"{md_code(r['attribute'])} = {md_code(r['value'])}"
+                                         for r in p["attributes"]]),
+                         ("Parameters", [_param_line(r) for r in p["parameters"]])):
+        if lines:
+            st.markdown(f"**{title}**\n\n" + "\n".join(f"- {prop_line}" for prop_line in lines))
     info = affine_summary(ctx.graph, node_id) if node_id in ctx.statuses else None
     if info is not None and info["channels"]:
         a_lo, a_hi = info["a_range"]
         c = info["c"]
         st.caption(f"BN map: a in [{a_lo:.3g}, {a_hi:.3g}], c in [{float(c.min()):.3g}, "
                    f"{float(c.max()):.3g}] over {info['channels']} channels")
+
+
+def _tensor_line(row: dict, side: str) -> str:
+    """``tensor`` · shape · from/to ``node`` (Markdown, names escaped)."""
+    return f"{md_code(row['tensor'])} · {md_text(row['shape'])} · {side} {md_text(row[side], wrap=True)}"
+
+
+def _param_line(row: dict) -> str:
+    """``weight`` · shape dtype · min … max, mean ± std (Markdown, names escaped)."""
+    line = f"{md_code(row['parameter'])} · {md_text(row['shape'])} {md_text(row['dtype'])}"
+    if "min" in row:
+        line += (f" · {row['min']:.3g} … {row['max']:.3g}, mean {row['mean']:.3g} ± "
+                 f"{row['std']:.3g}")
+    return line

@@ -39,8 +39,11 @@ def weight_changes(ctx: state.ModelContext, result: FoldResult) -> None:
                      "region's convs and BNs (before: the region's convs)")
     st.markdown(f"**{len(diffs)} layer{'s' if len(diffs) != 1 else ''} changed** — "
                 + "; ".join(parts) + ".")
-    st.dataframe(pd.DataFrame(diff_rows(diffs)), hide_index=True, width="stretch",
-                 height=min(38 + 35 * len(diffs), 320),
+    rows = pd.DataFrame(diff_rows(diffs))
+    # "why" (free text, shown in full under "Changed layer") last: a long one runs off
+    # the table's right edge without pushing a number out of sight
+    st.dataframe(rows, hide_index=True, width="stretch", height=min(38 + 35 * len(diffs), 320),
+                 column_order=[c for c in rows.columns if c != "why"] + ["why"],
                  column_config={"max rel. change": st.column_config.NumberColumn(
                      format="%.3e", help="‖W′[k] − W[k]‖ / ‖W[k]‖ over output channels k; "
                      "none for a merged conv (no single tensor before it: see its norms)"),

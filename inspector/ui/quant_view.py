@@ -11,6 +11,7 @@ from ..folding.pipeline import FoldResult
 from ..quant import DROP_THRESHOLD_DB, LayerQuant, quant_impact
 from ..safe_text import md_names
 from . import state
+from .tables import fit_widths
 
 EXPLAIN = (
     "Folding multiplies output channel *k* of each root by a_k = γ_k / √(σ²_k + ε). When the "
@@ -22,18 +23,52 @@ EXPLAIN = (
 )
 
 
+#: The table's columns and their help (short headers: the table fits 1280 px).
+COLUMN_HELP = {
+    "layer": "the changed layer (for a merged region: the conv that replaces it)",
+    "ch": "output channels",
+    "range spread": "max / min over output channels of the weight range max|W[k]|: "
+                    "before → after folding",
+    "per-tensor dB": "per-tensor int8 SQNR (dB), before → after folding",
+    "drop dB": "per-tensor SQNR lost by folding (dB)",
+    "⚠": f"⚠: the per-tensor SQNR drops by more than {DROP_THRESHOLD_DB:g} dB: quantize this "
+         "layer per channel",
+    "per-channel dB": "per-channel int8 SQNR (dB), before → after folding (folding does "
+                      "not affect it)",
+}
+
+
+def _pair(before: float | None, after: float | None) -> str:
+    def one(x: float | None) -> str:
+        return "—" if x is None or np.isnan(x) else "∞" if np.isinf(x) else f"{x:.1f}"
+    return f"{one(before)} → {one(after)}"
+
+
 def quant_rows(layers: list[LayerQuant]) -> list[dict]:
-    """Table rows: spread and SQNRs before → after, the drop and the flag."""
+    """Table rows: spread and SQNRs as ``before → after``, the drop and the flag."""
     return [{
-        "layer": q.name, "op": q.op, "channels": len(q.before.ranges),
-        "range spread before": q.before.spread, "range spread after": q.after.spread,
-        "per-tensor SQNR before (dB)": q.before.sqnr_tensor_db,
-        "per-tensor SQNR after (dB)": q.after.sqnr_tensor_db,
-        "per-tensor drop (dB)": q.tensor_drop_db,
-        "per-channel SQNR before (dB)": q.before.sqnr_channel_db,
-        "per-channel SQNR after (dB)": q.after.sqnr_channel_db,
-        "flag": "⚠ per-tensor drop" if q.flagged else "",
+        "layer": q.name, "ch": len(q.before.ranges),
+        "range spread": _pair(q.before.spread, q.after.spread),
+        "per-tensor dB": _pair(q.before.sqnr_tensor_db, q.after.sqnr_tensor_db),
+        "drop dB": q.tensor_drop_db,
+        "⚠": "⚠" if q.flagged else "",
+        "per-channel dB": _pair(q.before.sqnr_channel_db, q.after.sqnr_channel_db),
     } for q in layers]
+
+
+def quant_column_config(rows: list[dict]) -> dict:
+    """Column config of the table: each column as wide as its longest text, the layer
+    names pinned (they stay in sight if a very long name makes the table scroll)."""
+    widths = fit_widths(rows, {"drop dB": "%.1f"})
+    config = {c: st.column_config.TextColumn(c, width=w, help=COLUMN_HELP[c])
+              for c, w in widths.items()}
+    config["layer"] = st.column_config.TextColumn("layer", width=widths["layer"], pinned=True,
+                                                  help=COLUMN_HELP["layer"])
+    config["ch"] = st.column_config.NumberColumn("ch", width=widths["ch"], help=COLUMN_HELP["ch"])
+    config["drop dB"] = st.column_config.NumberColumn("drop dB", format="%.1f",
+                                                      width=widths["drop dB"],
+                                                      help=COLUMN_HELP["drop dB"])
+    return config
 
 
 def ranges_figure(q: LayerQuant) -> go.Figure:
@@ -70,11 +105,9 @@ def quantization_impact(ctx: state.ModelContext, result: FoldResult) -> None:
     else:
         st.success(f"No changed layer loses more than {DROP_THRESHOLD_DB:g} dB of per-tensor SQNR.",
                    icon=":material/check_circle:")
-    num = st.column_config.NumberColumn(format="%.1f")
-    st.dataframe(pd.DataFrame(quant_rows(layers)), hide_index=True, width="stretch",
-                 height=min(38 + 35 * len(layers), 320),
-                 column_config={c: num for c in quant_rows(layers[:1])[0] if c not in
-                                ("layer", "op", "channels", "flag")},
+    rows = quant_rows(layers)
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                 height=min(38 + 35 * len(layers), 320), column_config=quant_column_config(rows),
                  key=f"quant_table::{result.mode}")
     by_id = {q.id: q for q in layers}
     default = next((q.id for q in layers if q.flagged), layers[0].id)

@@ -28,6 +28,7 @@ from .records import (
     TorchCapture,
     chain_nodes,
     module_returns,
+    readable_names,
 )
 
 #: Ops through which a constant still *is* its storage (up to a reshape).
@@ -325,6 +326,7 @@ def name_nodes(nodes: list[Node], meta: dict[str, ModuleRecord]) -> dict[str, Mo
         for n in own:
             n.name = (fqn or n.id) if call == 1 else f"{fqn or n.id}#{call}"
             owned[n.id] = ModuleCall(fqn, cls, call, len(group))
+    readable_names(nodes, keep=owned)
     return owned
 
 

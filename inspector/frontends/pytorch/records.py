@@ -4,6 +4,8 @@ params relate to their storage, and the captured graph to edit."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Container
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -125,3 +127,27 @@ def chain_nodes(base: str, specs: list[Spec], outputs: tuple[str, ...]
         out.append((nid, spec, tensors))
         prev = tensors
     return out
+
+
+#: An fx node name's counter (``add_7``) or a chain part's index (``conv2d_3:0``).
+_COUNTER = re.compile(r"(?:_\d+)?(?::\d+)?$")
+
+
+def readable_names(nodes: list, keep: Container[str] = ()) -> None:
+    """Name every node still named by its framework id (``add__7``, which is no name
+    a user wrote) after its module and op: ``stage1.0.add``, then ``stage1.0.add_1``
+    for the next one in that module; an op outside any module keeps its plain op name
+    (``add``, ``add_1``). Input and output nodes, and the nodes in ``keep`` (named
+    after their module), keep their names."""
+    taken = {n.name for n in nodes if n.name != n.id or n.id in keep}
+    for n in nodes:
+        if n.name != n.id or n.id in keep or n.op in ("input", "output"):
+            continue
+        stem = n.op if ":" in n.id else _COUNTER.sub("", n.id).rstrip("_") or n.op
+        base = f"{n.scope}.{stem}" if n.scope else stem
+        name, k = base, 0
+        while name in taken:
+            k += 1
+            name = f"{base}_{k}"
+        n.name = name
+        taken.add(name)
