@@ -172,12 +172,26 @@ def all_rel_changes(diffs: list[LayerDiff]) -> tuple[np.ndarray, list[str]]:
     return np.asarray(values, dtype=np.float64), owners
 
 
+def role_summary(d: LayerDiff) -> str:
+    """Why a layer changed, in a few words (``root of 2 BNs``, ``root of 1 · leaf of 1``,
+    ``merged: 3 convs``); the full sentences are ``d.roles``."""
+    if d.merged_from:
+        return f"merged: {len(d.merged_from)} conv{'s' if len(d.merged_from) != 1 else ''}"
+    roots = sum(r.startswith("root of ") for r in d.roles)
+    leaves = sum(r.startswith("leaf of ") for r in d.roles)
+    parts = [f"{word} of {n}" for word, n in (("root", roots), ("leaf", leaves)) if n]
+    if len(parts) == 1:
+        return parts[0] + (" BN" if roots + leaves == 1 else " BNs")
+    return " · ".join(parts) or "edited"
+
+
 def diff_rows(diffs: list[LayerDiff]) -> list[dict]:
-    """Table rows: layer, op, why it changed, channels, max relative change, bias."""
+    """Table rows: layer, op, its role in a few words (:func:`role_summary`), channels,
+    max and median relative change, bias."""
     return [{
         "layer": d.name,
         "op": d.op,
-        "why": "; ".join(d.roles) or "edited",
+        "role": role_summary(d),
         "channels": int(d.norm_before.size),
         "max rel. change": d.max_rel_change if not d.merged_from else None,
         "median rel. change": (float(np.median(d.rel_change)) if d.rel_change.size else 0.0)

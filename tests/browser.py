@@ -132,8 +132,9 @@ _WIDE_TABLES = "(marks) => {" + ALL_ELEMENTS + """
 
 
 #: A column header of each canvas table sized to its text (issue 16.10): the
-#: quantization table (inspector/ui/quant_view.py).
-FITTED_TABLES = ["per-tensor dB"]
+#: quantization table (inspector/ui/quant_view.py), the BN table (bn_panel.py) and the
+#: changed-layers table (fold_views.py).
+FITTED_TABLES = ["per-tensor dB", "leaves", "role"]
 
 
 def wide_tables(page, marks: list[str] = FITTED_TABLES) -> list[str]:

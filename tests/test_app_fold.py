@@ -53,7 +53,7 @@ def test_reparam_fold_lists_merged_convs_as_changed_layers(folded):
     table = at.dataframe[1].value  # [0] is the per-mode table
     assert {d.name for d in merged} <= set(table["layer"])
     row = table[table["layer"] == merged[0].name].iloc[0]
-    assert row["why"].startswith("merged region: ") and all(n in row["why"] for n in merged[0].merged_from)
+    assert row["role"] == f"merged: {len(merged[0].merged_from)} convs"
 
 
 def test_merged_conv_norms_compare_the_regions_convs_with_the_merged_conv(folded):
@@ -223,22 +223,36 @@ def _needed_px(text: str) -> float:
                           for c in text)
 
 
-def test_quantization_table_columns_fit_their_longest_text_at_1280(folded):
-    at, _result = folded
-    table = next(df for df in at.dataframe if "per-tensor dB" in df.value.columns)
+def _assert_fits_1280(table) -> None:
+    """Every column of an ``st.dataframe`` as wide as its longest text, all together
+    no wider than the main column at 1280 px (nothing out of sight, nothing cut)."""
     config = json.loads(table.proto.columns)
     widths = {c: config[c]["width"] for c in table.value.columns}
     for col, width in widths.items():
         fmt = config[col].get("type_config", {}).get("format")
-        texts = [col] + [fmt % v if fmt else str(v) for v in table.value[col]]
+        texts = [col] + [fmt % v if fmt and v is not None and v == v else str(v) for v in table.value[col]]
         longest = max(texts, key=_needed_px)
         assert width >= _needed_px(longest), (col, width, longest)
     assert sum(widths.values()) <= MAIN_WIDTH, widths
 
 
-def test_changed_layers_table_puts_the_free_text_why_last(folded):
+def test_quantization_table_columns_fit_their_longest_text_at_1280(folded):
     at, _result = folded
+    _assert_fits_1280(next(df for df in at.dataframe if "per-tensor dB" in df.value.columns))
+
+
+def test_changed_layers_table_fits_1280_with_a_short_role_per_layer(folded):
+    at, result = folded
     table = at.dataframe[1]  # [0] is the per-mode table
-    assert "why" in table.value.columns
-    assert list(table.proto.column_order)[-1] == "why"
-    assert list(table.proto.column_order)[:2] == ["layer", "op"]
+    assert list(table.value.columns)[:3] == ["layer", "op", "role"]
+    assert any(r.startswith("merged: ") for r in table.value["role"])
+    _assert_fits_1280(table)
+
+
+def test_inspect_bn_table_fits_1280_with_root_and_leaf_counts():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.selectbox(key="sample_name").set_value("densenet").run()
+    _no_errors(at)
+    table = next(df for df in at.dataframe if "reason" in df.value.columns)
+    assert table.value["roots"].dtype.kind == "i" and table.value["roots"].max() >= 1
+    _assert_fits_1280(table)

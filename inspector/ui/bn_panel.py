@@ -15,8 +15,15 @@ from ..render.status import STATUS_COLORS
 from ..safe_text import md_code, md_text
 from . import state
 from .charts import affine_figure
+from .tables import fitted_config
 
+#: The BN table's columns: short texts and counts, so that it fits the page (canvas
+#: tables cut what is wider than a column); the roots and leaves by name are in the
+#: detail panel and on the graph.
 TABLE_COLUMNS = ["name", "status", "direction", "roots", "leaves", "reason"]
+TABLE_HELP = {"roots": "how many layers absorb the BN's map (names: select the row)",
+              "leaves": "how many layers undo the BN's map (names: select the row)",
+              "reason": "why it does not fold (the full explanation: select the row)"}
 #: Markdown icons per status (Streamlit's own icon font, coloured).
 STATUS_ICONS = {Status.BOTH: ":green[:material/check_circle:]",
                 Status.OPTIMAL_ONLY: ":blue[:material/add_circle:]",
@@ -112,6 +119,10 @@ def bn_table(ctx: state.ModelContext) -> None:
     if not rows:
         st.info("This model has no batch-norm layers.")
         return
+    for row in rows:  # counts: the names are in the detail panel
+        v = ctx.statuses[row["id"]].verdict
+        row["roots"] = len(v.roots) if v else 0
+        row["leaves"] = len([x for x in v.leaves if x != row["id"]]) if v else 0
     df = pd.DataFrame(rows)
     present = list(dict.fromkeys(df["status"]))
     chosen = st.pills("Filter by status", present, selection_mode="multi", default=present,
@@ -133,8 +144,8 @@ def bn_table(ctx: state.ModelContext) -> None:
     st.dataframe(
         view[TABLE_COLUMNS], key=table_key, on_select=on_select, selection_mode="single-row",
         hide_index=True, width="stretch", height=min(38 + 35 * len(view), 420),
-        column_config={"reason": st.column_config.TextColumn("reason", width="medium"),
-                       "name": st.column_config.TextColumn("name", width="medium")},
+        column_config=fitted_config(df[TABLE_COLUMNS].to_dict("records"), pinned="name",
+                                    formats={"roots": "%d", "leaves": "%d"}, help=TABLE_HELP),
     )
     st.caption(f"{len(view)} of {len(df)} BNs shown · click a row to select it")
 

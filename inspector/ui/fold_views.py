@@ -14,6 +14,13 @@ from ..safe_text import md_names, md_text
 from . import graph_view, state
 from .charts import affine_figure, norms_figure, rel_change_figure
 from .errors import safe_call
+from .tables import fitted_config
+
+DIFF_FORMATS = {"channels": "%d", "max rel. change": "%.3e", "median rel. change": "%.3e"}
+DIFF_HELP = {"role": "root: absorbs a BN's map; leaf: undoes it; merged: replaces a region's "
+                     "convs (the full list: pick the layer under 'Changed layer')",
+             "max rel. change": "‖W′[k] − W[k]‖ / ‖W[k]‖ over output channels k; none for a "
+                                "merged conv (no single tensor before it: see its norms)"}
 
 
 def _diffs(ctx: state.ModelContext, result: FoldResult) -> list:
@@ -39,16 +46,12 @@ def weight_changes(ctx: state.ModelContext, result: FoldResult) -> None:
                      "region's convs and BNs (before: the region's convs)")
     st.markdown(f"**{len(diffs)} layer{'s' if len(diffs) != 1 else ''} changed** — "
                 + "; ".join(parts) + ".")
-    rows = pd.DataFrame(diff_rows(diffs))
-    # "why" (free text, shown in full under "Changed layer") last: a long one runs off
-    # the table's right edge without pushing a number out of sight
-    st.dataframe(rows, hide_index=True, width="stretch", height=min(38 + 35 * len(diffs), 320),
-                 column_order=[c for c in rows.columns if c != "why"] + ["why"],
-                 column_config={"max rel. change": st.column_config.NumberColumn(
-                     format="%.3e", help="‖W′[k] − W[k]‖ / ‖W[k]‖ over output channels k; "
-                     "none for a merged conv (no single tensor before it: see its norms)"),
-                                "median rel. change": st.column_config.NumberColumn(format="%.3e"),
-                                "why": st.column_config.TextColumn(width="large")})
+    rows = diff_rows(diffs)
+    # short texts only (canvas tables cut what is wider than a column): the full "why"
+    # of a layer is under "Changed layer" below
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                 height=min(38 + 35 * len(diffs), 320),
+                 column_config=fitted_config(rows, pinned="layer", formats=DIFF_FORMATS, help=DIFF_HELP))
     left, right = st.columns(2)
     with left:
         if a.steps:

@@ -232,7 +232,7 @@ def _model_caption(ctx: state.ModelContext) -> None:
     from ..report import node_count
 
     st.caption(
-        f"**{md_text(ctx.name)}** · {md_text(ctx.loaded.framework)} · {node_count(ctx.graph)} {ctx.loaded.frontend.node_unit} · "
+        f"**{md_text(ctx.name)}** · {md_text(ctx.loaded.framework)} · {node_count(ctx.graph)} {md_text(ctx.loaded.frontend.node_unit)} · "
         f"{len(ctx.statuses)} BN · "
         f"analysed in {sum(a.seconds for a in ctx.analyses.values()):.2f} s"
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import streamlit as st
+
 #: Glyph widths (px) of the table font, Source Sans 14 px semi-bold, measured in
 #: Chromium with canvas ``measureText``: the widest glyph of each group.
 _GROUPS = ((" !'(),-.:;I[]ijl|{}f/\\", 4.8), ("rt", 5.2), ("ETVZXSAbdnopquhCP`", 8.1),
@@ -36,3 +38,17 @@ def fit_widths(rows: Sequence[Mapping[str, object]], formats: Mapping[str, str] 
                          for v in (r[col] for r in rows) if v is not None]
         out[col] = max(text_px(t) for t in texts) + PAD_PX
     return out
+
+
+def fitted_config(rows: Sequence[Mapping[str, object]], *, pinned: str | None = None,
+                  formats: Mapping[str, str] | None = None, help: Mapping[str, str] | None = None
+                  ) -> dict[str, object]:
+    """``st.dataframe`` column config: every column as wide as its longest text
+    (:func:`fit_widths`), numbers formatted with ``formats``, ``pinned`` kept in sight."""
+    formats, help = formats or {}, help or {}
+    config: dict[str, object] = {}
+    for col, width in fit_widths(rows, formats).items():
+        kind = st.column_config.NumberColumn if col in formats else st.column_config.TextColumn
+        extra = {"format": formats[col]} if col in formats else {}
+        config[col] = kind(col, width=width, pinned=col == pinned, help=help.get(col), **extra)
+    return config
