@@ -21,6 +21,7 @@ Writes ``coverage.json`` (every figure) and ``coverage.md`` (the table) to
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 import tempfile
@@ -145,19 +146,24 @@ def measure(case: Case, route: str, memory_gb: float) -> dict:
                     reasons[code] = reasons.get(code, 0) + 1
             out = row["modes"][mode] = {"folded": a.folded_count, "merged": a.merged_count,
                                         "reasons": reasons}
+            gc.collect()  # each mode as its own CLI run would: nothing of the last fold left
             t0 = time.perf_counter()
             try:
                 result = fold(loaded, mode, analysis=a)
                 v = result.verification
                 out.update(status=v.state, max_rel_error=v.max_rel_error,
+                           worst_tensor_rel_error=v.worst_tensor_rel_error, worst_tensor=v.worst_tensor,
                            folded_verified=result.analysis.folded_count,
                            merged_verified=result.analysis.merged_count,
                            rolled_back=len(result.rolled_back),
                            not_compared=list(getattr(v, "notes", ()) or ()))
+                del result, v
             except VerificationError as e:
                 out.update(status="refused", refusal=str(e).splitlines()[0])
             except InspectorError as e:
                 out.update(status="error", refusal=str(e).splitlines()[0])
+            except MemoryError:  # what the CLI says too (exit 2, not a traceback)
+                out.update(status="error", refusal=f"out of memory under the {memory_gb:g} GB limit")
             except Exception as e:  # noqa: BLE001
                 out.update(status="crash", crash=_first_line(e))
             out["fold_s"] = time.perf_counter() - t0
@@ -203,7 +209,8 @@ def _environment() -> dict[str, Any]:
 
 def merge(old: dict, new: dict) -> dict:
     """``old`` with the (model, route) rows of ``new`` replaced or added, in the model
-    list's order; the commands of both are kept (``reruns``)."""
+    list's order; the commands of both are kept (``reruns``, each with its git commit;
+    an earlier identical command is dropped: its rows were all measured again)."""
     keys = {(r["spec"], r["route"]) for r in new["rows"]}
     specs = {r["spec"] for r in new["rows"]}
     rows = [r for r in old["rows"] if (r["spec"], r["route"]) not in keys
@@ -211,7 +218,9 @@ def merge(old: dict, new: dict) -> dict:
     order = {c.spec: i for i, c in enumerate(cases())}
     rows.sort(key=lambda r: (order.get(r["spec"], len(order)), ROUTES.index(r["route"])
                              if r["route"] in ROUTES else -1))
-    reruns = [*old.get("reruns", []), {k: new[k] for k in ("command", "started", "seconds")}]
+    rerun = {**{k: new[k] for k in ("command", "started", "seconds")},
+             "git": new["environment"].get("git_commit")}
+    reruns = [r for r in old.get("reruns", []) if r["command"] != new["command"]] + [rerun]
     return {**old, "rows": rows, "reruns": reruns, "environment": new["environment"]}
 
 

@@ -30,7 +30,9 @@ def _verified(modes: dict) -> str:
     if not modes:
         return "–"
     marks = "".join(_MARK.get(m.get("status", ""), "·") for m in modes.values())
-    errors = [m["max_rel_error"] for m in modes.values() if m.get("status") == "passed"]
+    # the worst of the outputs and every compared tensor (older rows: outputs only)
+    errors = [max(m["max_rel_error"], m.get("worst_tensor_rel_error") or 0.0)
+              for m in modes.values() if m.get("status") == "passed"]
     return f"{marks} {max(errors):.1e}" if errors else marks
 
 
@@ -93,13 +95,13 @@ def totals(rows: list[dict]) -> str:
 def markdown(data: dict[str, Any]) -> str:
     env = data.get("environment", {})
     versions = ", ".join(f"{k} {v}" for k, v in env.items() if v and k not in ("git_commit", "python"))
-    commit = f", git {env['git_commit']}" if env.get("git_commit") else ""
-    reruns = "".join(f" Rows re-run by `.venv/bin/{r['command']}` (started {r['started']}, "
-                     f"{r['seconds'] / 60:.0f} min)." for r in data.get("reruns", []))
+    reruns = "".join(f"\n- rows re-run by `.venv/bin/{r['command']}` (started {r['started']}"
+                     f"{', git ' + r['git'] if r.get('git') else ''}, {r['seconds'] / 60:.0f} min)"
+                     for r in data.get("reruns", []))
     return "\n\n".join([
-        f"Command: `.venv/bin/{data['command']}` (started {data['started']}{commit}, "
-        f"{data.get('seconds', 0) / 60:.0f} min, {data.get('memory_gb', '?')} GB per run).{reruns} "
-        f"{versions}.",
+        f"Commands ({data.get('memory_gb', '?')} GB address space per run unless the command "
+        f"says otherwise; {versions}):\n\n- `.venv/bin/{data['command']}` (started "
+        f"{data['started']}, {data.get('seconds', 0) / 60:.0f} min){reruns}",
         totals(data["rows"]),
         rows_table(data["rows"]),
         "Routes: `callable` = bnfold's PyTorch frontend on the module (`bnfold analyze NAME`); "
