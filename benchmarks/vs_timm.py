@@ -17,7 +17,8 @@ default exporter minus its BN fusions) it measures, in ONNX:
   ``Identity``; should be 0);
 * the node count of onnxruntime's optimised graph (``ORT_ENABLE_EXTENDED``) and its
   fused GELUs, timm's and ours;
-* the paired latency ratio ours / timm under onnxruntime (CPU, 1 thread, default
+* the paired latency ratio ours / timm, for our ONNX file and for ``ours_torch``,
+  under onnxruntime (CPU, 1 thread, default
   optimisation): ``rounds`` interleaved rounds, per-round ratio of CPU times, median
   with a 95 % bootstrap interval;
 * the max relative difference of our output against timm's.
@@ -114,32 +115,39 @@ def measure(name: str, exporter: str, rounds: int) -> dict[str, Any]:
     opt = {k: optimised_ops(p) for k, p in (("timm", timm_proto), ("ours", ours), ("ours_torch", ours_torch))}
     row["ort_optimised"] = {k: {"nodes": sum(v.values()), "gelu": v["Gelu"]} for k, v in opt.items()}
     x = np.ascontiguousarray(b.example.numpy())
-    sessions = {"timm": _ort_session(timm_proto, 1), "ours": _ort_session(ours, 1)}
+    sessions = {"timm": _ort_session(timm_proto, 1), "ours": _ort_session(ours, 1),
+                "ours_torch": _ort_session(ours_torch, 1)}
     runs = {k: (lambda s=s: s.run(None, {s.get_inputs()[0].name: x})) for k, s in sessions.items()}
-    y_timm, y_ours = runs["timm"]()[0], runs["ours"]()[0]
-    row["max_rel_diff_vs_timm"] = float(np.abs(y_timm - y_ours).max() / np.abs(y_timm).max())
-    row["ort_ratio"] = paired_ratio(runs, "ours", "timm", rounds)
+    y_timm = runs["timm"]()[0]
+    row["max_rel_diff_vs_timm"] = max(float(np.abs(y_timm - runs[k]()[0]).max() / np.abs(y_timm).max())
+                                      for k in ("ours", "ours_torch"))
+    # one interleaved measurement of all three: both ratios share their timm rounds
+    row["ort_ratio"], row["ort_ratio_torch"] = paired_ratios(runs, ("ours", "ours_torch"), "timm", rounds)
     return row
 
 
 def markdown_row(r: dict[str, Any]) -> str:
     """One table row: counts (BN / Conv / nodes), ORT optimised nodes, latency ratio."""
     if "error" in r:
-        return f"| {r['model']} | {r['exporter']} | failed: {r['error'][:80]} | | | | | |"
+        return f"| {r['model']} | {r['exporter']} | failed: {r['error'][:80]} | | | | | | | |"
 
     def c(k: str) -> str:
         return f"{r[k]['bn']} / {r[k]['conv']} / {r[k]['nodes']}"
+
+    def ratio(q: dict[str, Any] | None) -> str:
+        return "–" if q is None else f"{q['median']:.3f} [{q['ci95'][0]:.3f}, {q['ci95'][1]:.3f}]"
 
     o, q = r["ort_optimised"], r["ort_ratio"]
     return (f"| {r['model']} | {r['exporter']} | {c('timm')} | {c('ours')} | {c('ours_torch')} | "
             f"{r['identity_arithmetic']} | {o['timm']['nodes']} / {o['ours']['nodes']} / "
             f"{o['ours_torch']['nodes']} (GELU {o['timm']['gelu']} / {o['ours']['gelu']}) | "
-            f"{q['median']:.3f} [{q['ci95'][0]:.3f}, {q['ci95'][1]:.3f}] ({q['timm_ms']:.1f} ms) |")
+            f"{ratio(q)} | {ratio(r.get('ort_ratio_torch'))} | {q['timm_ms']:.1f} |")
 
 
 HEADER = ("| model | exporter | timm BN/Conv/nodes | ours ONNX | ours PyTorch | identity ops left | "
-          "ORT optimised nodes timm / ours / ours PyTorch | ORT ours/timm [95 %] (timm ms) |\n"
-          "|---|---|---|---|---|---|---|---|")
+          "ORT optimised nodes timm / ours / ours PyTorch | ORT ours/timm [95 %] | "
+          "ORT ours PyTorch/timm [95 %] | timm ms |\n"
+          "|---|---|---|---|---|---|---|---|---|---|")
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -147,20 +155,24 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join([HEADER, *map(markdown_row, rows)])
 
 
-def paired_ratio(runs: dict, new: str, ref: str, rounds: int) -> dict[str, Any]:
-    """Median per-round CPU-time ratio ``new / ref`` over ``rounds`` interleaved rounds,
-    with its 95 % bootstrap interval and the reference's median time (ms)."""
+def paired_ratios(runs: dict, news: tuple[str, ...], ref: str, rounds: int) -> list[dict[str, Any]]:
+    """For each of ``news``: the median per-round CPU-time ratio ``new / ref`` over
+    ``rounds`` interleaved rounds of every run, with its 95 % bootstrap interval and the
+    reference's median time (ms)."""
     import numpy as np
 
     from .reparam import _calls, interleaved
 
     times = interleaved(runs, rounds, 3, _calls(runs[ref]))
-    ratios = np.asarray(times[new]) / np.asarray(times[ref])
     rng = np.random.default_rng(0)
-    boot = [float(np.median(rng.choice(ratios, len(ratios)))) for _ in range(2000)]
-    return {"median": float(np.median(ratios)), "ci95": [float(np.percentile(boot, 2.5)),
-            float(np.percentile(boot, 97.5))], "rounds": rounds,
-            f"{ref}_ms": 1e3 * float(np.median(times[ref]))}
+    out = []
+    for new in news:
+        ratios = np.asarray(times[new]) / np.asarray(times[ref])
+        boot = [float(np.median(rng.choice(ratios, len(ratios)))) for _ in range(2000)]
+        out.append({"median": float(np.median(ratios)), "ci95": [float(np.percentile(boot, 2.5)),
+                    float(np.percentile(boot, 97.5))], "rounds": rounds,
+                    f"{ref}_ms": 1e3 * float(np.median(times[ref]))})
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
