@@ -81,10 +81,20 @@ def test_a_partial_rerun_replaces_its_rows_and_keeps_the_others():
         {"family": "f", "spec": "benchmarks.coverage_models:tabular_mlp", "route": r, "bns": 1}
         for r in ("callable", "onnx")] + [
         {"family": "f", "spec": "ultralytics:yolov8n", "route": "callable", "bns": 57}]}
-    new = {"command": "c2", "started": "t2", "seconds": 30, "environment": {"torch": "x"}, "rows": [
+    new = {"command": "c2", "started": "t2", "seconds": 30,
+           "environment": {"torch": "x", "git_commit": "abc1234"}, "rows": [
         {"family": "f", "spec": "benchmarks.coverage_models:tabular_mlp", "route": "onnx", "bns": 3}]}
     merged = merge(old, new)
     assert [(r["spec"].split(":")[1], r["route"], r["bns"]) for r in merged["rows"]] == [
         ("yolov8n", "callable", 57), ("tabular_mlp", "callable", 1), ("tabular_mlp", "onnx", 3)]
     assert merged["command"] == "c1" and merged["reruns"][0]["command"] == "c2"
-    assert "Rows re-run by `.venv/bin/c2`" in markdown(merged)
+    assert "- rows re-run by `.venv/bin/c2` (started t2, git abc1234, 0 min)" in markdown(merged)
+
+
+def test_a_rerun_of_the_same_command_replaces_the_earlier_one():
+    from benchmarks.coverage import merge
+
+    old = {"command": "c1", "started": "t1", "seconds": 60, "environment": {}, "rows": []}
+    new = {"command": "c2", "started": "t2", "seconds": 30, "environment": {}, "rows": []}
+    again = {**new, "started": "t3"}
+    assert [r["started"] for r in merge(merge(old, new), again)["reruns"]] == ["t3"]
