@@ -192,9 +192,9 @@ def diff_rows(diffs: list[LayerDiff]) -> list[dict]:
         "layer": d.name,
         "op": d.op,
         "role": role_summary(d),
-        "channels": int(d.norm_before.size),
-        "max rel. change": d.max_rel_change if not d.merged_from else None,
-        "median rel. change": (float(np.median(d.rel_change)) if d.rel_change.size else 0.0)
+        "ch": int(d.norm_before.size),
+        "max Δ": d.max_rel_change if not d.merged_from else None,
+        "median Δ": (float(np.median(d.rel_change)) if d.rel_change.size else 0.0)
         if not d.merged_from else None,
         "bias": "created" if d.bias_created else ("changed" if d.bias_after.size and not np.allclose(
             d.bias_before, d.bias_after) else "unchanged"),

@@ -16,11 +16,13 @@ from .charts import affine_figure, norms_figure, rel_change_figure
 from .errors import safe_call
 from .tables import fitted_config
 
-DIFF_FORMATS = {"channels": "%d", "max rel. change": "%.3e", "median rel. change": "%.3e"}
+DIFF_FORMATS = {"ch": "%d", "max Δ": "%.3e", "median Δ": "%.3e"}
 DIFF_HELP = {"role": "root: absorbs a BN's map; leaf: undoes it; merged: replaces a region's "
                      "convs (the full list: pick the layer under 'Changed layer')",
-             "max rel. change": "‖W′[k] − W[k]‖ / ‖W[k]‖ over output channels k; none for a "
-                                "merged conv (no single tensor before it: see its norms)"}
+             "ch": "output channels",
+             "max Δ": "largest relative change ‖W′[k] − W[k]‖ / ‖W[k]‖ over output channels k; "
+                      "none for a merged conv (no single tensor before it: see its norms)",
+             "median Δ": "median relative change over output channels"}
 
 
 def _diffs(ctx: state.ModelContext, result: FoldResult) -> list:
