@@ -89,11 +89,8 @@ def test_a_non_neutral_constant_stays():
 
 # -- the PyTorch frontend: a GraphModule (graph surgery) leaves them out too ------------
 def test_a_folded_graph_module_carries_no_identity_arithmetic():
-    import torch
     from torch import nn
 
-    from inspector.bn_stats import randomize_bn
-    from inspector.frontends import pytorch
     from sample_models.catalogue_reparam import RepVGGBlock
 
     class ZeroPlus(nn.Module):  # timm MobileOne writes 0 + branch when there is no scale branch
@@ -106,25 +103,13 @@ def test_a_folded_graph_module_carries_no_identity_arithmetic():
             y = y + self.block(x)
             return self.conv(y * 1.0) - 0
 
-    module = ZeroPlus()
-    torch.manual_seed(0)
-    randomize_bn(module, seed=1)
-    loaded = pytorch.load_module(module.eval(), input_shape=(1, C, 6, 6))
-    result = fold(loaded, "reparam")
-    targets = [str(n.target) for n in result.model.graph.nodes if n.op == "call_function"]
-    assert not [t for t in targets if t.startswith(("aten.add", "aten.sub", "aten.mul"))], targets
-    x = torch.randn(1, C, 6, 6)
-    with torch.no_grad():
-        torch.testing.assert_close(result.model(x), module(x), rtol=1e-4, atol=1e-5)
+    _assert_folded_without(ZeroPlus(), ("aten.add", "aten.sub", "aten.mul"))
 
 
 def test_in_place_identity_arithmetic_leaves_a_folded_graph_module_too():
     """``out += 0`` (timm's MobileOne blocks without a scale branch) is an ``aten.add_``."""
-    import torch
     from torch import nn
 
-    from inspector.bn_stats import randomize_bn
-    from inspector.frontends import pytorch
     from sample_models.catalogue_reparam import RepVGGBlock
 
     class InPlaceZero(nn.Module):
@@ -139,13 +124,22 @@ def test_in_place_identity_arithmetic_leaves_a_folded_graph_module_too():
             y *= 1
             return self.act(y)
 
-    module = InPlaceZero()
+    _assert_folded_without(InPlaceZero(), ("aten.add", "aten.mul"))
+
+
+def _assert_folded_without(module, ops: tuple[str, ...]) -> None:
+    """Folded in ``reparam`` through PyTorch: no call to ``ops`` left, same outputs."""
+    import torch
+
+    from inspector.bn_stats import randomize_bn
+    from inspector.frontends import pytorch
+
     torch.manual_seed(0)
     randomize_bn(module, seed=1)
     loaded = pytorch.load_module(module.eval(), input_shape=(1, C, 6, 6))
     result = fold(loaded, "reparam")
     targets = [str(n.target) for n in result.model.graph.nodes if n.op == "call_function"]
-    assert not [t for t in targets if t.startswith(("aten.add", "aten.mul"))], targets
+    assert not [t for t in targets if t.startswith(ops)], targets
     x = torch.randn(1, C, 6, 6)
     with torch.no_grad():
         torch.testing.assert_close(result.model(x), module(x), rtol=1e-4, atol=1e-5)
